@@ -1,0 +1,144 @@
+"""Parallel, cached decoding of image files into one uint8 array."""
+
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from PIL import Image, UnidentifiedImageError
+
+from ._cache import cached, file_fingerprint
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm")
+_PARALLEL_THRESHOLD = 1000  # below this, starting worker processes costs more than it saves
+_CHUNK = 512
+
+
+class FerskDataWarning(UserWarning):
+    """Warns that a loader skipped items; the Bunch's ``skipped`` lists them."""
+
+
+def check_image_size(image_size):
+    """Validate ``image_size``: None, an int, or a ``(height, width)`` pair."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)):
+        image_size = (int(image_size), int(image_size))
+    try:
+        height, width = (int(v) for v in image_size)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"image_size must be None, an int or a (height, width) pair, got {image_size!r}"
+        ) from None
+    if height < 1 or width < 1:
+        raise ValueError(f"image_size must be positive, got {image_size!r}")
+    return height, width
+
+
+BOMB = "image over the decompression-bomb limit"
+NOT_IMAGE = "not an image"
+CORRUPT = "corrupt image"
+
+
+def _decode_one(path, image_size, grayscale, max_pixels):
+    """Decode one file; return an array, or the reason it cannot be used."""
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > max_pixels:
+                return BOMB
+            image = image.convert("L" if grayscale else "RGB")
+            if image_size is not None and image.size != (image_size[1], image_size[0]):
+                image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return BOMB
+    except UnidentifiedImageError:
+        return NOT_IMAGE
+    except (OSError, SyntaxError, ValueError):  # truncated or corrupt files
+        return CORRUPT
+
+
+def _decode_chunk(paths, image_size, grayscale, max_pixels):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return [_decode_one(p, image_size, grayscale, max_pixels) for p in paths]
+
+
+def _decode_all(paths, image_size, grayscale, max_pixels, n_jobs):
+    if n_jobs is None:
+        n_jobs = -1 if len(paths) >= _PARALLEL_THRESHOLD else 1
+    chunks = [paths[i : i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_decode_chunk)(chunk, image_size, grayscale, max_pixels) for chunk in chunks
+    )
+    decoded = [item for chunk in results for item in chunk]
+    ok = np.array([not isinstance(item, str) for item in decoded], dtype=bool)
+    reasons = np.array(["" if good else item for good, item in zip(ok, decoded)], dtype=str)
+    arrays = [item for good, item in zip(ok, decoded) if good]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        first = {}
+        for path, array in zip([p for p, g in zip(paths, ok) if g], arrays):
+            first.setdefault(array.shape, path)
+        examples = ", ".join(f"{'x'.join(map(str, s))} ({p})" for s, p in list(first.items())[:2])
+        raise ValueError(
+            f"images have different sizes: {examples}; pass image_size=(height, width) "
+            "to resize them all to one size"
+        )
+    if arrays:
+        images = np.stack(arrays)
+    else:
+        images = np.zeros((0, *(image_size or (0, 0))), dtype=np.uint8)
+    return {"images": images, "ok": ok, "reasons": reasons}
+
+
+def decode_images(paths, *, image_size, grayscale, n_jobs=None, cache_dir=None, max_pixels=None):
+    """Decode image files into one array, in parallel and cached on disk.
+
+    Parameters
+    ----------
+    paths : list of str
+        Files to decode.
+    image_size : (int, int) or None
+        ``(height, width)`` to resize to; None keeps the native size, which must then
+        be the same for all images.
+    grayscale : bool
+        Convert to one channel (``L``) or to RGB.
+    n_jobs : int or None
+        Worker processes; None uses all cores for large lists and one for small ones.
+    cache_dir : path-like, None or False
+        See :func:`fersk.datasets.default_cache_dir`; False disables the cache.
+    max_pixels : int or None
+        Images with more pixels are refused (Pillow's ``Image.MAX_IMAGE_PIXELS`` by default).
+
+    Returns
+    -------
+    images : ndarray of uint8, shape (n_ok, h, w) or (n_ok, h, w, 3)
+    ok : ndarray of bool, shape (len(paths),)
+        Which paths were decoded.
+    reasons : ndarray of str, shape (len(paths),)
+        Why each path that was not decoded was skipped ("" where decoded).
+    """
+    image_size = check_image_size(image_size)
+    if max_pixels is None:
+        max_pixels = Image.MAX_IMAGE_PIXELS or np.iinfo(np.int64).max
+    paths = [str(p) for p in paths]
+    key = [file_fingerprint(paths), repr(image_size), repr(bool(grayscale)), repr(max_pixels)]
+    result = cached(
+        cache_dir,
+        "images",
+        key,
+        lambda: _decode_all(paths, image_size, grayscale, max_pixels, n_jobs),
+    )
+    return result["images"], result["ok"], result["reasons"]
+
+
+def warn_skipped(loader, skipped):
+    """Emit one warning that counts what ``loader`` skipped, by reason."""
+    total = sum(len(v) for v in skipped.values())
+    if total:
+        counts = "; ".join(f"{len(v)} {reason}" for reason, v in skipped.items() if v)
+        warnings.warn(
+            f"{loader} skipped {total} item(s): {counts}. The Bunch's 'skipped' lists them.",
+            FerskDataWarning,
+            stacklevel=3,
+        )
