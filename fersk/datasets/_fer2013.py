@@ -92,9 +92,17 @@ def load_fer2013(path, subset=None, *, n_jobs=None, cache_dir=None):
 
     Examples
     --------
-    >>> data = load_fer2013("../shared/data/fer2013", subset="PrivateTest")  # doctest: +SKIP
-    >>> data.data.shape  # doctest: +SKIP
-    (3589, 2304)
+    A two-row ``fer2013.csv``; the Kaggle folders load the same way:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> pixels = " ".join(["128"] * 2304)
+    >>> rows = [f"3,{pixels},Training", f"6,{pixels},PrivateTest"]
+    >>> _ = (folder / "fer2013.csv").write_text("emotion,pixels,Usage\\n" + "\\n".join(rows))
+    >>> data = load_fer2013(folder, cache_dir=False)
+    >>> data.data.shape, data.target.tolist(), data.usage.tolist()
+    ((2, 2304), ['happy', 'neutral'], ['Training', 'PrivateTest'])
     """
     path = Path(path)
     if not path.exists():

@@ -47,7 +47,7 @@ def load_image_folder(
     ...     (root / label).mkdir()
     ...     Image.fromarray(np.zeros((64, 64), np.uint8)).save(root / label / "a.png")
     >>> data = load_image_folder(root, image_size=32, cache_dir=False)
-    >>> data.images.shape, list(data.target)
+    >>> data.images.shape, data.target.tolist()
     ((2, 32, 32), ['happy', 'sad'])
     """
     root = Path(path)

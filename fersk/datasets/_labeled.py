@@ -124,7 +124,7 @@ def load_labeled_images(
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
     ...     data = load_labeled_images(root, root / "labels.csv", cache_dir=False)
-    >>> list(data.target), data.skipped
+    >>> data.target.tolist(), data.skipped
     (['happy', 'angry'], {'unlabeled image': ['c.png']})
     >>> print(caught[0].message)
     load_labeled_images skipped 1 item(s): 1 unlabeled image. The Bunch's 'skipped' lists them.

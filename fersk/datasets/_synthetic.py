@@ -156,7 +156,7 @@ def make_faces(
     >>> X, y = make_faces(14, image_size=32, random_state=0)
     >>> X.shape, X.dtype
     ((14, 1024), dtype('uint8'))
-    >>> sorted(set(y))
+    >>> sorted(set(y.tolist()))
     ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
     """
     emotions = list(_BASIC if emotions is None else emotions)
