@@ -1,0 +1,7 @@
+"""Torch modules: the default FER CNN and a registry of transfer-learning backbones."""
+
+from . import _torchvision  # noqa: F401  (registers the torchvision backbones)
+from ._cnn import FERNet
+from ._registry import BackboneNet, create_backbone, list_backbones, register_backbone
+
+__all__ = ["BackboneNet", "FERNet", "create_backbone", "list_backbones", "register_backbone"]

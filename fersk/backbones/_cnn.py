@@ -1,0 +1,52 @@
+"""FERNet: the default CNN trained from scratch on 48x48 grayscale faces."""
+
+from torch import nn
+
+
+class FERNet(nn.Module):
+    """A VGG-style CNN sized for 48x48 faces and 2 CPU cores.
+
+    Each stage is two 3x3 convolutions with BatchNorm and ReLU, then 2x2 max
+    pooling and dropout; global average pooling feeds a small MLP head.
+
+    Parameters
+    ----------
+    n_classes : int
+        Outputs.
+    in_chans : int, default=1
+        Input channels.
+    channels : tuple of int, default=(32, 64, 128)
+        Width of each stage; one stage per entry.
+    dropout : float, default=0.25
+        Dropout after each stage; the head uses twice this.
+    hidden : int, default=256
+        Width of the head's hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> FERNet(n_classes=7)(torch.rand(4, 1, 48, 48)).shape
+    torch.Size([4, 7])
+    """
+
+    def __init__(self, n_classes, in_chans=1, channels=(32, 64, 128), dropout=0.25, hidden=256):
+        super().__init__()
+        layers, previous = [], in_chans
+        for width in channels:
+            layers += [
+                nn.Conv2d(previous, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2), nn.Dropout(dropout),
+            ]
+            previous = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(previous, hidden), nn.ReLU(inplace=True), nn.Dropout(2 * dropout),
+            nn.Linear(hidden, n_classes),
+        )
+
+    def forward(self, x):
+        return self.head(self.features((x - 0.5) / 0.25))

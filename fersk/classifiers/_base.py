@@ -1,0 +1,101 @@
+"""What every fersk estimator shares: the image convention, labels and class weights."""
+
+import warnings
+from collections import defaultdict
+
+import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..preprocessing import flatten_images, infer_image_shape
+
+
+class ImageClassifierMixin:
+    """Image-shape checks, label encoding and class weights, for every fersk classifier.
+
+    Estimators call :meth:`_validate_fit` in ``fit`` and :meth:`_validate_predict`
+    in the prediction methods; each family then only writes what is its own.
+    """
+
+    def _validate_fit(self, X, y):
+        """Validate training data; set ``image_shape_``, ``classes_`` and ``class_weight_``.
+
+        Returns the 2-D X and the labels encoded as 0..n_classes-1.
+        """
+        X, carried = flatten_images(X)
+        X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
+        self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
+        check_classification_targets(y)
+        _warn_near_duplicate_labels(y)
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes to learn from; y holds only "
+                f"{self.classes_.tolist()}"
+            )
+        self.class_weight_ = self._class_weights(y_encoded)
+        return X, y_encoded
+
+    def _class_weights(self, y_encoded):
+        n_classes = len(self.classes_)
+        if self.class_weight is None:
+            return np.ones(n_classes)
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            return compute_class_weight("balanced", classes=np.arange(n_classes), y=y_encoded)
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(f"class_weight names classes not in y: {sorted(unknown)}")
+            return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict, got {self.class_weight!r}")
+
+    def _validate_predict(self, X):
+        """Validate data for prediction against what ``fit`` saw; returns the 2-D X."""
+        check_is_fitted(self, "image_shape_")
+        X, carried = flatten_images(X)
+        if carried is not None and tuple(carried) != tuple(self.image_shape_):
+            raise ValueError(
+                f"X holds images of shape {tuple(carried)}, but this model was fitted on "
+                f"{tuple(self.image_shape_)}"
+            )
+        return validate_data(self, X, dtype="numeric", reset=False)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``; labels unseen at ``fit`` are an error.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels) or image-shaped
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        float
+        """
+        from sklearn.metrics import accuracy_score
+
+        check_is_fitted(self, "image_shape_")
+        unseen = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))
+        if unseen:
+            raise ValueError(
+                f"y holds label(s) {unseen} that this model never saw at fit "
+                f"(it knows {self.classes_.tolist()})"
+            )
+        return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+def _warn_near_duplicate_labels(y):
+    groups = defaultdict(set)
+    for label in np.unique(y).tolist():
+        if isinstance(label, str):
+            groups[label.strip().lower()].add(label)
+    clashes = [sorted(v) for v in groups.values() if len(v) > 1]
+    if clashes:
+        warnings.warn(
+            f"labels that differ only in case or spaces are treated as different classes: "
+            f"{clashes}; clean them, e.g. with fersk.canonical_emotion",
+            UserWarning,
+            stacklevel=3,
+        )

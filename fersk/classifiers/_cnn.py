@@ -1,0 +1,83 @@
+"""A CNN trained from scratch."""
+
+from ..backbones import FERNet
+from ._neural import NeuralImageClassifier
+
+
+class CNNClassifier(NeuralImageClassifier):
+    """A convolutional network trained from scratch, as a scikit-learn classifier.
+
+    Built on skorch's ``NeuralNetClassifier``: the network is ``module`` (default
+    :class:`fersk.backbones.FERNet`) and its choices are ``module__*`` parameters
+    (``module__channels``, ``module__dropout``, ``module__hidden``), grid-searchable
+    like any other. ``n_classes`` and ``in_chans`` are filled in at fit.
+
+    Parameters
+    ----------
+    module : torch.nn.Module class, default=FERNet
+        The network; it is called with ``n_classes``, ``in_chans`` and the
+        ``module__*`` parameters, and takes (n, c, h, w) images in [0, 1].
+    image_shape : (h, w) or (h, w, c), optional
+        Shape of the flattened images; inferred for square grayscale or 3-D/4-D input.
+    augment : {"none", "basic", "strong"}, default="basic"
+        Augmentation on each training batch (see :func:`fersk.training.augment_batch`).
+    mixup, cutmix : float, default=0.0
+        Beta-distribution alpha for mixup / CutMix; 0 disables.
+    class_weight : None, "balanced" or dict
+        Weights of the classes in the loss.
+    loss : {"cross_entropy", "focal"}, default="cross_entropy"
+    focal_gamma : float, default=2.0
+        Focusing parameter of the focal loss.
+    label_smoothing : float, default=0.0
+    optimizer : {"adam", "adamw", "sgd"} or torch optimizer class, default="adam"
+        SGD uses momentum 0.9 unless ``optimizer__momentum`` says otherwise.
+    lr : float, default=1e-3
+    weight_decay : float, default=0.0
+    max_epochs : int, default=30
+    batch_size : int, default=64
+    validation_fraction : float, default=0.1
+        Held out (stratified, seeded by ``random_state``) for early stopping and
+        the learning-rate schedule; 0 trains on everything and monitors train loss.
+    early_stopping : int or None, default=5
+        Patience in epochs; training stops and the best epoch's weights are restored.
+    lr_patience : int or None, default=2
+        ReduceLROnPlateau patience (factor 0.5); None disables it.
+    tta : {None, "flip", "crops"}, default=None
+        Test-time augmentation in ``predict_proba`` and ``predict``.
+    random_state : int, optional
+        Seeds weights, batches, augmentation and the validation split: on CPU, two
+        fits with the same seed give identical predictions.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA when present; after fit, ``device`` names the device used.
+    progress : bool, default=False
+        Show a progress bar per epoch.
+    verbose : int, default=0
+        1 prints skorch's table of epochs.
+    **kwargs
+        Any other skorch ``NeuralNet`` parameter (``module__*``, ``optimizer__*``,
+        ``callbacks``, ``iterator_train__*``, ``warm_start``, ...).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The labels, sorted.
+    image_shape_ : tuple
+        ``(h, w, c)`` of the images.
+    class_weight_ : ndarray
+        Loss weight of each class.
+    history_ : skorch.History
+        Losses, accuracy and timing per epoch.
+
+    Examples
+    --------
+    >>> from fersk import make_faces
+    >>> X, y = make_faces(140, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=2, module__channels=(8, 16), random_state=0)
+    >>> clf.fit(X, y).predict_proba(X[:3]).shape
+    (3, 7)
+    >>> clf.predict(X[:1])[0] in clf.classes_
+    True
+    """
+
+    def __init__(self, module=FERNet, **kwargs):
+        super().__init__(module, **kwargs)

@@ -1,0 +1,225 @@
+"""The skorch base of fersk's neural estimators."""
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
+from skorch.dataset import ValidSplit, unpack_data
+from skorch.utils import to_tensor
+from sklearn.utils.validation import check_is_fitted
+
+from ..training import FocalLoss, augment_batch, mix_batch, tta_views
+from ._base import ImageClassifierMixin
+
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+def _valid_accuracy(net, X, y):
+    """Validation accuracy from the cached forward pass of the epoch."""
+    logits = net.forward(X)
+    return float((logits.argmax(1).numpy() == np.asarray(y)).mean())
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when a GPU is present, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
+    """skorch's ``NeuralNetClassifier`` with fersk's image convention and training recipes.
+
+    Subclasses give the module (``module``) and may add parameters; everything
+    routed by prefix (``module__*``, ``optimizer__*``, ``callbacks__*``,
+    ``iterator_train__*``) works as in skorch, so it can be grid-searched.
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        image_shape=None,
+        augment="basic",
+        mixup=0.0,
+        cutmix=0.0,
+        class_weight=None,
+        loss="cross_entropy",
+        focal_gamma=2.0,
+        label_smoothing=0.0,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.0,
+        max_epochs=30,
+        batch_size=64,
+        validation_fraction=0.1,
+        early_stopping=5,
+        lr_patience=2,
+        tta=None,
+        random_state=None,
+        device="auto",
+        progress=False,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module, criterion=FocalLoss, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, train_split=None, device=device, verbose=verbose, **kwargs,
+        )
+        self.image_shape = image_shape
+        self.augment = augment
+        self.mixup = mixup
+        self.cutmix = cutmix
+        self.class_weight = class_weight
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.label_smoothing = label_smoothing
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.lr_patience = lr_patience
+        self.tta = tta
+        self.random_state = random_state
+        self.progress = progress
+
+    # -- what skorch builds, parametrised by fersk's own parameters ----------------
+
+    @property
+    def _default_callbacks(self):
+        validating = bool(self.validation_fraction)
+        monitor = "valid_loss" if validating else "train_loss"
+        callbacks = [
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+        if validating:
+            callbacks += [
+                ("valid_loss", PassthroughScoring(name="valid_loss")),
+                ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc", lower_is_better=False)),
+            ]
+        if self.lr_patience:
+            callbacks.append(("lr_scheduler", LRScheduler(
+                policy=torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor,
+                patience=self.lr_patience, factor=0.5,
+            )))
+        if self.early_stopping:
+            callbacks.append(("early_stopping", EarlyStopping(
+                monitor=monitor, patience=self.early_stopping, load_best=True,
+            )))
+        if self.progress:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return super()._default_callbacks[:1] + callbacks + super()._default_callbacks[-1:]
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if prefix == "module":
+            params.setdefault("n_classes", len(self.classes_))
+            params.setdefault("in_chans", self.image_shape_[2])
+        if prefix == "criterion":
+            if self.loss not in ("cross_entropy", "focal"):
+                raise ValueError(f"loss must be 'cross_entropy' or 'focal', got {self.loss!r}")
+            params.setdefault("weight", torch.as_tensor(self.class_weight_, dtype=torch.float32))
+            params.setdefault("gamma", self.focal_gamma if self.loss == "focal" else 0.0)
+            params.setdefault("label_smoothing", self.label_smoothing)
+        return params
+
+    def _optimizer_groups(self, named_parameters):
+        """Parameter groups for the optimizer; subclasses may split them."""
+        args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
+        return args, kwargs
+
+    def initialize_optimizer(self, *args, **kwargs):
+        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
+        if isinstance(optimizer, str):
+            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch optimizer, got {optimizer!r}")
+        groups, options = self._optimizer_groups(self.get_all_learnable_params())
+        options.setdefault("weight_decay", self.weight_decay)
+        if optimizer is torch.optim.SGD:
+            options.setdefault("momentum", 0.9)
+        self.optimizer_ = optimizer(*groups, **options)
+        return self
+
+    # -- training ----------------------------------------------------------------------
+
+    def _to_tensors(self, X):
+        """2-D pixel rows (0-255) -> float32 (n, c, h, w) in [0, 1]."""
+        h, w, c = self.image_shape_
+        return (np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c).transpose(0, 3, 1, 2) / 255.0)
+
+    def fit(self, X, y, **fit_params):
+        """Train on images ``X`` (pixel values 0-255) with labels ``y``; returns self.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), or (n, h, w) / (n, h, w, c)
+        y : array-like of shape (n_samples,)
+            Labels of any type (e.g. emotion names); ``classes_`` holds them sorted.
+        **fit_params
+            Passed to skorch's ``fit``.
+        """
+        X, y_encoded = self._validate_fit(X, y)
+        if np.asarray(X).max() <= 1.0:
+            import warnings
+
+            warnings.warn(
+                "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders "
+                "return them", UserWarning, stacklevel=2,
+            )
+        self.device = resolve_device(self.device)
+        if self.random_state is not None:
+            torch.manual_seed(int(self.random_state))
+        self.train_split = self._split(y_encoded)
+        return super().fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+
+    def _split(self, y_encoded):
+        if not self.validation_fraction:
+            return None
+        stratified = np.bincount(y_encoded).min() >= 2
+        seed = None if self.random_state is None else int(self.random_state)
+        return ValidSplit(self.validation_fraction, stratified=stratified, random_state=seed)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        Xi, yi = to_tensor(Xi, device=self.device), to_tensor(yi, device=self.device)
+        Xi = augment_batch(Xi, self.augment)
+        Xi, y_a, y_b, lam = mix_batch(Xi, yi, mixup=self.mixup, cutmix=self.cutmix)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, y_a, X=Xi, training=True)
+        if lam < 1.0:
+            loss = lam * loss + (1 - lam) * self.get_loss(y_pred, y_b, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    # -- prediction --------------------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        With ``tta`` set, the probabilities are averaged over the augmented views
+        (see :func:`fersk.training.tta_views`).
+        """
+        check_is_fitted(self, "module_")
+        images = self._to_tensors(self._validate_predict(X))
+        self.module_.eval()
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(images), self.batch_size):
+                batch = torch.as_tensor(images[start : start + self.batch_size], device=self.device)
+                views = tta_views(batch, self.tta)
+                probs = sum(torch.softmax(self.module_(v), dim=1) for v in views) / len(views)
+                out.append(probs.cpu().numpy())
+        return np.concatenate(out).astype(np.float64)
+
+    def predict(self, X):
+        """Predicted labels (the most probable class)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    @property
+    def classes_(self):
+        if "_classes" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_")
+        return self._classes
+
+    @classes_.setter
+    def classes_(self, value):
+        self._classes = value

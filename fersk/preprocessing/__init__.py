@@ -1,0 +1,6 @@
+"""scikit-learn transformers for face images, and the image convention's helpers."""
+
+from ._hog import HOGTransformer
+from ._images import check_image_shape, flatten_images, infer_image_shape, to_images
+
+__all__ = ["HOGTransformer", "check_image_shape", "flatten_images", "infer_image_shape", "to_images"]

@@ -1,0 +1,90 @@
+"""HOG features as a scikit-learn transformer."""
+
+import numpy as np
+from joblib import Parallel, delayed
+from skimage.feature import hog
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._images import flatten_images, infer_image_shape, to_images
+
+_CHUNK = 256
+
+
+def _hog_chunk(images, params):
+    channel_axis = -1 if images.shape[-1] > 1 else None
+    if channel_axis is None:
+        images = images[..., 0]
+    return np.stack([hog(image, channel_axis=channel_axis, **params) for image in images]).astype(np.float32)
+
+
+class HOGTransformer(TransformerMixin, BaseEstimator):
+    """Histogram-of-oriented-gradients features (scikit-image), one row per image.
+
+    Parameters
+    ----------
+    orientations : int, default=9
+        Orientation bins.
+    pixels_per_cell : (int, int), default=(8, 8)
+        Cell size in pixels.
+    cells_per_block : (int, int), default=(2, 2)
+        Block size in cells, for normalisation.
+    block_norm : str, default="L2-Hys"
+        scikit-image's block normalisation.
+    image_shape : (h, w) or (h, w, c), optional
+        Shape of the flattened images; inferred for square grayscale or 3-D/4-D input.
+    n_jobs : int, optional
+        Processes for extraction (joblib); worth it from a few thousand images.
+
+    Examples
+    --------
+    >>> from fersk import make_faces
+    >>> X, y = make_faces(20, random_state=0)
+    >>> HOGTransformer().fit_transform(X).shape
+    (20, 900)
+    """
+
+    def __init__(self, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2),
+                 block_norm="L2-Hys", image_shape=None, n_jobs=None):
+        self.orientations = orientations
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+        self.block_norm = block_norm
+        self.image_shape = image_shape
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None):
+        """Learn the image shape; returns self."""
+        X, carried = flatten_images(X)
+        X = validate_data(self, X, dtype="numeric")
+        self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
+        h, w, _ = self.image_shape_
+        need_h = self.pixels_per_cell[0] * self.cells_per_block[0]
+        need_w = self.pixels_per_cell[1] * self.cells_per_block[1]
+        if h < need_h or w < need_w:
+            raise ValueError(
+                f"images of {h}x{w} are too small for HOG blocks of {need_h}x{need_w} pixels; "
+                "lower pixels_per_cell or cells_per_block, or use larger images"
+            )
+        return self
+
+    def transform(self, X):
+        """HOG features of each image, shape (n_samples, n_features)."""
+        check_is_fitted(self, "image_shape_")
+        X, carried = flatten_images(X)
+        if carried is not None and tuple(carried) != tuple(self.image_shape_):
+            raise ValueError(f"X holds images of shape {tuple(carried)}, but fit saw {self.image_shape_}")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        images = to_images(X, self.image_shape_)
+        params = {
+            "orientations": self.orientations,
+            "pixels_per_cell": tuple(self.pixels_per_cell),
+            "cells_per_block": tuple(self.cells_per_block),
+            "block_norm": self.block_norm,
+        }
+        chunks = [images[i : i + _CHUNK] for i in range(0, len(images), _CHUNK)]
+        if self.n_jobs in (None, 1) or len(chunks) == 1:
+            parts = [_hog_chunk(chunk, params) for chunk in chunks]
+        else:
+            parts = Parallel(n_jobs=self.n_jobs)(delayed(_hog_chunk)(c, params) for c in chunks)
+        return np.concatenate(parts)

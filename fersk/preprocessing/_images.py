@@ -1,0 +1,67 @@
+"""The image convention: flattened rows plus an image shape."""
+
+import math
+
+import numpy as np
+
+
+def check_image_shape(image_shape):
+    """Return ``image_shape`` as ``(h, w, c)``, or None."""
+    if image_shape is None:
+        return None
+    shape = tuple(int(v) for v in image_shape)
+    if len(shape) == 2:
+        shape = (*shape, 1)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"image_shape must be (height, width) or (height, width, channels), got {image_shape!r}")
+    return shape
+
+
+def flatten_images(X):
+    """Flatten 3-D (n, h, w) or 4-D (n, h, w, c) image arrays at the door.
+
+    Returns the 2-D array and the image shape the array carried (None for 2-D input).
+    """
+    if hasattr(X, "iloc") or hasattr(X, "tocsr") or isinstance(X, list):
+        return X, None  # DataFrames, sparse and lists are 2-D; validate_data checks them
+    X = np.asarray(X)
+    if X.ndim == 3:
+        return X.reshape(len(X), -1), (*X.shape[1:], 1)
+    if X.ndim == 4:
+        return X.reshape(len(X), -1), X.shape[1:]
+    if X.ndim > 4:
+        raise ValueError(f"X must be 2-D (flattened images), 3-D or 4-D; got {X.ndim}-D")
+    return X, None
+
+
+def infer_image_shape(image_shape, n_features, carried=None):
+    """The ``(h, w, c)`` of images whose rows have ``n_features`` values.
+
+    ``image_shape`` (a parameter) wins, checked against ``n_features``; else the
+    shape a 3-D/4-D input carried; else a square grayscale image.
+    """
+    given = check_image_shape(image_shape)
+    if given is not None:
+        if math.prod(given) != n_features:
+            raise ValueError(
+                f"rows of X have {n_features} values, which does not fit image_shape="
+                f"{image_shape} ({math.prod(given)} values); fix image_shape or X"
+            )
+        if carried is not None and tuple(carried) != given:
+            raise ValueError(f"X holds images of shape {carried}, but image_shape={image_shape}")
+        return given
+    if carried is not None:
+        return tuple(carried)
+    side = math.isqrt(n_features)
+    if side * side != n_features:
+        raise ValueError(
+            f"rows of X have {n_features} values, which is not a square grayscale image; "
+            "pass image_shape=(height, width) or (height, width, channels), or give X "
+            "as an (n, height, width[, channels]) array"
+        )
+    return (side, side, 1)
+
+
+def to_images(X, image_shape):
+    """Reshape 2-D rows to ``(n, h, w, c)`` images."""
+    return np.asarray(X).reshape(len(X), *image_shape)

@@ -1,0 +1,16 @@
+"""Training recipes: augmentation policies, losses, callbacks and test-time augmentation."""
+
+from ._augment import POLICIES, augment_batch, mix_batch
+from ._callbacks import TwoPhaseFineTuning
+from ._losses import FocalLoss
+from ._tta import TTA_POLICIES, tta_views
+
+__all__ = [
+    "POLICIES",
+    "TTA_POLICIES",
+    "FocalLoss",
+    "TwoPhaseFineTuning",
+    "augment_batch",
+    "mix_batch",
+    "tta_views",
+]
