@@ -1,5 +1,7 @@
 """fersk: facial expression recognition in the scikit-learn style."""
 
+from .backbones import create_backbone, list_backbones
+from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from .datasets import (
     EMOTIONS,
     FerskDataWarning,
@@ -10,14 +12,21 @@ from .datasets import (
     load_labeled_images,
     make_faces,
 )
+from .preprocessing import HOGTransformer
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CNNClassifier",
     "EMOTIONS",
     "FerskDataWarning",
+    "HOGSVMClassifier",
+    "HOGTransformer",
+    "TransferClassifier",
     "canonical_emotion",
+    "create_backbone",
     "default_cache_dir",
+    "list_backbones",
     "load_fer2013",
     "load_image_folder",
     "load_labeled_images",

@@ -34,17 +34,23 @@ class FERNet(nn.Module):
         layers, previous = [], in_chans
         for width in channels:
             layers += [
-                nn.Conv2d(previous, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                nn.Conv2d(previous, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
                 nn.ReLU(inplace=True),
-                nn.Conv2d(width, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
+                nn.Conv2d(width, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
                 nn.ReLU(inplace=True),
-                nn.MaxPool2d(2), nn.Dropout(dropout),
+                nn.MaxPool2d(2),
+                nn.Dropout(dropout),
             ]
             previous = width
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-            nn.Linear(previous, hidden), nn.ReLU(inplace=True), nn.Dropout(2 * dropout),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(previous, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(2 * dropout),
             nn.Linear(hidden, n_classes),
         )
 

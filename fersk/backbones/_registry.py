@@ -89,9 +89,7 @@ def _load_weights(spec, body, weights):
     else:
         path = Path(weights)
         if not path.is_file():
-            raise ValueError(
-                f"weights={str(weights)!r} is neither 'imagenet', None nor an existing file"
-            )
+            raise ValueError(f"weights={str(weights)!r} is neither 'imagenet', None nor an existing file")
         state = torch.load(path, map_location="cpu", weights_only=True)
         if any(key.startswith("body.") for key in state):  # a backbone fersk trained
             state = {k[len("body.") :]: v for k, v in state.items() if k.startswith("body.")}
@@ -118,8 +116,7 @@ class BackboneNet(nn.Module):
     and normalised with ImageNet statistics.
     """
 
-    def __init__(self, spec, n_classes, *, weights=None, head="linear", dropout=0.5,
-                 hidden=256, input_size=None):
+    def __init__(self, spec, n_classes, *, weights=None, head="linear", dropout=0.5, hidden=256, input_size=None):
         super().__init__()
         self.name = spec.name
         self.body, n_features, stages = spec.build()
@@ -133,8 +130,11 @@ class BackboneNet(nn.Module):
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(n_features, n_classes))
         elif head == "mlp":  # Linear-BN-ReLU-Dropout-Linear, the VGG19 report's head
             self.head = nn.Sequential(
-                nn.Linear(n_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                nn.Dropout(dropout), nn.Linear(hidden, n_classes),
+                nn.Linear(n_features, hidden),
+                nn.BatchNorm1d(hidden),
+                nn.ReLU(inplace=True),
+                nn.Dropout(dropout),
+                nn.Linear(hidden, n_classes),
             )
         else:
             raise ValueError(f"head must be 'linear' or 'mlp', got {head!r}")
@@ -146,8 +146,7 @@ class BackboneNet(nn.Module):
         elif x.shape[1] != 3:
             raise ValueError(f"{self.name} takes 1 or 3 channels, got {x.shape[1]}")
         if self.input_size and x.shape[-1] != self.input_size:
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                              align_corners=False)
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         return self.head(self.body((x - self.mean) / self.std))
 
     def set_trainable_stages(self, n):

@@ -57,12 +57,8 @@ def _convnext(name):
 
 for _name in ("resnet18", "resnet50"):
     register_backbone(_name, torchvision_name=_name)(_resnet(_name))
-register_backbone("mobilenet_v2", torchvision_name="mobilenet_v2")(
-    _features_then_linear("mobilenet_v2", 1)
-)
-register_backbone("efficientnet_b0", torchvision_name="efficientnet_b0")(
-    _features_then_linear("efficientnet_b0", 1)
-)
+register_backbone("mobilenet_v2", torchvision_name="mobilenet_v2")(_features_then_linear("mobilenet_v2", 1))
+register_backbone("efficientnet_b0", torchvision_name="efficientnet_b0")(_features_then_linear("efficientnet_b0", 1))
 for _name in ("vgg16", "vgg19"):
     register_backbone(_name, torchvision_name=_name)(_vgg(_name))
 register_backbone("convnext_tiny", torchvision_name="convnext_tiny")(_convnext("convnext_tiny"))

@@ -31,8 +31,7 @@ class ImageClassifierMixin:
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes to learn from; y holds only "
-                f"{self.classes_.tolist()}"
+                f"{type(self).__name__} needs at least 2 classes to learn from; y holds only {self.classes_.tolist()}"
             )
         self.class_weight_ = self._class_weights(y_encoded)
         return X, y_encoded
@@ -56,8 +55,7 @@ class ImageClassifierMixin:
         X, carried = flatten_images(X)
         if carried is not None and tuple(carried) != tuple(self.image_shape_):
             raise ValueError(
-                f"X holds images of shape {tuple(carried)}, but this model was fitted on "
-                f"{tuple(self.image_shape_)}"
+                f"X holds images of shape {tuple(carried)}, but this model was fitted on {tuple(self.image_shape_)}"
             )
         return validate_data(self, X, dtype="numeric", reset=False)
 
@@ -80,8 +78,7 @@ class ImageClassifierMixin:
         unseen = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))
         if unseen:
             raise ValueError(
-                f"y holds label(s) {unseen} that this model never saw at fit "
-                f"(it knows {self.classes_.tolist()})"
+                f"y holds label(s) {unseen} that this model never saw at fit (it knows {self.classes_.tolist()})"
             )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 

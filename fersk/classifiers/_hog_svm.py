@@ -61,9 +61,19 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
     (2, 7)
     """
 
-    def __init__(self, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), C=10.0,
-                 kernel="rbf", gamma="scale", class_weight=None, image_shape=None, n_jobs=None,
-                 random_state=None):
+    def __init__(
+        self,
+        orientations=9,
+        pixels_per_cell=(8, 8),
+        cells_per_block=(2, 2),
+        C=10.0,
+        kernel="rbf",
+        gamma="scale",
+        class_weight=None,
+        image_shape=None,
+        n_jobs=None,
+        random_state=None,
+    ):
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block
@@ -80,17 +90,19 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         X, y_encoded = self._validate_fit(X, y)
         self.pipeline_ = make_pipeline(
             HOGTransformer(
-                orientations=self.orientations, pixels_per_cell=self.pixels_per_cell,
-                cells_per_block=self.cells_per_block, image_shape=self.image_shape_,
+                orientations=self.orientations,
+                pixels_per_cell=self.pixels_per_cell,
+                cells_per_block=self.cells_per_block,
+                image_shape=self.image_shape_,
                 n_jobs=self.n_jobs,
             ),
             StandardScaler(),
             CalibratedClassifierCV(
-                SVC(C=self.C, kernel=self.kernel, gamma=self.gamma,
-                    class_weight=dict(enumerate(self.class_weight_))),
+                SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=dict(enumerate(self.class_weight_))),
                 ensemble=False,
-                cv=StratifiedKFold(max(2, min(5, np.bincount(y_encoded).min())), shuffle=True,
-                                   random_state=self.random_state),
+                cv=StratifiedKFold(
+                    max(2, min(5, np.bincount(y_encoded).min())), shuffle=True, random_state=self.random_state
+                ),
             ),
         )
         self.pipeline_.fit(X, y_encoded)

@@ -2,11 +2,11 @@
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
 from skorch.dataset import ValidSplit, unpack_data
 from skorch.utils import to_tensor
-from sklearn.utils.validation import check_is_fitted
 
 from ..training import FocalLoss, augment_batch, mix_batch, tta_views
 from ._base import ImageClassifierMixin
@@ -62,9 +62,17 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         verbose=0,
         **kwargs,
     ):
+        kwargs.setdefault("criterion", FocalLoss)
+        kwargs.setdefault("train_split", None)  # set from validation_fraction at fit
         super().__init__(
-            module, criterion=FocalLoss, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
-            batch_size=batch_size, train_split=None, device=device, verbose=verbose, **kwargs,
+            module,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            verbose=verbose,
+            **kwargs,
         )
         self.image_shape = image_shape
         self.augment = augment
@@ -97,14 +105,28 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
                 ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc", lower_is_better=False)),
             ]
         if self.lr_patience:
-            callbacks.append(("lr_scheduler", LRScheduler(
-                policy=torch.optim.lr_scheduler.ReduceLROnPlateau, monitor=monitor,
-                patience=self.lr_patience, factor=0.5,
-            )))
+            callbacks.append(
+                (
+                    "lr_scheduler",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                        monitor=monitor,
+                        patience=self.lr_patience,
+                        factor=0.5,
+                    ),
+                )
+            )
         if self.early_stopping:
-            callbacks.append(("early_stopping", EarlyStopping(
-                monitor=monitor, patience=self.early_stopping, load_best=True,
-            )))
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor=monitor,
+                        patience=self.early_stopping,
+                        load_best=True,
+                    ),
+                )
+            )
         if self.progress:
             callbacks.append(("progress_bar", ProgressBar()))
         return super()._default_callbacks[:1] + callbacks + super()._default_callbacks[-1:]
@@ -122,13 +144,19 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             params.setdefault("label_smoothing", self.label_smoothing)
         return params
 
+    def initialize(self):
+        self.device = resolve_device(self.device)
+        return super().initialize()
+
     def _optimizer_groups(self, named_parameters):
         """Parameter groups for the optimizer; subclasses may split them."""
         args, kwargs = self.get_params_for_optimizer("optimizer", named_parameters)
         return args, kwargs
 
     def initialize_optimizer(self, *args, **kwargs):
-        optimizer = _OPTIMIZERS.get(self.optimizer, self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
+        optimizer = (
+            _OPTIMIZERS.get(self.optimizer, self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
+        )
         if isinstance(optimizer, str):
             raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch optimizer, got {optimizer!r}")
         groups, options = self._optimizer_groups(self.get_all_learnable_params())
@@ -143,7 +171,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
     def _to_tensors(self, X):
         """2-D pixel rows (0-255) -> float32 (n, c, h, w) in [0, 1]."""
         h, w, c = self.image_shape_
-        return (np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c).transpose(0, 3, 1, 2) / 255.0)
+        return np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c).transpose(0, 3, 1, 2) / 255.0
 
     def fit(self, X, y, **fit_params):
         """Train on images ``X`` (pixel values 0-255) with labels ``y``; returns self.
@@ -161,10 +189,10 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             import warnings
 
             warnings.warn(
-                "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders "
-                "return them", UserWarning, stacklevel=2,
+                "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders return them",
+                UserWarning,
+                stacklevel=2,
             )
-        self.device = resolve_device(self.device)
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
         self.train_split = self._split(y_encoded)
@@ -173,7 +201,9 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
     def _split(self, y_encoded):
         if not self.validation_fraction:
             return None
-        stratified = np.bincount(y_encoded).min() >= 2
+        counts = np.bincount(y_encoded)
+        n_valid = int(np.floor(self.validation_fraction * len(y_encoded)))
+        stratified = counts.min() >= 2 and min(n_valid, len(y_encoded) - n_valid) >= len(counts)
         seed = None if self.random_state is None else int(self.random_state)
         return ValidSplit(self.validation_fraction, stratified=stratified, random_state=seed)
 
@@ -216,10 +246,11 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
 
     @property
     def classes_(self):
-        if "_classes" not in self.__dict__:
+        # skorch treats attributes not ending in "_" as parameters, hence this name
+        if "fitted_classes_" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} is not fitted yet: it has no classes_")
-        return self._classes
+        return self.fitted_classes_
 
     @classes_.setter
     def classes_(self, value):
-        self._classes = value
+        self.fitted_classes_ = value

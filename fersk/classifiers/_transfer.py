@@ -46,8 +46,19 @@ class TransferClassifier(NeuralImageClassifier):
     (2,)
     """
 
-    def __init__(self, backbone="resnet18", *, weights="imagenet", fine_tune_layers=2,
-                 head_epochs=3, backbone_lr_scale=0.1, head="linear", input_size=None, **kwargs):
+    def __init__(
+        self,
+        backbone="resnet18",
+        *,
+        weights="imagenet",
+        fine_tune_layers=2,
+        head_epochs=3,
+        backbone_lr_scale=0.1,
+        head="linear",
+        input_size=None,
+        **kwargs,
+    ):
+        kwargs.pop("module", None)  # skorch's module is built from ``backbone``
         super().__init__(backbone, **kwargs)
         self.backbone = backbone
         self.weights = weights
@@ -67,7 +78,10 @@ class TransferClassifier(NeuralImageClassifier):
         options = self.get_params_for("module")
         options.pop("in_chans")
         self.module_ = create_backbone(
-            self.backbone, weights=self.weights, head=self.head, input_size=self.input_size,
+            self.backbone,
+            weights=self.weights,
+            head=self.head,
+            input_size=self.input_size,
             **options,
         ).to(self.device)
         return self

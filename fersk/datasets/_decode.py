@@ -26,9 +26,7 @@ def check_image_size(image_size):
     try:
         height, width = (int(v) for v in image_size)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"image_size must be None, an int or a (height, width) pair, got {image_size!r}"
-        ) from None
+        raise ValueError(f"image_size must be None, an int or a (height, width) pair, got {image_size!r}") from None
     if height < 1 or width < 1:
         raise ValueError(f"image_size must be positive, got {image_size!r}")
     return height, width
@@ -81,8 +79,7 @@ def _decode_all(paths, image_size, grayscale, max_pixels, n_jobs):
             first.setdefault(array.shape, path)
         examples = ", ".join(f"{'x'.join(map(str, s))} ({p})" for s, p in list(first.items())[:2])
         raise ValueError(
-            f"images have different sizes: {examples}; pass image_size=(height, width) "
-            "to resize them all to one size"
+            f"images have different sizes: {examples}; pass image_size=(height, width) to resize them all to one size"
         )
     if arrays:
         images = np.stack(arrays)

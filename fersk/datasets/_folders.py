@@ -7,9 +7,7 @@ from ._decode import IMAGE_EXTENSIONS, decode_images, warn_skipped
 from ._vocabulary import canonical_emotion
 
 
-def load_image_folder(
-    path, *, image_size=48, grayscale=True, canonical_labels=True, n_jobs=None, cache_dir=None
-):
+def load_image_folder(path, *, image_size=48, grayscale=True, canonical_labels=True, n_jobs=None, cache_dir=None):
     """Load a class-per-folder dataset: ``path/<label>/<image>``.
 
     Parameters
@@ -67,8 +65,7 @@ def load_image_folder(
                 skipped["not an image file"].append(relative)
     if not entries:
         raise ValueError(
-            f"no images found in class folders under {str(root)!r}; expected the layout "
-            "path/<label>/<image>"
+            f"no images found in class folders under {str(root)!r}; expected the layout path/<label>/<image>"
         )
     images, ok, reasons = decode_images(
         [root / name for name, _ in entries],

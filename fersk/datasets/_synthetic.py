@@ -69,7 +69,9 @@ def _draw_face(u, v, person, au):
         eye = ((u - ex) / person["eye_w"]) ** 2 + ((v - ey) / openness) ** 2 <= 1.0
         image[face & eye] = ink
         if a["AU5"] > 0.3:  # visible white above the iris
-            white = ((u - ex) / (0.55 * person["eye_w"])) ** 2 + ((v - ey + 0.6 * openness) / (0.35 * openness)) ** 2 <= 1.0
+            white = ((u - ex) / (0.55 * person["eye_w"])) ** 2 + (
+                (v - ey + 0.6 * openness) / (0.35 * openness)
+            ) ** 2 <= 1.0
             image[face & white] = 1.0
 
     # nose, with AU9's wrinkles across the bridge
@@ -129,8 +131,8 @@ def make_faces(
     difficulty : float in [0, 1], default=0.3
         Scales pose, lighting, occlusion and noise, weakens expressions and adds
         stray action units. A HOG+SVM (``HOGSVMClassifier()``, 1,400 faces, 4-fold
-        CV; ``benchmarks/bench_make_faces.py``) scores 100% at ``difficulty=0``,
-        99.5% at 0.3 and 51.8% at 1.0, against 14% for chance.
+        CV; ``python benchmarks/bench_make_faces.py``) scores 99.9% at
+        ``difficulty=0``, 96.2% at 0.3 and 31.7% at 1.0, against 14% for chance.
     noise : float, optional
         Standard deviation of Gaussian pixel noise, as a fraction of the range;
         default ``0.02 + 0.1 * difficulty``.

@@ -44,8 +44,15 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     (20, 900)
     """
 
-    def __init__(self, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2),
-                 block_norm="L2-Hys", image_shape=None, n_jobs=None):
+    def __init__(
+        self,
+        orientations=9,
+        pixels_per_cell=(8, 8),
+        cells_per_block=(2, 2),
+        block_norm="L2-Hys",
+        image_shape=None,
+        n_jobs=None,
+    ):
         self.orientations = orientations
         self.pixels_per_cell = pixels_per_cell
         self.cells_per_block = cells_per_block

@@ -19,10 +19,13 @@ def _affine_grid(n, size, device, *, rotate, zoom, shift, shear, perspective, ge
     scale = uniform(1 - zoom, 1 + zoom)
     shear_x = uniform(-shear, shear)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([
-        torch.stack([cos, -sin + shear_x, uniform(-shift, shift)], 1),
-        torch.stack([sin, cos, uniform(-shift, shift)], 1),
-    ], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin + shear_x, uniform(-shift, shift)], 1),
+            torch.stack([sin, cos, uniform(-shift, shift)], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, (n, 1, h, w), align_corners=False)
     if perspective:
         g = uniform(-perspective, perspective).view(n, 1, 1)
@@ -67,8 +70,15 @@ def augment_batch(x, policy="basic", *, generator=None):
     n, _, h, w = x.shape
     strong = policy == "strong"
     grid = _affine_grid(
-        n, (h, w), x.device, rotate=20, zoom=0.2, shift=0.1 if strong else 0.0,
-        shear=0.15 if strong else 0.0, perspective=0.15 if strong else 0.0, generator=generator,
+        n,
+        (h, w),
+        x.device,
+        rotate=20,
+        zoom=0.2,
+        shift=0.1 if strong else 0.0,
+        shear=0.15 if strong else 0.0,
+        perspective=0.15 if strong else 0.0,
+        generator=generator,
     )
     flip = torch.rand(n, device=x.device, generator=generator) < 0.5
     grid[..., 0] = torch.where(flip.view(n, 1, 1), -grid[..., 0], grid[..., 0])
@@ -98,8 +108,10 @@ def _random_erase(x, generator, p=0.5):
     rows = torch.arange(h, device=x.device).view(1, h, 1)
     cols = torch.arange(w, device=x.device).view(1, 1, w)
     mask = (
-        (rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
-        & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1))
+        (rows >= top.view(n, 1, 1))
+        & (rows < (top + eh).view(n, 1, 1))
+        & (cols >= left.view(n, 1, 1))
+        & (cols < (left + ew).view(n, 1, 1))
         & (r[:, 4] < p).view(n, 1, 1)
     ).unsqueeze(1)
     noise = torch.rand(x.shape, device=x.device, generator=generator)

@@ -32,5 +32,6 @@ def tta_views(x, policy):
         return [x]
     if policy == "flip":
         return [x, x.flip(-1)]
-    crops = [_crop(x, t, l, 0.9) for t, l in ((0.5, 0.5), (0, 0), (0, 1), (1, 0), (1, 1))]
+    corners = ((0.5, 0.5), (0, 0), (0, 1), (1, 0), (1, 1))
+    crops = [_crop(x, top, left, 0.9) for top, left in corners]
     return crops + [c.flip(-1) for c in crops]

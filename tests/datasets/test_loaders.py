@@ -195,8 +195,13 @@ def test_labeled_images_rare_classes_and_split(messy):
             messy / "images", messy / "legend.csv", split_csv=messy / "split.csv", cache_dir=False
         )
     assert dict(zip(split.filenames, split.split)) == {
-        "img0.jpg": "train", "img1.jpg": "test", "img2.jpg": "train", "img3.jpg": "test",
-        "img5.jpg": "test", "img6.jpg": "train", "img7.jpg": "test",
+        "img0.jpg": "train",
+        "img1.jpg": "test",
+        "img2.jpg": "train",
+        "img3.jpg": "test",
+        "img5.jpg": "test",
+        "img6.jpg": "train",
+        "img7.jpg": "test",
     }
 
 
@@ -246,8 +251,11 @@ def test_decoding_is_cached_and_invalidated_by_changes(tmp_path, monkeypatch):
     assert changed.data[0, 0] == 200
 
 
-@given(st.sampled_from(["anger", "happiness", "sadness", "surprised", "fear", "neutral", "disgusted", "contempt"]),
-       st.text(" \t", max_size=3), st.booleans())
+@given(
+    st.sampled_from(["anger", "happiness", "sadness", "surprised", "fear", "neutral", "disgusted", "contempt"]),
+    st.text(" \t", max_size=3),
+    st.booleans(),
+)
 def test_canonical_emotion_ignores_case_and_spaces(word, pad, upper):
     label = pad + (word.upper() if upper else word) + pad
     assert canonical_emotion(label) in EMOTIONS

@@ -32,18 +32,28 @@ def test_muxspace_legend_mess_is_counted(shared_data):
         "unlabeled image": 36,
     }
     assert Counter(data.target.tolist()) == {
-        "neutral": 6864, "happy": 5693, "surprise": 367, "sad": 267,
-        "angry": 252, "disgust": 208, "fear": 21, "contempt": 9,
+        "neutral": 6864,
+        "happy": 5693,
+        "surprise": 367,
+        "sad": 267,
+        "angry": 252,
+        "disgust": 208,
+        "fear": 21,
+        "contempt": 9,
     }
 
 
 def test_muxspace_fixed_split(shared_data):
     root = shared_data / "muxspace"
     with pytest.warns(FerskDataWarning, match="9 not in split file"):
-        data = load_labeled_images(
-            root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv"
-        )
+        data = load_labeled_images(root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv")
     assert Counter(data.split.tolist()) == {"train": 9569, "val": 1368, "test": 2735}
     assert Counter(data.target[data.split == "test"].tolist()) == {
-        "neutral": 1373, "happy": 1139, "surprise": 74, "sad": 53, "angry": 50, "disgust": 42, "fear": 4,
+        "neutral": 1373,
+        "happy": 1139,
+        "surprise": 74,
+        "sad": 53,
+        "angry": 50,
+        "disgust": 42,
+        "fear": 4,
     }

@@ -1,0 +1,237 @@
+import pickle
+import urllib.error
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from imblearn.over_sampling import SMOTE, RandomOverSampler
+from imblearn.pipeline import make_pipeline
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import VotingClassifier
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+
+from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces
+from fersk.backbones import create_backbone
+
+
+def hog(**kw):
+    return HOGSVMClassifier(pixels_per_cell=(6, 6), random_state=0, **kw)
+
+
+def cnn(**kw):
+    return CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0, **kw)
+
+
+def transfer(**kw):
+    params = dict(weights=None, max_epochs=2, head_epochs=1, batch_size=32, random_state=0)
+    return TransferClassifier("test_tiny", **{**params, **kw})
+
+
+FAMILIES = {"hog": hog, "cnn": cnn, "transfer": transfer}
+
+
+@pytest.fixture(scope="module")
+def faces():
+    X, y = make_faces(112, image_size=24, difficulty=0.0, random_state=0)
+    return X, y
+
+
+@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
+def test_pickle_and_clone(faces, make):
+    X, y = faces
+    model = make().fit(X, y)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert set(model.predict(X)) <= set(model.classes_)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), proba)
+    fresh = clone(model)
+    assert not hasattr(fresh, "image_shape_") and fresh.get_params()["random_state"] == 0
+
+
+@pytest.mark.parametrize("make", [cnn, transfer], ids=["cnn", "transfer"])
+def test_same_seed_same_predictions(faces, make):
+    X, y = faces
+    first = make(augment="strong", mixup=0.2).fit(X, y).predict_proba(X)
+    second = make(augment="strong", mixup=0.2).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_image_shaped_input_equals_flattened(faces):
+    X, y = faces
+    flat = hog().fit(X, y).predict_proba(X)
+    shaped = hog().fit(X.reshape(-1, 24, 24), y).predict_proba(X.reshape(-1, 24, 24, 1))
+    np.testing.assert_allclose(flat, shaped)
+
+
+def test_grid_search_over_nested_parameters(faces):
+    X, y = faces
+    search = GridSearchCV(cnn(), {"lr": [1e-3, 1e-2], "module__hidden": [8, 16]}, cv=2, scoring="f1_macro").fit(X, y)
+    assert set(search.best_params_) == {"lr", "module__hidden"}
+    assert len(search.cv_results_["params"]) == 4
+    search = GridSearchCV(transfer(), {"backbone": ["test_tiny"], "fine_tune_layers": [0, "all"]}, cv=2).fit(X, y)
+    assert search.best_estimator_.fine_tune_layers in (0, "all")
+
+
+@pytest.mark.parametrize("sampler", [RandomOverSampler, RandomUnderSampler, SMOTE])
+@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
+def test_imblearn_pipeline_cross_validated(sampler, make):
+    X, y = make_faces(140, image_size=24, weights=[3, 1, 1, 1, 1, 1, 2], difficulty=0.0, random_state=1)
+    options = {"k_neighbors": 3} if sampler is SMOTE else {}
+    pipeline = make_pipeline(sampler(random_state=0, **options), make())
+    scores = cross_val_score(pipeline, X, y, cv=StratifiedKFold(2, shuffle=True, random_state=0))
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_soft_voting_and_calibration(faces):
+    X, y = faces
+    voting = VotingClassifier([(k, f()) for k, f in FAMILIES.items()], voting="soft").fit(X, y)
+    assert voting.predict_proba(X).shape == (len(X), 7)
+    calibrated = CalibratedClassifierCV(cnn(), cv=2).fit(X, y)
+    np.testing.assert_allclose(calibrated.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_balanced_class_weight_reaches_the_loss():
+    X, y = make_faces(60, image_size=24, weights=[4, 1], emotions=["happy", "sad"], random_state=0)
+    model = cnn(class_weight="balanced").fit(X, y)
+    counts = np.array([np.sum(y == c) for c in model.classes_])
+    np.testing.assert_allclose(model.criterion_.weight.numpy(), len(y) / (2 * counts), rtol=1e-6)
+
+
+@pytest.mark.parametrize("tta", ["flip", "crops"])
+def test_tta_averages_views(faces, tta):
+    X, y = faces
+    model = cnn().fit(X, y)
+    images = X.reshape(-1, 24, 24)
+    symmetric = np.concatenate([images[:, :, :12], images[:, :, :12][:, :, ::-1]], axis=2).reshape(len(X), -1)
+    plain = model.predict_proba(symmetric)
+    model.set_params(tta=tta)
+    averaged = model.predict_proba(symmetric)
+    np.testing.assert_allclose(averaged.sum(axis=1), 1.0, rtol=1e-5)
+    if tta == "flip":  # a mirror-symmetric face looks the same flipped
+        np.testing.assert_allclose(averaged, plain, atol=1e-6)
+    else:
+        assert not np.allclose(averaged, plain)
+
+
+def test_frozen_backbone_keeps_batchnorm_statistics(faces):
+    X, y = faces
+    model = transfer(max_epochs=1, head_epochs=1, fine_tune_layers="all")
+    model.fit(X, y)
+    reference = create_backbone("test_tiny", n_classes=7)
+    bn = model.module_.stages[0][1]
+    np.testing.assert_array_equal(bn.running_mean.numpy(), reference.stages[0][1].running_mean.numpy())
+    assert not any(p.requires_grad for p in model.module_.stages[0].parameters())
+    assert all(p.requires_grad for p in model.module_.head.parameters())
+
+
+def test_second_phase_unfreezes_the_last_stages(faces):
+    X, y = faces
+    model = transfer(max_epochs=2, head_epochs=1, fine_tune_layers=1).fit(X, y)
+    stages = model.module_.stages
+    assert not any(p.requires_grad for p in stages[0].parameters())
+    assert all(p.requires_grad for p in stages[1].parameters())
+    assert [g["lr"] for g in model.optimizer_.param_groups] == [1e-3, 1e-4]
+
+
+def test_weights_from_a_state_dict_and_from_a_fersk_model(faces, tmp_path):
+    X, y = faces
+    donor = transfer(max_epochs=1).fit(X, y)
+    donor.save_params(f_params=tmp_path / "fersk.pt")
+    # one epoch with the body frozen: the receiver's body is the donor's, BatchNorm included
+    receiver = transfer(weights=str(tmp_path / "fersk.pt"), max_epochs=1, head_epochs=1).fit(X, y)
+    for (name, a), b in zip(donor.module_.body.state_dict().items(), receiver.module_.body.state_dict().values()):
+        assert torch.equal(a, b), name
+    body = create_backbone("test_tiny", n_classes=3).body
+    torch.save(body.state_dict(), tmp_path / "plain.pth")
+    loaded = create_backbone("test_tiny", n_classes=3, weights=str(tmp_path / "plain.pth"))
+    assert torch.equal(loaded.body[0][0].weight, body[0][0].weight)
+    torch.save({"nonsense.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="do not fit backbone 'test_tiny'"):
+        create_backbone("test_tiny", n_classes=3, weights=str(tmp_path / "bad.pth"))
+    with pytest.raises(ValueError, match="neither 'imagenet', None nor an existing file"):
+        create_backbone("test_tiny", n_classes=3, weights="missing.pth")
+
+
+def test_imagenet_weights_offline_error_says_what_to_do(monkeypatch, tmp_path):
+    from torchvision.models import ResNet18_Weights
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(self, *args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(type(ResNet18_Weights.DEFAULT), "get_state_dict", offline)
+    with pytest.raises(
+        RuntimeError, match=r"could not get ImageNet weights for 'resnet18'.*put it at .*checkpoints.*weights=None"
+    ):
+        create_backbone("resnet18", n_classes=7, weights="imagenet")
+
+
+def test_imagenet_weights_load_from_the_local_cache(monkeypatch, tmp_path):
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = ResNet18_Weights.DEFAULT
+    reference = resnet18(weights=None)
+    target = tmp_path / "hub" / "checkpoints" / weights.url.rsplit("/", 1)[1]
+    target.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), target)
+    net = create_backbone("resnet18", n_classes=7, weights="imagenet")
+    assert torch.equal(net.body.conv1.weight, reference.conv1.weight)
+
+
+def test_unknown_backbone_suggests_a_name():
+    with pytest.raises(ValueError, match="unknown backbone 'resnet81'; did you mean 'resnet18'"):
+        create_backbone("resnet81", n_classes=2)
+
+
+def test_model_fitted_for_cuda_loads_on_cpu(faces):
+    X, y = faces
+    model = cnn().fit(X, y)
+    expected = model.predict_proba(X)
+    model.device = "cuda"  # as skorch stores a model trained on a GPU
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        restored = pickle.loads(pickle.dumps(model))
+    if not torch.cuda.is_available():
+        assert str(restored.device) == "cpu"
+    np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-5)
+
+
+BAD_INPUTS = {
+    "nan": (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X.astype(float)), "NaN"),
+    "inf": (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X.astype(float)), "infinity"),
+    "empty": (lambda X: X[:0], "0 sample"),
+    "text": (lambda X: X.astype(str).astype(object) + "px", "could not convert|numeric"),
+    "not square": (lambda X: X[:, :-1], "not a square grayscale image; pass image_shape"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
+def test_bad_input_raises_a_clear_value_error(faces, make, case):
+    X, y = faces
+    corrupt, message = BAD_INPUTS[case]
+    bad = corrupt(X)
+    with pytest.raises(ValueError, match=message):
+        make().fit(bad, y[: len(bad)])
+
+
+@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
+def test_shape_class_and_label_errors(faces, make):
+    X, y = faces
+    with pytest.raises(ValueError, match="does not fit image_shape"):
+        make(image_shape=(20, 20)).fit(X, y)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        make().fit(X, np.full(len(y), "happy"))
+    model = make().fit(X, y)
+    with pytest.raises(ValueError, match=r"shape \(24, 24, 3\), but this model was fitted on \(24, 24, 1\)"):
+        model.predict(np.repeat(X.reshape(-1, 24, 24, 1), 3, axis=3))
+    with pytest.raises(ValueError, match=r"label\(s\) \['contempt'\] that this model never saw"):
+        model.score(X[:2], ["contempt", "happy"])
+    with pytest.warns(UserWarning, match="differ only in case or spaces"):
+        make().fit(X, np.where(np.arange(len(y)) % 2 == 0, y, np.char.add(y, " ")))
