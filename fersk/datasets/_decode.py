@@ -1,6 +1,7 @@
 """Parallel, cached decoding of image files into one uint8 array."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -127,6 +128,19 @@ def decode_images(paths, *, image_size, grayscale, n_jobs=None, cache_dir=None, 
         lambda: _decode_all(paths, image_size, grayscale, max_pixels, n_jobs),
     )
     return result["images"], result["ok"], result["reasons"]
+
+
+def decode_entries(root, entries, names, skipped, **options):
+    """Decode the files ``names`` (relative to ``root``) of ``entries``.
+
+    Files that cannot be used are listed in ``skipped`` under their reason; returns
+    the images and the entries that were decoded. ``options`` go to :func:`decode_images`.
+    """
+    images, ok, reasons = decode_images([Path(root) / name for name in names], **options)
+    for name, reason in zip(names, reasons):
+        if reason:
+            skipped.setdefault(str(reason), []).append(name)
+    return images, [entry for entry, good in zip(entries, ok) if good]
 
 
 def warn_skipped(loader, skipped):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._bunch import make_bunch
 from ._cache import cached, file_fingerprint
-from ._decode import IMAGE_EXTENSIONS, decode_images, warn_skipped
+from ._decode import IMAGE_EXTENSIONS, decode_entries, warn_skipped
 from ._vocabulary import canonical_emotion
 
 FER2013_EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -142,14 +142,16 @@ def _from_folders(root, usages, n_jobs, cache_dir):
     entries = [e for e in entries if e[4] in usages]
     if not entries:
         raise ValueError(f"no FER2013 images for subset {usages} under {str(root)!r}")
-    paths = [str(root / e[2]) for e in entries]
-    images, ok, reasons = decode_images(
-        paths, image_size=(_SIDE, _SIDE), grayscale=True, n_jobs=n_jobs, cache_dir=cache_dir
+    images, kept = decode_entries(
+        root,
+        entries,
+        [e[2] for e in entries],
+        skipped,
+        image_size=(_SIDE, _SIDE),
+        grayscale=True,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
     )
-    for entry, reason in zip(entries, reasons):
-        if reason:
-            skipped.setdefault(str(reason), []).append(entry[2])
-    kept = [e for e, good in zip(entries, ok) if good]
     warn_skipped("load_fer2013", skipped)
     return make_bunch(
         images,

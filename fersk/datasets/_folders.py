@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ._bunch import make_bunch
-from ._decode import IMAGE_EXTENSIONS, decode_images, warn_skipped
+from ._decode import IMAGE_EXTENSIONS, decode_entries, warn_skipped
 from ._vocabulary import canonical_emotion
 
 
@@ -67,17 +67,16 @@ def load_image_folder(path, *, image_size=48, grayscale=True, canonical_labels=T
         raise ValueError(
             f"no images found in class folders under {str(root)!r}; expected the layout path/<label>/<image>"
         )
-    images, ok, reasons = decode_images(
-        [root / name for name, _ in entries],
+    images, kept = decode_entries(
+        root,
+        entries,
+        [name for name, _ in entries],
+        skipped,
         image_size=image_size,
         grayscale=grayscale,
         n_jobs=n_jobs,
         cache_dir=cache_dir,
     )
-    for (name, _), reason in zip(entries, reasons):
-        if reason:
-            skipped.setdefault(str(reason), []).append(name)
-    kept = [entry for entry, good in zip(entries, ok) if good]
     warn_skipped("load_image_folder", skipped)
     return make_bunch(
         images,

@@ -5,7 +5,7 @@ from collections import Counter
 from pathlib import Path
 
 from ._bunch import make_bunch
-from ._decode import IMAGE_EXTENSIONS, decode_images, warn_skipped
+from ._decode import IMAGE_EXTENSIONS, decode_entries, warn_skipped
 from ._vocabulary import canonical_emotion
 
 _IMAGE_COLUMNS = ("image", "filename", "file", "file_name", "path", "image_path", "img")
@@ -202,17 +202,16 @@ def load_labeled_images(
     if not entries:
         raise ValueError(f"no labelled images are left to load from {str(images_dir)!r}")
 
-    images, ok, reasons = decode_images(
-        [images_dir / name for name, _ in entries],
+    images, kept = decode_entries(
+        images_dir,
+        entries,
+        [name for name, _ in entries],
+        skipped,
         image_size=image_size,
         grayscale=grayscale,
         n_jobs=n_jobs,
         cache_dir=cache_dir,
     )
-    for (name, _), reason in zip(entries, reasons):
-        if reason:
-            skip(str(reason), name)
-    kept = [e for e, good in zip(entries, ok) if good]
     warn_skipped("load_labeled_images", skipped)
     extra = {"split": [split_of[name] for name, _ in kept]} if split_of is not None else {}
     return make_bunch(
