@@ -1,5 +1,7 @@
 """The skorch base of fersk's neural estimators."""
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
@@ -186,8 +188,6 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         """
         X, y_encoded = self._validate_fit(X, y)
         if np.asarray(X).max() <= 1.0:
-            import warnings
-
             warnings.warn(
                 "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders return them",
                 UserWarning,
