@@ -40,7 +40,7 @@ class FERNet(nn.Module):
                 nn.Conv2d(width, width, 3, padding=1, bias=False),
                 nn.BatchNorm2d(width),
                 nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
+                nn.MaxPool2d(2, ceil_mode=True),  # any image size, down to 1x1
                 nn.Dropout(dropout),
             ]
             previous = width

@@ -68,7 +68,7 @@ register_backbone("convnext_tiny", torchvision_name="convnext_tiny")(_convnext("
 def _test_tiny():
     """A tiny two-stage network for fast tests; no pretrained weights."""
     stages = [
-        nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2)),
+        nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)),
         nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU()),
     ]
     body = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1), nn.Flatten())

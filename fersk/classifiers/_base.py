@@ -59,6 +59,16 @@ class ImageClassifierMixin:
             )
         return validate_data(self, X, dtype="numeric", reset=False)
 
+    def _encode(self, y):
+        """Labels -> indices into ``classes_``; labels unseen at ``fit`` are an error."""
+        y = np.asarray(y)
+        unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
+        if unseen:
+            raise ValueError(
+                f"y holds label(s) {unseen} that this model never saw at fit (it knows {self.classes_.tolist()})"
+            )
+        return np.searchsorted(self.classes_, y)
+
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on ``(X, y)``; labels unseen at ``fit`` are an error.
 
@@ -75,11 +85,7 @@ class ImageClassifierMixin:
         from sklearn.metrics import accuracy_score
 
         check_is_fitted(self, "image_shape_")
-        unseen = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))
-        if unseen:
-            raise ValueError(
-                f"y holds label(s) {unseen} that this model never saw at fit (it knows {self.classes_.tolist()})"
-            )
+        self._encode(y)
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
 

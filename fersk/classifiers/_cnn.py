@@ -18,7 +18,8 @@ class CNNClassifier(NeuralImageClassifier):
         The network; it is called with ``n_classes``, ``in_chans`` and the
         ``module__*`` parameters, and takes (n, c, h, w) images in [0, 1].
     image_shape : (h, w) or (h, w, c), optional
-        Shape of the flattened images; inferred for square grayscale or 3-D/4-D input.
+        Shape of the flattened images, one entry possibly -1 as in ``numpy.reshape``;
+        inferred for square grayscale or 3-D/4-D input.
     augment : {"none", "basic", "strong"}, default="basic"
         Augmentation on each training batch (see :func:`fersk.training.augment_batch`).
     mixup, cutmix : float, default=0.0

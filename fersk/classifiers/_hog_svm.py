@@ -35,7 +35,8 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
     class_weight : None, "balanced" or dict
         Class weights for the SVM.
     image_shape : (h, w) or (h, w, c), optional
-        Shape of the flattened images; inferred for square grayscale or 3-D/4-D input.
+        Shape of the flattened images, one entry possibly -1 as in ``numpy.reshape``;
+        inferred for square grayscale or 3-D/4-D input.
     n_jobs : int, optional
         Processes for HOG extraction.
     random_state : int, optional
@@ -110,8 +111,10 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""
-        return self.pipeline_.predict_proba(self._validate_predict(X))
+        X = self._validate_predict(X)
+        return self.pipeline_.predict_proba(X)
 
     def predict(self, X):
         """Predicted labels."""
-        return self.classes_[self.pipeline_.predict(self._validate_predict(X))]
+        X = self._validate_predict(X)
+        return self.classes_[self.pipeline_.predict(X)]

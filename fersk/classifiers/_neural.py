@@ -65,7 +65,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         **kwargs,
     ):
         kwargs.setdefault("criterion", FocalLoss)
-        kwargs.setdefault("train_split", None)  # set from validation_fraction at fit
+        kwargs.setdefault("train_split", None)  # None: split by validation_fraction (get_split_datasets)
         super().__init__(
             module,
             optimizer=optimizer,
@@ -195,11 +195,40 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             )
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
-        self.train_split = self._split(y_encoded)
-        return super().fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+        if not self.warm_start or not self.initialized_:
+            self.initialize()
+        return super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs, continuing from the current weights.
+
+        The first call on an unfitted estimator is :meth:`fit`. Later calls must use
+        images of the fitted shape and labels from ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), or (n, h, w) / (n, h, w, c)
+        y : array-like of shape (n_samples,)
+        classes : ignored
+            Present for scikit-learn's API; the classes are fixed by the first fit.
+        **fit_params
+            Passed to skorch's ``partial_fit``.
+        """
+        if not self.initialized_ or "fitted_classes_" not in self.__dict__:
+            return self.fit(X, y, **fit_params)
+        X = self._validate_predict(X)
+        return super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        # validation_fraction drives the split, unless a skorch train_split was given
+        split = self.train_split if self.train_split is not None else self._split(y)
+        dataset = self.get_dataset(X, y)
+        if split is None:
+            return dataset, None
+        return split(dataset, y, **fit_params)
 
     def _split(self, y_encoded):
-        if not self.validation_fraction:
+        if not self.validation_fraction or y_encoded is None:
             return None
         counts = np.bincount(y_encoded)
         n_valid = int(np.floor(self.validation_fraction * len(y_encoded)))
@@ -242,7 +271,8 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
 
     def predict(self, X):
         """Predicted labels (the most probable class)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     @property
     def classes_(self):

@@ -32,7 +32,8 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     block_norm : str, default="L2-Hys"
         scikit-image's block normalisation.
     image_shape : (h, w) or (h, w, c), optional
-        Shape of the flattened images; inferred for square grayscale or 3-D/4-D input.
+        Shape of the flattened images, one entry possibly -1 as in ``numpy.reshape``;
+        inferred for square grayscale or 3-D/4-D input.
     n_jobs : int, optional
         Processes for extraction (joblib); worth it from a few thousand images.
 
@@ -74,6 +75,11 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
                 "lower pixels_per_cell or cells_per_block, or use larger images"
             )
         return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # features are float32 whatever the pixels
+        return tags
 
     def transform(self, X):
         """HOG features of each image, shape (n_samples, n_features)."""

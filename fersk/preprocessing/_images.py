@@ -5,15 +5,42 @@ import math
 import numpy as np
 
 
-def check_image_shape(image_shape):
-    """Return ``image_shape`` as ``(h, w, c)``, or None."""
+def check_image_shape(image_shape, n_features=None):
+    """Return ``image_shape`` as ``(h, w, c)``, or None.
+
+    As in :func:`numpy.reshape`, one entry may be -1: it is inferred from
+    ``n_features``, so ``(1, -1)`` reads each row as a one-pixel-high image.
+
+    Examples
+    --------
+    >>> check_image_shape((48, 48))
+    (48, 48, 1)
+    >>> check_image_shape((1, -1), n_features=10)
+    (1, 10, 1)
+    """
     if image_shape is None:
         return None
-    shape = tuple(int(v) for v in image_shape)
+    message = (
+        f"image_shape must be (height, width) or (height, width, channels), one entry possibly -1; got {image_shape!r}"
+    )
+    try:
+        shape = tuple(int(v) for v in image_shape)
+    except (TypeError, ValueError):
+        raise ValueError(message) from None
     if len(shape) == 2:
         shape = (*shape, 1)
-    if len(shape) != 3 or min(shape) < 1:
-        raise ValueError(f"image_shape must be (height, width) or (height, width, channels), got {image_shape!r}")
+    if len(shape) != 3 or shape.count(-1) > 1 or any(v < 1 and v != -1 for v in shape):
+        raise ValueError(message)
+    if -1 in shape:
+        if n_features is None:
+            raise ValueError(f"image_shape={image_shape!r} has a -1, which needs the row length to resolve")
+        known = -math.prod(shape)
+        if n_features % known:
+            raise ValueError(
+                f"rows of X have {n_features} values, which is not a multiple of the {known} "
+                f"that image_shape={image_shape!r} fixes"
+            )
+        shape = tuple(n_features // known if v == -1 else v for v in shape)
     return shape
 
 
@@ -40,7 +67,7 @@ def infer_image_shape(image_shape, n_features, carried=None):
     ``image_shape`` (a parameter) wins, checked against ``n_features``; else the
     shape a 3-D/4-D input carried; else a square grayscale image.
     """
-    given = check_image_shape(image_shape)
+    given = check_image_shape(image_shape, n_features)
     if given is not None:
         if math.prod(given) != n_features:
             raise ValueError(

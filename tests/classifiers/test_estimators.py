@@ -235,3 +235,21 @@ def test_shape_class_and_label_errors(faces, make):
         model.score(X[:2], ["contempt", "happy"])
     with pytest.warns(UserWarning, match="differ only in case or spaces"):
         make().fit(X, np.where(np.arange(len(y)) % 2 == 0, y, np.char.add(y, " ")))
+
+
+def test_partial_fit_continues_training(faces):
+    X, y = faces
+    model = cnn(validation_fraction=0).partial_fit(X, y)  # first call fits
+    assert len(model.history) == 1
+    model.partial_fit(X[:40], y[:40])
+    assert len(model.history) == 2
+    with pytest.raises(ValueError, match="never saw at fit"):
+        model.partial_fit(X[:4], np.array(["bored"] * 4))
+
+
+@pytest.mark.parametrize("image_shape", [(24, -1), (-1, 24, 1)])
+def test_image_shape_may_hold_minus_one(faces, image_shape):
+    X, y = faces
+    assert hog(image_shape=image_shape).fit(X, y).image_shape_ == (24, 24, 1)
+    with pytest.raises(ValueError, match="not a multiple"):
+        hog(image_shape=(25, -1)).fit(X, y)
