@@ -12,13 +12,15 @@ from .datasets import (
     load_labeled_images,
     make_faces,
 )
-from .preprocessing import HOGTransformer
+from .io import load, save
+from .preprocessing import FaceCropper, HOGTransformer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CNNClassifier",
     "EMOTIONS",
+    "FaceCropper",
     "FerskDataWarning",
     "HOGSVMClassifier",
     "HOGTransformer",
@@ -27,8 +29,10 @@ __all__ = [
     "create_backbone",
     "default_cache_dir",
     "list_backbones",
+    "load",
     "load_fer2013",
     "load_image_folder",
     "load_labeled_images",
     "make_faces",
+    "save",
 ]

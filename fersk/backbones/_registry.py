@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._archive import is_fersk_file, read_module_state
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -90,7 +92,10 @@ def _load_weights(spec, body, weights):
         path = Path(weights)
         if not path.is_file():
             raise ValueError(f"weights={str(weights)!r} is neither 'imagenet', None nor an existing file")
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        if is_fersk_file(path):
+            state = read_module_state(path)
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
         if any(key.startswith("body.") for key in state):  # a backbone fersk trained
             state = {k[len("body.") :]: v for k, v in state.items() if k.startswith("body.")}
     missing, unexpected = body.load_state_dict(state, strict=False)

@@ -16,8 +16,8 @@ from ._base import ImageClassifierMixin
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 
-def _valid_accuracy(net, X, y):
-    """Validation accuracy from the cached forward pass of the epoch."""
+def _accuracy(net, X, y):
+    """Accuracy from the cached forward pass of the epoch."""
     logits = net.forward(X)
     return float((logits.argmax(1).numpy() == np.asarray(y)).mean())
 
@@ -100,11 +100,13 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         monitor = "valid_loss" if validating else "train_loss"
         callbacks = [
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            # from the predictions already made on the (augmented) training batches
+            ("train_acc", EpochScoring(_accuracy, name="train_acc", lower_is_better=False, on_train=True)),
         ]
         if validating:
             callbacks += [
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
-                ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc", lower_is_better=False)),
+                ("valid_acc", EpochScoring(_accuracy, name="valid_acc", lower_is_better=False)),
             ]
         if self.lr_patience:
             callbacks.append(

@@ -1,7 +1,7 @@
 """Loaders for the formats facial-expression datasets ship in, and synthetic faces."""
 
 from ._cache import default_cache_dir
-from ._decode import FerskDataWarning
+from ._decode import FerskDataWarning, decode_images
 from ._fer2013 import load_fer2013
 from ._folders import load_image_folder
 from ._labeled import load_labeled_images
@@ -12,6 +12,7 @@ __all__ = [
     "EMOTIONS",
     "FerskDataWarning",
     "canonical_emotion",
+    "decode_images",
     "default_cache_dir",
     "load_fer2013",
     "load_image_folder",

@@ -1,6 +1,16 @@
 """scikit-learn transformers for face images, and the image convention's helpers."""
 
+from ._faces import FaceCropper, crop_faces, detect_faces
 from ._hog import HOGTransformer
 from ._images import check_image_shape, flatten_images, infer_image_shape, to_images
 
-__all__ = ["HOGTransformer", "check_image_shape", "flatten_images", "infer_image_shape", "to_images"]
+__all__ = [
+    "FaceCropper",
+    "HOGTransformer",
+    "check_image_shape",
+    "crop_faces",
+    "detect_faces",
+    "flatten_images",
+    "infer_image_shape",
+    "to_images",
+]

@@ -30,3 +30,4 @@ class TwoPhaseFineTuning(Callback):
     def on_epoch_begin(self, net, **kwargs):
         if len(net.history) == self.head_epochs + 1:
             net.module_.set_trainable_stages(self.fine_tune_layers)
+        net.history.record("phase", 1 if len(net.history) <= self.head_epochs else 2)

@@ -1,0 +1,123 @@
+"""The fersk model file: a zip of JSON and raw tensors, checksummed, with no pickle in it.
+
+This container knows nothing of estimators (``fersk.io`` builds on it), so that the
+backbones can read a fersk model's weights without importing the classifiers.
+"""
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import torch
+
+MAGIC = "fersk-model"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CHECKSUM = "manifest.sha256"
+MODULE = "module.pt"
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_archive(path, manifest, members):
+    """Write ``manifest`` (JSON-able dict) and ``members`` (name -> bytes) to ``path`` atomically."""
+    path = Path(path)
+    manifest = {"format": MAGIC, "format_version": FORMAT_VERSION, **manifest}
+    manifest["files"] = {name: _sha256(data) for name, data in members.items()}
+    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(MANIFEST, manifest_bytes)
+            zf.writestr(CHECKSUM, _sha256(manifest_bytes))
+            for name, data in members.items():
+                zf.writestr(name, data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_archive(path):
+    """Read and verify a fersk model file; returns ``(manifest, members)``.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a fersk model file (a pickle, say), or is corrupted or
+        modified: a checksum does not match. Nothing in the file is executed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no fersk model file at {path}")
+    with open(path, "rb") as f:
+        head = f.read(2)
+    if not zipfile.is_zipfile(path):
+        kind = "a pickle" if head[:1] == b"\x80" else "not a zip archive"
+        raise ValueError(
+            f"{path} is not a fersk model file ({kind}). fersk.load never unpickles, because "
+            "unpickling runs code from the file; if you trust its source, open it with pickle or joblib"
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if MANIFEST not in names or CHECKSUM not in names:
+                raise ValueError(
+                    f"{path} is a zip archive but not a fersk model file (no {MANIFEST}); save models with fersk.save"
+                )
+            manifest_bytes = zf.read(MANIFEST)
+            if zf.read(CHECKSUM).decode().strip() != _sha256(manifest_bytes):
+                raise ValueError(f"{path} is corrupted or was modified: its manifest checksum does not match")
+            manifest = json.loads(manifest_bytes)
+            if manifest.get("format") != MAGIC:
+                raise ValueError(f"{path} is not a fersk model file")
+            if manifest.get("format_version", 0) > FORMAT_VERSION:
+                raise ValueError(
+                    f"{path} was written by a newer fersk (format {manifest['format_version']}); upgrade fersk"
+                )
+            members = {}
+            for name, digest in manifest["files"].items():
+                data = zf.read(name)
+                if _sha256(data) != digest:
+                    raise ValueError(f"{path} is corrupted or was modified: the checksum of {name} does not match")
+                members[name] = data
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError) as exc:
+        raise ValueError(f"{path} is corrupted: {exc}") from None
+    return manifest, members
+
+
+def tensors_to_bytes(state_dict):
+    """A state dict as bytes that :func:`tensors_from_bytes` reads back without pickle code."""
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    return buffer.getvalue()
+
+
+def tensors_from_bytes(data):
+    """Read a state dict with torch's ``weights_only`` loader: tensors and plain containers only."""
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def is_fersk_file(path):
+    """True when ``path`` is a zip holding a fersk manifest."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return MANIFEST in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def read_module_state(path):
+    """The network weights stored in a fersk model file."""
+    manifest, members = read_archive(path)
+    if MODULE not in members:
+        raise ValueError(f"{path} holds a {manifest.get('estimator')}, which has no network weights to transfer")
+    return tensors_from_bytes(members[MODULE])

@@ -1,0 +1,21 @@
+"""Evaluation: metrics as a JSON-able dict, and the plots of a report."""
+
+from ._metrics import classification_metrics, evaluate, write_json
+from ._plots import (
+    plot_class_metrics,
+    plot_confusion_matrix,
+    plot_model_comparison,
+    plot_prediction_grid,
+    plot_training_curves,
+)
+
+__all__ = [
+    "classification_metrics",
+    "evaluate",
+    "plot_class_metrics",
+    "plot_confusion_matrix",
+    "plot_model_comparison",
+    "plot_prediction_grid",
+    "plot_training_curves",
+    "write_json",
+]

@@ -1,0 +1,126 @@
+"""One call from a fitted estimator and labelled data to every figure a report needs."""
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+
+
+def evaluate(estimator, X, y):
+    """Accuracy, balanced accuracy, macro-F1, per-class figures and the confusion matrix.
+
+    Parameters
+    ----------
+    estimator : fitted classifier
+        Any scikit-learn classifier with ``predict`` and ``classes_``.
+    X : array-like
+        Images, as the estimator takes them.
+    y : array-like of shape (n_samples,)
+        True labels.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``accuracy``, ``balanced_accuracy``, ``macro_f1``,
+        ``n_samples``, ``classes``, ``per_class`` (precision, recall, f1, support per
+        class), ``confusion_matrix`` (counts; rows are true classes) and
+        ``confusion_matrix_normalized`` (each row sums to 1), and ``predict_seconds``.
+
+    Examples
+    --------
+    >>> from fersk import HOGSVMClassifier, make_faces
+    >>> X, y = make_faces(140, image_size=24, difficulty=0, random_state=0)
+    >>> clf = HOGSVMClassifier(pixels_per_cell=(6, 6)).fit(X[:100], y[:100])
+    >>> report = evaluate(clf, X[100:], y[100:])
+    >>> sorted(report["per_class"]["happy"])
+    ['f1', 'precision', 'recall', 'support']
+    """
+    start = time.perf_counter()
+    y_pred = estimator.predict(X)
+    seconds = time.perf_counter() - start
+    classes = getattr(estimator, "classes_", None)
+    report = classification_metrics(y, y_pred, labels=classes)
+    report["predict_seconds"] = round(seconds, 3)
+    return report
+
+
+def classification_metrics(y_true, y_pred, labels=None):
+    """The figures of :func:`evaluate`, from labels already predicted.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_samples,)
+    labels : array-like, optional
+        The classes, in order; by default those present in either array, sorted.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> m = classification_metrics(["a", "b", "b"], ["a", "b", "a"])
+    >>> m["accuracy"], m["confusion_matrix"]
+    (0.6667, [[1, 0], [1, 1]])
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(y_true) == 0:
+        raise ValueError("cannot evaluate on 0 samples")
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+    labels = np.asarray(labels)
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normalized = np.nan_to_num(counts / counts.sum(axis=1, keepdims=True))
+    return {
+        "n_samples": int(len(y_true)),
+        "accuracy": _round(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": _round(_balanced_accuracy(y_true, y_pred)),
+        "macro_f1": _round(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "classes": labels.tolist(),
+        "per_class": {
+            str(c): {"precision": _round(p), "recall": _round(r), "f1": _round(f), "support": int(s)}
+            for c, p, r, f, s in zip(labels, precision, recall, f1, support)
+        },
+        "confusion_matrix": counts.tolist(),
+        "confusion_matrix_normalized": [[_round(v) for v in row] for row in normalized],
+    }
+
+
+def _balanced_accuracy(y_true, y_pred):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # classes predicted but absent from y_true
+        return balanced_accuracy_score(y_true, y_pred)
+
+
+def _round(value):
+    return round(float(value), 4)
+
+
+def write_json(metrics, path):
+    """Write a metrics dict (or any JSON-able dict) to ``path``, creating folders.
+
+    Returns the path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, indent=2, default=_to_builtin) + "\n")
+    return path
+
+
+def _to_builtin(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

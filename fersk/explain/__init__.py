@@ -1,0 +1,14 @@
+"""Explanations: where a model looks. Grad-CAM, occlusion and integrated gradients (captum)."""
+
+from ._attribution import METHODS, default_target_layer, explain
+from ._plots import class_heatmaps, overlay, plot_class_heatmaps, plot_explanations
+
+__all__ = [
+    "METHODS",
+    "class_heatmaps",
+    "default_target_layer",
+    "explain",
+    "overlay",
+    "plot_class_heatmaps",
+    "plot_explanations",
+]
