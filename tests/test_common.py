@@ -10,11 +10,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fersk
-from fersk import CNNClassifier, HOGSVMClassifier, HOGTransformer, TransferClassifier
+from fersk import CNNClassifier, FaceCropper, HOGSVMClassifier, HOGTransformer, TransferClassifier
 
 FAST = dict(image_shape=(1, -1), max_epochs=1, batch_size=16, validation_fraction=0, early_stopping=0, random_state=0)
 
 ESTIMATORS = [
+    FaceCropper(image_shape=(1, -1), output_size=4),  # rows hold no face: the whole row is used, with a warning
     HOGTransformer(image_shape=(1, -1), pixels_per_cell=(1, 1), cells_per_block=(1, 1)),
     HOGSVMClassifier(image_shape=(1, -1), pixels_per_cell=(1, 1), cells_per_block=(1, 1), random_state=0),
     CNNClassifier(module__channels=(4,), module__hidden=8, **FAST),
@@ -42,6 +43,7 @@ SKORCH = {
 SKORCH["check_dont_overwrite_parameters"] = SKORCH["check_estimators_overwrite_params"]
 
 EXPECTED_FAILURES = {
+    "FaceCropper": {},
     "HOGTransformer": {},
     "HOGSVMClassifier": {"check_classifiers_train": ACCURACY, "check_class_weight_classifiers": ACCURACY},
     "CNNClassifier": {"check_classifiers_train": ACCURACY, "check_class_weight_classifiers": ACCURACY, **SKORCH},

@@ -95,7 +95,7 @@ def plot_training_curves(history, *, title=None):
     matplotlib.figure.Figure
     """
     history = getattr(history, "history", history)
-    if not len(history):
+    if history is None or not len(history):
         raise ValueError("the history is empty: fit the estimator first")
     epochs = np.arange(1, len(history) + 1)
     fig = Figure(figsize=(9, 3.4))

@@ -18,11 +18,12 @@ from fersk.backbones import create_backbone
 
 
 def hog(**kw):
-    return HOGSVMClassifier(pixels_per_cell=(6, 6), random_state=0, **kw)
+    return HOGSVMClassifier(**{"pixels_per_cell": (6, 6), "random_state": 0, **kw})
 
 
 def cnn(**kw):
-    return CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0, **kw)
+    params = dict(max_epochs=1, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0)
+    return CNNClassifier(**{**params, **kw})
 
 
 def transfer(**kw):

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+from sklearn.pipeline import make_pipeline
+
+from fersk import FaceCropper, make_faces
+from fersk.preprocessing import crop_faces, detect_faces
+
+from ..classifiers.test_estimators import cnn
+
+
+def _photo(offset, size=(400, 520), seed=0):
+    """The astronaut's face region pasted at ``offset`` on a noisy grey canvas."""
+    rng = np.random.default_rng(seed)
+    canvas = rng.integers(90, 130, (*size, 3)).astype(np.uint8)
+    head = astronaut()[0:256, 120:320]
+    r, c = offset
+    canvas[r : r + head.shape[0], c : c + head.shape[1]] = head
+    return canvas
+
+
+def _noise(seed=0):
+    return np.random.default_rng(seed).integers(0, 255, (120, 160)).astype(np.uint8)
+
+
+def test_the_largest_face_is_found_where_it_is():
+    for offset in [(10, 20), (120, 300)]:
+        row, col, height, width = detect_faces(_photo(offset))[0]
+        # the astronaut's face sits at about rows 70-160, columns 175-265 of her photo
+        assert abs(row - (offset[0] + 70)) < 30 and abs(col - (offset[1] + 175 - 120)) < 30
+        assert 60 < height < 130
+
+
+def test_a_crop_is_the_detected_box_with_its_margin():
+    photo = _photo((10, 20))
+    row, col, height, width = detect_faces(photo)[0]
+    crops = FaceCropper(output_size=32, margin=0.25).fit_transform([photo, _photo((120, 300))])
+    assert crops.shape == (2, 32 * 32) and crops.dtype == np.uint8
+    pad = round(0.25 * height)
+    gray = Image.fromarray(photo).convert("L").crop((col - pad, row - pad, col + width + pad, row + height + pad))
+    expected = np.asarray(gray.resize((32, 32), Image.BILINEAR), dtype=float).ravel()
+    assert np.abs(crops[0] - expected).mean() < 3  # grey conversions differ by rounding only
+    rgb = FaceCropper(output_size=16, grayscale=False).transform([photo])
+    assert rgb.shape == (1, 16 * 16 * 3)
+
+
+def test_the_policy_for_images_without_a_face():
+    photos = [_photo((10, 20)), _noise()]
+    with pytest.warns(UserWarning, match="no face found in 1 of 2"):
+        kept = FaceCropper(output_size=16).transform(photos)
+    assert kept.shape == (2, 256)
+    with pytest.raises(ValueError, match=r"no face found in 1 of 2 images \(indices \[1\]\)"):
+        FaceCropper(on_missing="error").transform(photos)
+    with pytest.raises(ValueError, match="crop_faces"):
+        FaceCropper(on_missing="drop").fit(photos)
+    with pytest.warns(UserWarning, match="dropped them"):
+        faces, index = crop_faces(photos, output_size=16)
+    assert faces.shape == (1, 256) and index.tolist() == [0]
+
+
+def test_files_of_any_size_and_bad_input(tmp_path):
+    paths = []
+    for i, size in enumerate([(300, 300), (400, 520)]):
+        path = tmp_path / f"photo{i}.jpg"
+        Image.fromarray(_photo((20, 40), size=size)).save(path)
+        paths.append(path)
+    assert FaceCropper(output_size=24).transform(paths).shape == (2, 576)
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="cannot read image"):
+        FaceCropper().transform([tmp_path / "bad.jpg"])
+    with pytest.raises(ValueError, match="NaN"):
+        FaceCropper().transform([np.full((50, 50), np.nan)])
+
+
+def test_a_pipeline_learns_from_photos():
+    X, y = make_faces(84, image_size=48, difficulty=0.0, random_state=0)
+    rng = np.random.default_rng(0)
+    photos = []
+    for x in X:  # each face upscaled into a larger canvas of its own size
+        h, w = rng.integers(130, 180, 2)
+        canvas = rng.integers(90, 130, (h, w)).astype(np.uint8)
+        face = np.asarray(Image.fromarray(x.reshape(48, 48)).resize((96, 96)))
+        r, c = rng.integers(0, h - 96), rng.integers(0, w - 96)
+        canvas[r : r + 96, c : c + 96] = face
+        photos.append(canvas)
+    model = make_pipeline(FaceCropper(output_size=24, on_missing="keep"), cnn())
+    with pytest.warns(UserWarning, match="no face found"):
+        model.fit(photos, y)
+        predicted = model.predict(photos[:5])
+    assert set(predicted) <= set(y)

@@ -1,0 +1,127 @@
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+
+from fersk import make_faces
+from fersk.cli import build_parser, main
+
+TINY = ["--n-samples", "140", "--image-size", "24", "--epochs", "2", "--backbone", "test_tiny", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "cnn.fersk"
+    assert main(["train", "--model", "cnn", "--out", str(path), *TINY]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("images")
+    X, _ = make_faces(3, image_size=40, random_state=5)  # a different size: predict resizes
+    paths = []
+    for i, x in enumerate(X):
+        paths.append(folder / f"face{i}.png")
+        Image.fromarray(x.reshape(40, 40)).save(paths[-1])
+    photo = folder / "astronaut.jpg"
+    Image.fromarray(astronaut()).save(photo)
+    return paths, photo
+
+
+def test_compare_writes_a_full_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["compare", "--out", str(out), *TINY]) == 0
+    printed = capsys.readouterr().out
+    assert "| HOG+SVM |" in printed and "| Transfer (test_tiny) |" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"HOG+SVM", "CNN (from scratch)", "Transfer (test_tiny)"}
+    for result in metrics["models"].values():
+        assert 0 <= result["accuracy"] <= 1 and result["fit_seconds"] >= 0
+        assert sum(map(sum, result["confusion_matrix"])) == metrics["n_test"] == 28
+    report = (out / "report.md").read_text()
+    assert "| model | accuracy | balanced accuracy | macro-F1 | training time |" in report
+    assert "## Per-class F1" in report and "| happy |" in report
+    embedded = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert "gradcam-cnn-from-scratch.png" in embedded and "comparison.png" in embedded
+    for name in embedded:
+        assert (out / name).stat().st_size > 1000, name
+
+
+def test_compare_chooses_models_and_rejects_unknown(tmp_path, capsys):
+    assert main(["compare", "--models", "hog", "--out", str(tmp_path), *TINY]) == 0
+    assert list(json.loads((tmp_path / "metrics.json").read_text())["models"]) == ["HOG+SVM"]
+    assert main(["compare", "--models", "svm", "--out", str(tmp_path), *TINY]) == 2
+    assert "--models takes" in capsys.readouterr().err
+
+
+def test_train_then_evaluate(model_file, tmp_path, capsys):
+    out = tmp_path / "evaluation"
+    assert main(["evaluate", str(model_file), "--out", str(out), *TINY[:4]]) == 0
+    printed = capsys.readouterr().out
+    assert "accuracy" in printed and "| class | precision |" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_samples"] == 28 and metrics["model"] == str(model_file)
+    assert {"confusion.png", "class-metrics.png", "curves.png"} <= {p.name for p in out.iterdir()}
+
+
+def test_predict_prints_and_writes_probabilities(model_file, image_files, tmp_path, capsys):
+    paths, photo = image_files
+    out = tmp_path / "predictions.csv"
+    assert main(["predict", *map(str, paths), "--model", str(model_file), "--csv", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t")[:2] == ["image", "predicted"] and len(lines) == 4
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["image"] for r in rows] == [str(p) for p in paths]
+    for row in rows:
+        probabilities = np.array([float(v) for k, v in row.items() if k not in ("image", "predicted")])
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-3)
+        assert row["predicted"] in row and float(row[row["predicted"]]) == pytest.approx(probabilities.max())
+    assert main(["predict", str(photo), "--crop-faces", "--model", str(model_file)]) == 0
+
+
+def test_explain_writes_an_overlay(model_file, image_files, tmp_path, capsys):
+    paths, _ = image_files
+    out = tmp_path / "overlay.png"
+    assert main(["explain", str(paths[0]), "--model", str(model_file), "--out", str(out)]) == 0
+    assert Image.open(out).size[0] > 100
+    assert "gradcam" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "explain",
+                str(paths[0]),
+                "--model",
+                str(model_file),
+                "--method",
+                "occlusion",
+                "--target",
+                "happy",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+
+
+def test_errors_are_one_line_with_exit_status_2(model_file, tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "missing.png"), "--model", str(model_file)]) == 2
+    assert "no such image file" in capsys.readouterr().err
+    (tmp_path / "fake.fersk").write_bytes(b"\x80\x04N.")
+    assert main(["evaluate", str(tmp_path / "fake.fersk")]) == 2
+    assert "a pickle" in capsys.readouterr().err
+    assert main(["compare", "--data", str(tmp_path / "nowhere")]) == 2
+
+
+@pytest.mark.parametrize("command", ["compare", "train", "evaluate", "predict", "explain"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: fersk " + command in capsys.readouterr().out

@@ -1,0 +1,135 @@
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import fersk
+from fersk._archive import write_archive
+
+from .classifiers.test_estimators import FAMILIES
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return fersk.make_faces(84, image_size=24, difficulty=0.0, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def saved(faces, tmp_path_factory):
+    X, y = faces
+    model = FAMILIES["cnn"](module__hidden=12).fit(X, y)
+    return model, fersk.save(model, tmp_path_factory.mktemp("models") / "cnn.fersk")
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_round_trip_gives_identical_predictions(faces, family, tmp_path):
+    X, y = faces
+    model = FAMILIES[family]().fit(X, y)
+    loaded = fersk.load(fersk.save(model, tmp_path / "m.fersk"))
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, model.classes_)
+    assert loaded.get_params()["random_state"] == 0
+
+
+def test_parameters_and_history_survive(saved):
+    model, path = saved
+    loaded = fersk.load(path)
+    assert loaded.get_params()["module__hidden"] == 12
+    assert loaded.get_params()["module__channels"] == (4, 8)  # tuples stay tuples
+    assert len(loaded.history) == len(model.history)
+    assert loaded.history[-1, "train_loss"] == pytest.approx(model.history[-1, "train_loss"])
+
+
+def test_a_pickle_posing_as_a_model_file_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    path = tmp_path / "evil.fersk"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ValueError, match="a pickle"):
+        fersk.load(path)
+    assert not marker.exists()
+
+
+def test_a_corrupted_file_is_refused(saved, tmp_path):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    broken = tmp_path / "broken.fersk"
+    broken.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupted"):
+        fersk.load(broken)
+
+
+def test_a_modified_manifest_is_refused(saved, tmp_path):
+    _, path = saved
+    tampered = tmp_path / "tampered.fersk"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "manifest.json":
+                manifest = json.loads(data)
+                manifest["params"]["lr"] = 10.0
+                data = json.dumps(manifest).encode()
+            dst.writestr(name, data)
+    with pytest.raises(ValueError, match="modified"):
+        fersk.load(tampered)
+
+
+def test_a_zip_that_is_not_a_model_file_is_refused(tmp_path):
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("data.pkl", b"\x80\x04N.")
+    with pytest.raises(ValueError, match="not a fersk model file"):
+        fersk.load(path)
+
+
+def test_classes_outside_fersk_and_torch_are_never_imported(saved, tmp_path):
+    _, path = saved
+    manifest, members = fersk._archive.read_archive(path)
+    manifest["params"]["module"] = {"__class__": "os:system"}
+    forged = write_archive(tmp_path / "forged.fersk", {k: v for k, v in manifest.items() if k != "files"}, members)
+    with pytest.raises(ValueError, match="outside fersk and torch"):
+        fersk.load(forged)
+
+
+def test_untrusted_types_in_a_hog_pipeline_are_refused(faces, tmp_path):
+    import skops.io as sio
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = faces
+    model = FAMILIES["hog"]().fit(X, y)
+    path = fersk.save(model, tmp_path / "hog.fersk")
+    manifest, members = fersk._archive.read_archive(path)
+    members["pipeline.skops"] = sio.dumps(FunctionTransformer(np.sum))
+    forged = write_archive(tmp_path / "forged.fersk", {k: v for k, v in manifest.items() if k != "files"}, members)
+    with pytest.raises(ValueError, match="does not trust"):
+        fersk.load(forged)
+
+
+def test_save_refuses_what_it_cannot_store(faces, tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        fersk.save(fersk.CNNClassifier(), tmp_path / "a.fersk")
+    with pytest.raises(TypeError, match="joblib"):
+        fersk.save(object(), tmp_path / "b.fersk")
+    with pytest.raises(FileNotFoundError):
+        fersk.load(tmp_path / "missing.fersk")
+
+
+def test_a_fersk_file_is_a_transfer_weights_source(faces, tmp_path):
+    X, y = faces
+    source = FAMILIES["transfer"]().fit(X, y)
+    path = fersk.save(source, tmp_path / "source.fersk")
+    target = FAMILIES["transfer"](weights=str(path), max_epochs=1, head_epochs=1, lr=0.0).fit(X[:40], y[:40])
+    body = {k: v for k, v in source.module_.state_dict().items() if k.startswith("body.")}
+    for key, value in body.items():
+        np.testing.assert_array_equal(target.module_.state_dict()[key].numpy(), value.numpy())
+    cnn_path = fersk.save(FAMILIES["cnn"]().fit(X, y), tmp_path / "cnn.fersk")
+    with pytest.raises(ValueError, match="do not fit backbone"):
+        FAMILIES["transfer"](weights=str(cnn_path)).fit(X, y)
