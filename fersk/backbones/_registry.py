@@ -31,13 +31,18 @@ class BackboneSpec:
     build: object
     input_size: int
     torchvision_name: str = None
+    cam_layer: object = None
 
 
-def register_backbone(name, *, input_size=224, torchvision_name=None):
-    """Decorate a builder ``build(weights) -> (body, n_features, stages)`` to register it."""
+def register_backbone(name, *, input_size=224, torchvision_name=None, cam_layer=None):
+    """Decorate a builder ``build() -> (body, n_features, stages)`` to register it.
+
+    ``cam_layer(body)`` picks the layer Grad-CAM explains by default: the last one
+    with a spatial output. By default it is the last stage.
+    """
 
     def decorator(build):
-        _REGISTRY[name] = BackboneSpec(name, build, input_size, torchvision_name)
+        _REGISTRY[name] = BackboneSpec(name, build, input_size, torchvision_name, cam_layer)
         return build
 
     return decorator
@@ -153,6 +158,12 @@ class BackboneNet(nn.Module):
         if self.input_size and x.shape[-1] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         return self.head(self.body((x - self.mean) / self.std))
+
+    @property
+    def cam_layer(self):
+        """The layer Grad-CAM explains by default: the last one with a spatial output."""
+        pick = _REGISTRY[self.name].cam_layer
+        return pick(self.body) if pick else self.stages[-1]
 
     def set_trainable_stages(self, n):
         """Train the head and the last ``n`` stages ("all" for every stage); freeze the rest.

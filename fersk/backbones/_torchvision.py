@@ -59,9 +59,11 @@ for _name in ("resnet18", "resnet50"):
     register_backbone(_name, torchvision_name=_name)(_resnet(_name))
 register_backbone("mobilenet_v2", torchvision_name="mobilenet_v2")(_features_then_linear("mobilenet_v2", 1))
 register_backbone("efficientnet_b0", torchvision_name="efficientnet_b0")(_features_then_linear("efficientnet_b0", 1))
-for _name in ("vgg16", "vgg19"):
-    register_backbone(_name, torchvision_name=_name)(_vgg(_name))
-register_backbone("convnext_tiny", torchvision_name="convnext_tiny")(_convnext("convnext_tiny"))
+for _name in ("vgg16", "vgg19"):  # Grad-CAM on the last ReLU, before the last pooling
+    register_backbone(_name, torchvision_name=_name, cam_layer=lambda body: body.features[-2])(_vgg(_name))
+register_backbone("convnext_tiny", torchvision_name="convnext_tiny", cam_layer=lambda body: body.features[-1])(
+    _convnext("convnext_tiny")
+)
 
 
 @register_backbone("test_tiny", input_size=0)

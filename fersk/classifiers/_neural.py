@@ -7,7 +7,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
-from skorch.dataset import ValidSplit, unpack_data
+from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
 from ..training import FocalLoss, augment_batch, mix_batch, tta_views
@@ -96,7 +96,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
 
     @property
     def _default_callbacks(self):
-        validating = bool(self.validation_fraction)
+        validating = bool(self.validation_fraction) or getattr(self, "validation_set_", None) is not None
         monitor = "valid_loss" if validating else "train_loss"
         callbacks = [
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
@@ -177,7 +177,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         h, w, c = self.image_shape_
         return np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c).transpose(0, 3, 1, 2) / 255.0
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, X_val=None, y_val=None, **fit_params):
         """Train on images ``X`` (pixel values 0-255) with labels ``y``; returns self.
 
         Parameters
@@ -185,10 +185,20 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         X : array-like of shape (n_samples, n_pixels), or (n, h, w) / (n, h, w, c)
         y : array-like of shape (n_samples,)
             Labels of any type (e.g. emotion names); ``classes_`` holds them sorted.
+        X_val, y_val : array-like, optional
+            A fixed validation set for early stopping and the learning-rate schedule,
+            as in scikit-learn's ``HistGradientBoostingClassifier.fit``; it replaces
+            the split drawn by ``validation_fraction``.
         **fit_params
             Passed to skorch's ``fit``.
         """
         X, y_encoded = self._validate_fit(X, y)
+        self.validation_set_ = None
+        if (X_val is None) != (y_val is None):
+            raise ValueError("pass both X_val and y_val, or neither")
+        if X_val is not None:
+            X_val = self._validate_predict(X_val)
+            self.validation_set_ = Dataset(self._to_tensors(X_val), self._encode(y_val).astype(np.int64))
         if np.asarray(X).max() <= 1.0:
             warnings.warn(
                 "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders return them",
@@ -199,7 +209,10 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             torch.manual_seed(int(self.random_state))
         if not self.warm_start or not self.initialized_:
             self.initialize()
-        return super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+        try:
+            return super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+        finally:
+            self.validation_set_ = None
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, continuing from the current weights.
@@ -222,9 +235,11 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         return super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        # validation_fraction drives the split, unless a skorch train_split was given
-        split = self.train_split if self.train_split is not None else self._split(y)
+        # X_val/y_val, else validation_fraction, unless a skorch train_split was given
         dataset = self.get_dataset(X, y)
+        if getattr(self, "validation_set_", None) is not None:
+            return dataset, self.validation_set_
+        split = self.train_split if self.train_split is not None else self._split(y)
         if split is None:
             return dataset, None
         return split(dataset, y, **fit_params)

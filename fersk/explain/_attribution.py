@@ -8,7 +8,7 @@ METHODS = ("gradcam", "occlusion", "integrated_gradients")
 
 
 def default_target_layer(module):
-    """The layer Grad-CAM explains by default: a backbone's last stage, else the last convolution.
+    """The layer Grad-CAM explains by default: a backbone's ``cam_layer``, else the last convolution.
 
     Parameters
     ----------
@@ -24,9 +24,9 @@ def default_target_layer(module):
     >>> default_target_layer(FERNet(n_classes=7, channels=(8, 16)))
     Conv2d(16, 16, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
     """
-    stages = getattr(module, "stages", None)
-    if stages:
-        return stages[-1]
+    layer = getattr(module, "cam_layer", None)
+    if layer is not None:
+        return layer
     convs = [m for m in module.modules() if isinstance(m, nn.Conv2d)]
     if not convs:
         raise ValueError(f"{type(module).__name__} has no Conv2d layer for Grad-CAM; pass layer=")

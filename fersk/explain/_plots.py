@@ -81,7 +81,7 @@ def plot_explanations(estimator, X, y, *, method="gradcam", n=8, layer=None, ran
     chosen = np.concatenate([index for _, index in rows])
     maps = dict(zip(chosen.tolist(), explain(estimator, X[chosen], method=method, layer=layer)))
     images = X.reshape(len(X), *estimator.image_shape_)
-    fig = Figure(figsize=(1.35 * n, 1.75 * len(rows)))
+    fig = Figure(figsize=(1.35 * n, 2.0 * len(rows)))
     axes = fig.subplots(len(rows), n, squeeze=False)
     for (name, index), row_axes in zip(rows, axes):
         for ax in row_axes:

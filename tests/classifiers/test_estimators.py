@@ -27,8 +27,8 @@ def cnn(**kw):
 
 
 def transfer(**kw):
-    params = dict(weights=None, max_epochs=2, head_epochs=1, batch_size=32, random_state=0)
-    return TransferClassifier("test_tiny", **{**params, **kw})
+    params = dict(backbone="test_tiny", weights=None, max_epochs=2, head_epochs=1, batch_size=32, random_state=0)
+    return TransferClassifier(**{**params, **kw})
 
 
 FAMILIES = {"hog": hog, "cnn": cnn, "transfer": transfer}
@@ -254,3 +254,14 @@ def test_image_shape_may_hold_minus_one(faces, image_shape):
     assert hog(image_shape=image_shape).fit(X, y).image_shape_ == (24, 24, 1)
     with pytest.raises(ValueError, match="not a multiple"):
         hog(image_shape=(25, -1)).fit(X, y)
+
+
+def test_a_fixed_validation_set_drives_early_stopping(faces):
+    X, y = faces
+    model = cnn(max_epochs=2, validation_fraction=0).fit(X[:80], y[:80], X_val=X[80:], y_val=y[80:])
+    assert "valid_loss" in model.history[-1] and "valid_acc" in model.history[-1]
+    assert model.validation_set_ is None  # not kept after fit
+    with pytest.raises(ValueError, match="both X_val and y_val"):
+        cnn().fit(X, y, X_val=X[:4])
+    with pytest.raises(ValueError, match="never saw"):
+        cnn().fit(X, y, X_val=X[:2], y_val=["bored", "bored"])

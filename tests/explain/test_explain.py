@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from fersk import make_faces
+from fersk import list_backbones, make_faces
 from fersk.explain import class_heatmaps, explain, overlay, plot_class_heatmaps, plot_explanations
 
 from ..classifiers.test_estimators import cnn, hog, transfer
@@ -83,3 +83,11 @@ def test_overlay_and_plots(models, faces):
     assert set(means) == set(models["transfer"].classes_)
     assert all(m.max() == pytest.approx(1.0) or m.max() == 0 for m in means.values())
     assert isinstance(plot_class_heatmaps(models["cnn"], X, y, max_per_class=4), Figure)
+
+
+@pytest.mark.parametrize("backbone", list_backbones())
+def test_gradcam_runs_on_every_registered_backbone(backbone):
+    X, y = make_faces(14, image_size=32, random_state=0)
+    model = transfer(backbone=backbone, max_epochs=1, head_epochs=1, validation_fraction=0).fit(X, y)
+    maps = explain(model, X[:2], target=model.classes_[0])
+    assert maps.shape == (2, 32, 32) and np.isfinite(maps).all() and (maps >= 0).all()
