@@ -12,7 +12,7 @@ from .datasets import (
     load_labeled_images,
     make_faces,
 )
-from .io import load, save
+from .io import load, load_pretrained, pretrained_path, save
 from .preprocessing import FaceCropper, HOGTransformer
 
 __version__ = "0.1.0"
@@ -33,6 +33,8 @@ __all__ = [
     "load_fer2013",
     "load_image_folder",
     "load_labeled_images",
+    "load_pretrained",
     "make_faces",
+    "pretrained_path",
     "save",
 ]

@@ -30,6 +30,8 @@ from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier,
 from .classifiers._neural import resolve_device
 
 PIPELINE = "pipeline.skops"
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+PRETRAINED = {"fer2013": "a TransferClassifier('fernet') trained on FER2013 by benchmarks/bench_fer2013.py"}
 ESTIMATORS = {cls.__name__: cls for cls in (HOGSVMClassifier, CNNClassifier, TransferClassifier)}
 # the types a HOG+SVM pipeline holds beyond what skops trusts by default
 TRUSTED_SKOPS_TYPES = [
@@ -134,6 +136,54 @@ def load(path, device=None):
             raise ValueError(f"{path} holds types fersk does not trust: {sorted(untrusted)}")
         estimator.pipeline_ = sio.loads(members[PIPELINE], trusted=TRUSTED_SKOPS_TYPES)
     return estimator
+
+
+def pretrained_path(name="fer2013"):
+    """The file of a pretrained model shipped with fersk, e.g. as ``TransferClassifier`` weights.
+
+    Parameters
+    ----------
+    name : str, default="fer2013"
+        One of the shipped models; each has a model card (``<name>.md``) beside it.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> pretrained_path("fer2013").name
+    'fer2013.fersk'
+    """
+    if name not in PRETRAINED:
+        raise ValueError(f"no pretrained model {name!r}; fersk ships {sorted(PRETRAINED)}")
+    return PRETRAINED_DIR / f"{name}.fersk"
+
+
+def load_pretrained(name="fer2013", device=None):
+    """Load a pretrained model shipped with fersk; it works offline.
+
+    Parameters
+    ----------
+    name : str, default="fer2013"
+        ``"fer2013"``: a ``TransferClassifier("fernet")`` trained on FER2013's Training
+        images, for 48x48 grayscale faces. Its model card, ``fer2013.md`` beside the
+        file, gives the data, the recipe and the figures.
+    device : str, optional
+        As in :func:`load`.
+
+    Returns
+    -------
+    estimator
+        Fitted, ready to ``predict``.
+    """
+    path = pretrained_path(name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the pretrained model {name!r} is not in this installation ({path}); "
+            f"it is {PRETRAINED[name]}: run that script to build it"
+        )
+    return load(path, device=device)
 
 
 def _restore_network(estimator, module_bytes, history, device):

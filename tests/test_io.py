@@ -133,3 +133,15 @@ def test_a_fersk_file_is_a_transfer_weights_source(faces, tmp_path):
     cnn_path = fersk.save(FAMILIES["cnn"]().fit(X, y), tmp_path / "cnn.fersk")
     with pytest.raises(ValueError, match="do not fit backbone"):
         FAMILIES["transfer"](weights=str(cnn_path)).fit(X, y)
+
+
+def test_pretrained_models_load_offline_from_the_package(faces, tmp_path, monkeypatch):
+    X, y = faces
+    monkeypatch.setattr(fersk.io, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="bench_fer2013.py"):
+        fersk.load_pretrained("fer2013")
+    with pytest.raises(ValueError, match="ships"):
+        fersk.pretrained_path("affectnet")
+    model = FAMILIES["transfer"]().fit(X, y)
+    fersk.save(model, tmp_path / "fer2013.fersk")
+    np.testing.assert_array_equal(fersk.load_pretrained("fer2013").predict_proba(X), model.predict_proba(X))

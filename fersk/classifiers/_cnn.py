@@ -24,8 +24,10 @@ class CNNClassifier(NeuralImageClassifier):
         Augmentation on each training batch (see :func:`fersk.training.augment_batch`).
     mixup, cutmix : float, default=0.0
         Beta-distribution alpha for mixup / CutMix; 0 disables.
-    class_weight : None, "balanced" or dict
-        Weights of the classes in the loss.
+    class_weight : None, "balanced", "balanced_sqrt" or dict
+        Weights of the classes in the loss. ``"balanced"`` weighs each class by
+        ``n_samples / (n_classes * count)``; ``"balanced_sqrt"`` by its square root, a
+        milder correction for extreme imbalance.
     loss : {"cross_entropy", "focal"}, default="cross_entropy"
     focal_gamma : float, default=2.0
         Focusing parameter of the focal loss.

@@ -32,8 +32,9 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         SVM kernel.
     gamma : str or float, default="scale"
         RBF kernel width.
-    class_weight : None, "balanced" or dict
-        Class weights for the SVM.
+    class_weight : None, "balanced", "balanced_sqrt" or dict
+        Class weights for the SVM; ``"balanced_sqrt"`` takes the square root of the
+        ``"balanced"`` weights.
     image_shape : (h, w) or (h, w, c), optional
         Shape of the flattened images, one entry possibly -1 as in ``numpy.reshape``;
         inferred for square grayscale or 3-D/4-D input.

@@ -150,7 +150,10 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
 
     def initialize(self):
         self.device = resolve_device(self.device)
-        return super().initialize()
+        super().initialize()
+        # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)
+        self.module_.to(memory_format=torch.channels_last)
+        return self
 
     def _optimizer_groups(self, named_parameters):
         """Parameter groups for the optimizer; subclasses may split them."""

@@ -1,7 +1,7 @@
 """Training recipes: augmentation policies, losses, callbacks and test-time augmentation."""
 
 from ._augment import POLICIES, augment_batch, mix_batch
-from ._callbacks import TwoPhaseFineTuning
+from ._callbacks import TimeBudget, TwoPhaseFineTuning
 from ._losses import FocalLoss
 from ._tta import TTA_POLICIES, tta_views
 
@@ -9,6 +9,7 @@ __all__ = [
     "POLICIES",
     "TTA_POLICIES",
     "FocalLoss",
+    "TimeBudget",
     "TwoPhaseFineTuning",
     "augment_batch",
     "mix_batch",

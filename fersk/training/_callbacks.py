@@ -1,6 +1,44 @@
 """skorch callbacks for fersk's training recipes."""
 
+import time
+
 from skorch.callbacks import Callback
+
+
+class TimeBudget(Callback):
+    """Stop training when the next epoch would end past a wall-clock budget.
+
+    The check runs after each epoch, with the last epoch's duration as the estimate
+    of the next. Stopping works as early stopping does, so an ``EarlyStopping``
+    with ``load_best=True`` still restores the best weights.
+
+    Parameters
+    ----------
+    seconds : float
+        The budget for one ``fit``.
+
+    Examples
+    --------
+    >>> from fersk import CNNClassifier
+    >>> clf = CNNClassifier(callbacks=[("time_budget", TimeBudget(seconds=3600))])
+    """
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def on_train_begin(self, net, **kwargs):
+        self.start_ = time.monotonic()
+
+    def on_epoch_end(self, net, **kwargs):
+        elapsed = time.monotonic() - self.start_
+        if elapsed + net.history[-1, "dur"] > self.seconds:
+            net.history.record("time_budget_stop", True)
+            if net.verbose:
+                print(
+                    f"Stopping after epoch {len(net.history)} ({elapsed:.0f} s): the next epoch would end "
+                    f"past the time budget of {self.seconds:.0f} s."
+                )
+            raise KeyboardInterrupt  # how skorch's own EarlyStopping ends training
 
 
 class TwoPhaseFineTuning(Callback):

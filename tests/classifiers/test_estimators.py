@@ -100,6 +100,10 @@ def test_balanced_class_weight_reaches_the_loss():
     model = cnn(class_weight="balanced").fit(X, y)
     counts = np.array([np.sum(y == c) for c in model.classes_])
     np.testing.assert_allclose(model.criterion_.weight.numpy(), len(y) / (2 * counts), rtol=1e-6)
+    milder = cnn(class_weight="balanced_sqrt").fit(X, y)
+    np.testing.assert_allclose(milder.criterion_.weight.numpy(), np.sqrt(len(y) / (2 * counts)), rtol=1e-6)
+    with pytest.raises(ValueError, match="balanced_sqrt"):
+        cnn(class_weight="auto").fit(X, y)
 
 
 @pytest.mark.parametrize("tta", ["flip", "crops"])
@@ -265,3 +269,12 @@ def test_a_fixed_validation_set_drives_early_stopping(faces):
         cnn().fit(X, y, X_val=X[:4])
     with pytest.raises(ValueError, match="never saw"):
         cnn().fit(X, y, X_val=X[:2], y_val=["bored", "bored"])
+
+
+def test_a_time_budget_stops_training_and_keeps_the_best_weights(faces):
+    from fersk.training import TimeBudget
+
+    X, y = faces
+    model = cnn(max_epochs=5, callbacks=[("time_budget", TimeBudget(seconds=1e-3))]).fit(X, y)
+    assert len(model.history) == 1 and model.history[-1, "time_budget_stop"]
+    assert set(model.predict(X)) <= set(y)
