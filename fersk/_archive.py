@@ -39,6 +39,9 @@ def write_archive(path, manifest, members):
             zf.writestr(CHECKSUM, _sha256(manifest_bytes))
             for name, data in members.items():
                 zf.writestr(name, data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is made to share
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -145,3 +145,8 @@ def test_pretrained_models_load_offline_from_the_package(faces, tmp_path, monkey
     model = FAMILIES["transfer"]().fit(X, y)
     fersk.save(model, tmp_path / "fer2013.fersk")
     np.testing.assert_array_equal(fersk.load_pretrained("fer2013").predict_proba(X), model.predict_proba(X))
+
+
+def test_model_files_are_readable_by_others(saved):
+    _, path = saved
+    assert path.stat().st_mode & 0o044  # not mkstemp's private 0600
