@@ -1,6 +1,5 @@
 """Losses for imbalanced facial-expression data."""
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -8,7 +7,8 @@ from torch.nn import functional as F
 class FocalLoss(nn.Module):
     """Focal loss (Lin et al., 2017) on logits, with class weights and label smoothing.
 
-    ``gamma=0`` gives plain (weighted, smoothed) cross-entropy.
+    ``gamma=0`` gives plain (weighted, smoothed) cross-entropy. Class weights weigh
+    whole samples: without smoothing this is ``nn.CrossEntropyLoss(weight=...)``.
 
     Examples
     --------
@@ -30,10 +30,11 @@ class FocalLoss(nn.Module):
         soft = F.one_hot(target, n_classes).to(log_p.dtype)
         soft = soft * (1 - self.label_smoothing) + self.label_smoothing / n_classes
         focal = (1 - log_p.exp()).pow(self.gamma)
-        per_class = -soft * focal * log_p
-        if self.weight is not None:
-            per_class = per_class * self.weight
-            norm = (self.weight[target]).sum()
-        else:
-            norm = torch.tensor(float(len(target)), device=logits.device)
-        return per_class.sum() / norm
+        per_sample = (-soft * focal * log_p).sum(dim=1)
+        if self.weight is None:
+            return per_sample.mean()
+        # a class weight weighs the samples of that class, smoothing terms included; weighing the
+        # smoothing term of each class instead (as nn.CrossEntropyLoss does) pushes every sample
+        # towards the rarest classes when their weights are large
+        sample_weight = self.weight[target]
+        return (per_sample * sample_weight).sum() / sample_weight.sum()
