@@ -1,7 +1,7 @@
 """HOG features as a scikit-learn transformer."""
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from skimage.feature import hog
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -87,7 +87,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         X, carried = flatten_images(X)
         if carried is not None and tuple(carried) != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {tuple(carried)}, but fit saw {self.image_shape_}")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype="numeric", reset=False)  # uint8 pixels stay uint8: 8x less to ship
         images = to_images(X, self.image_shape_)
         params = {
             "orientations": self.orientations,
@@ -95,8 +95,10 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
             "cells_per_block": tuple(self.cells_per_block),
             "block_norm": self.block_norm,
         }
-        chunks = [images[i : i + _CHUNK] for i in range(0, len(images), _CHUNK)]
-        if self.n_jobs in (None, 1) or len(chunks) == 1:
+        n_workers = effective_n_jobs(self.n_jobs)
+        size = max(_CHUNK, -(-len(images) // (4 * n_workers)))  # a few large tasks per worker
+        chunks = [images[i : i + size] for i in range(0, len(images), size)]
+        if n_workers == 1 or len(chunks) == 1:
             parts = [_hog_chunk(chunk, params) for chunk in chunks]
         else:
             parts = Parallel(n_jobs=self.n_jobs)(delayed(_hog_chunk)(c, params) for c in chunks)
