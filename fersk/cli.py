@@ -182,7 +182,7 @@ def _write_plots(out, fitted, results, X_test, y_test):
         lines = [f"### {name}", ""]
         _save(plot_confusion_matrix(results[name], title=name), out / f"confusion-{slug}.png")
         _save(plot_class_metrics(results[name], title=name), out / f"class-metrics-{slug}.png")
-        lines.append(f"![confusion matrix]({f'confusion-{slug}.png'}) ![per-class metrics](class-metrics-{slug}.png)")
+        lines.append(f"![confusion matrix](confusion-{slug}.png) ![per-class metrics](class-metrics-{slug}.png)")
         if hasattr(model, "module_"):
             _save(plot_training_curves(model, title=name), out / f"curves-{slug}.png")
             _save(plot_explanations(model, X_test, y_test), out / f"gradcam-{slug}.png")

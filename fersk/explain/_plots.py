@@ -79,7 +79,9 @@ def plot_explanations(estimator, X, y, *, method="gradcam", n=8, layer=None, ran
     if not rows:
         raise ValueError("no images to explain")
     chosen = np.concatenate([index for _, index in rows])
-    maps = dict(zip(chosen.tolist(), explain(estimator, X[chosen], method=method, layer=layer)))
+    # the predicted class, as explain's default, without predicting again
+    heat = explain(estimator, X[chosen], method=method, target=y_pred[chosen], layer=layer)
+    maps = dict(zip(chosen.tolist(), heat))
     images = X.reshape(len(X), *estimator.image_shape_)
     fig = Figure(figsize=(1.35 * n, 2.0 * len(rows)))
     axes = fig.subplots(len(rows), n, squeeze=False)
