@@ -25,8 +25,13 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def write_archive(path, manifest, members):
-    """Write ``manifest`` (JSON-able dict) and ``members`` (name -> bytes) to ``path`` atomically."""
+def write_archive(path, manifest, members, compress=True):
+    """Write ``manifest`` (JSON-able dict) and ``members`` (name -> bytes) to ``path`` atomically.
+
+    The archive goes to a temporary file beside ``path``, which ``os.replace`` then
+    puts in its place: a reader, or a process killed mid-write, only ever sees the
+    old file or the new one. ``compress=False`` stores the members as they are.
+    """
     path = Path(path)
     manifest = {"format": MAGIC, "format_version": FORMAT_VERSION, **manifest}
     manifest["files"] = {name: _sha256(data) for name, data in members.items()}
@@ -34,11 +39,14 @@ def write_archive(path, manifest, members):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(MANIFEST, manifest_bytes)
-            zf.writestr(CHECKSUM, _sha256(manifest_bytes))
-            for name, data in members.items():
-                zf.writestr(name, data)
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as zf:
+                zf.writestr(MANIFEST, manifest_bytes)
+                zf.writestr(CHECKSUM, _sha256(manifest_bytes))
+                for name, data in members.items():
+                    zf.writestr(name, data)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is made to share

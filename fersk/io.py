@@ -28,6 +28,7 @@ from skorch.history import History
 from ._archive import MODULE, read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
 from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier
 from .classifiers._neural import resolve_device
+from .training._checkpoint import KIND as CHECKPOINT_KIND
 
 PIPELINE = "pipeline.skops"
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
@@ -42,7 +43,7 @@ TRUSTED_SKOPS_TYPES = [
 ]
 # classes a parameter may name (a network, a loss, an optimizer); imported, never unpickled
 TRUSTED_CLASS_PREFIXES = ("fersk.", "torch.nn.", "torch.optim.", "skorch.")
-TRAINING_ONLY = {"callbacks"}
+TRAINING_ONLY = {"callbacks", "checkpoint"}
 
 
 def save(estimator, path):
@@ -118,6 +119,11 @@ def load(path, device=None):
         checksums do not match (corrupted or modified).
     """
     manifest, members = read_archive(path)
+    if manifest.get("kind") == CHECKPOINT_KIND:
+        raise ValueError(
+            f"{path} is a training checkpoint, not a model file: pass it as checkpoint= to the "
+            "estimator and call fit to resume or restore it, then fersk.save the result"
+        )
     cls = ESTIMATORS.get(manifest.get("estimator"))
     if cls is None:
         raise ValueError(f"{path} holds an unknown estimator {manifest.get('estimator')!r}")

@@ -47,6 +47,13 @@ class CNNClassifier(NeuralImageClassifier):
         ReduceLROnPlateau patience (factor 0.5); None disables it.
     tta : {None, "flip", "crops"}, default=None
         Test-time augmentation in ``predict_proba`` and ``predict``.
+    checkpoint : str or Path, optional
+        A file to which the whole training state is written, atomically, after
+        every epoch. When ``fit`` finds the file, it resumes: a run killed mid-way
+        continues from its last epoch and, seeded on the CPU, ends as an
+        uninterrupted run would; a finished run is restored without training.
+        The file is tied to its training data: other data is an error. Give
+        each fit its own file (not one shared by a grid search).
     random_state : int, optional
         Seeds weights, batches, augmentation and the validation split: on CPU, two
         fits with the same seed give identical predictions.

@@ -2,6 +2,7 @@
 
 import warnings
 
+import joblib
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
@@ -11,6 +12,7 @@ from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
 from ..training import FocalLoss, augment_batch, mix_batch, tta_views
+from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
 from ._base import ImageClassifierMixin
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -58,6 +60,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         early_stopping=5,
         lr_patience=2,
         tta=None,
+        checkpoint=None,
         random_state=None,
         device="auto",
         progress=False,
@@ -89,6 +92,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         self.early_stopping = early_stopping
         self.lr_patience = lr_patience
         self.tta = tta
+        self.checkpoint = checkpoint
         self.random_state = random_state
         self.progress = progress
 
@@ -133,6 +137,8 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             )
         if self.progress:
             callbacks.append(("progress_bar", ProgressBar()))
+        if self.checkpoint is not None:
+            callbacks.append(("checkpoint", EpochCheckpoint(self.checkpoint)))
         return super()._default_callbacks[:1] + callbacks + super()._default_callbacks[-1:]
 
     def get_params_for(self, prefix):
@@ -213,9 +219,27 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         if not self.warm_start or not self.initialized_:
             self.initialize()
         try:
+            if self.checkpoint is not None:
+                fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val)
+                if fit_params["epochs"] == 0:
+                    return self
             return super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
         finally:
             self.validation_set_ = None
+
+    def _resume(self, X, y_encoded, X_val, y_val):
+        """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left."""
+        checkpointer = dict(self.callbacks_)["checkpoint"]
+        checkpointer.fingerprint_ = joblib.hash((type(self).__name__, X, y_encoded, X_val, y_val))
+        state = read_checkpoint(self.checkpoint, self, checkpointer.fingerprint_)
+        if state is None:
+            return None
+        checkpointer.pending_ = restore_training_state(self, state)
+        done = len(self.history)
+        left = 0 if state["complete"] else max(self.max_epochs - done, 0)
+        if self.verbose:
+            print(f"Resuming from {self.checkpoint}: {done} epoch(s) done, {left} to go.")
+        return left
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs, continuing from the current weights.

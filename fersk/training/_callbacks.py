@@ -29,8 +29,16 @@ class TimeBudget(Callback):
     def on_train_begin(self, net, **kwargs):
         self.start_ = time.monotonic()
 
+    def elapsed(self):
+        """Seconds of the budget spent so far."""
+        return time.monotonic() - self.start_
+
+    def resume(self, elapsed):
+        """Continue a budget of which ``elapsed`` seconds were spent before (checkpoint resume)."""
+        self.start_ = time.monotonic() - elapsed
+
     def on_epoch_end(self, net, **kwargs):
-        elapsed = time.monotonic() - self.start_
+        elapsed = self.elapsed()
         if elapsed + net.history[-1, "dur"] > self.seconds:
             net.history.record("time_budget_stop", True)
             if net.verbose:
