@@ -1,0 +1,196 @@
+"""Properties every fersk estimator and transformer keeps, checked by hypothesis on synthetic data.
+
+Each classifier is fitted once per module; hypothesis then draws the inputs to the
+fitted model (pixel arrays, batch sizes, orderings, labels) and checks a property that
+holds for every input, not an output fixed in advance.
+"""
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from PIL import Image
+
+from fersk import (
+    CNNClassifier,
+    FaceCropper,
+    HOGSVMClassifier,
+    HOGTransformer,
+    TransferClassifier,
+    load_fer2013,
+    load_image_folder,
+    make_faces,
+)
+
+SIZE = 24
+FAMILIES = {
+    "hog": lambda **kw: HOGSVMClassifier(pixels_per_cell=(6, 6), random_state=0, **kw),
+    "cnn": lambda **kw: CNNClassifier(
+        max_epochs=2, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0, **kw
+    ),
+    "transfer": lambda **kw: TransferClassifier(
+        "test_tiny", weights=None, max_epochs=2, head_epochs=1, batch_size=32, random_state=0, **kw
+    ),
+}
+NEURAL = ["cnn", "transfer"]
+FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+images = st.integers(1, 12).flatmap(lambda n: arrays(np.uint8, (n, SIZE * SIZE)))
+symmetric_images = images.map(
+    lambda X: ((X.reshape(-1, SIZE, SIZE) + X.reshape(-1, SIZE, SIZE)[:, :, ::-1].astype(np.float64)) / 2).reshape(
+        len(X), -1
+    )
+)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return make_faces(112, image_size=SIZE, difficulty=0.0, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(faces):
+    X, y = faces
+    return {name: make().fit(X, y) for name, make in FAMILIES.items()}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@FAST
+@given(X=images)
+def test_probabilities_are_distributions_and_predictions_are_classes(fitted, family, X):
+    model = fitted[family]
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), len(model.classes_))
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    assert set(model.predict(X)) <= set(model.classes_)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@FAST
+@given(X=images)
+def test_flattened_and_image_shaped_input_give_identical_results(fitted, family, X):
+    model = fitted[family]
+    flat = model.predict_proba(X)
+    np.testing.assert_array_equal(model.predict_proba(X.reshape(-1, SIZE, SIZE)), flat)
+    np.testing.assert_array_equal(model.predict_proba(X.reshape(-1, SIZE, SIZE, 1)), flat)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@FAST
+@given(X=images, batch_size=st.integers(1, 16), data=st.data())
+def test_a_prediction_does_not_depend_on_batch_size_or_batch_mates(fitted, family, X, batch_size, data):
+    model = fitted[family]
+    alone = np.concatenate([model.predict_proba(row[None]) for row in X])
+    order = data.draw(st.permutations(range(len(X))))
+    if family in NEURAL:
+        model.set_params(batch_size=batch_size)
+    try:
+        shuffled = model.predict_proba(X[order])
+    finally:
+        if family in NEURAL:
+            model.set_params(batch_size=32)
+    np.testing.assert_allclose(shuffled, alone[order], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", NEURAL)
+@FAST
+@given(X=symmetric_images)
+def test_flip_tta_on_a_mirror_symmetric_face_equals_no_tta(fitted, family, X):
+    model = fitted[family]
+    plain = model.predict_proba(X)
+    model.set_params(tta="flip")
+    try:
+        flipped = model.predict_proba(X)
+    finally:
+        model.set_params(tta=None)
+    np.testing.assert_allclose(flipped, plain, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_string_and_integer_labels_give_the_same_model(faces, family):
+    X, y = faces
+    by_name = FAMILIES[family]().fit(X, y)
+    by_code = FAMILIES[family]().fit(X, np.searchsorted(by_name.classes_, y))
+    np.testing.assert_array_equal(by_code.classes_, np.arange(len(by_name.classes_)))
+    np.testing.assert_allclose(by_code.predict_proba(X), by_name.predict_proba(X), rtol=1e-6, atol=1e-7)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    value=st.integers(0, 255),
+    size=st.integers(12, 40),
+    orientations=st.integers(4, 12),
+    cell=st.integers(3, 8),
+)
+def test_hog_of_a_constant_image_is_constant(value, size, orientations, cell):
+    hog = HOGTransformer(orientations=orientations, pixels_per_cell=(cell, cell), cells_per_block=(1, 1))
+    features = hog.fit_transform(np.full((2, size * size), value, dtype=np.uint8))
+    assert np.all(features == features[0, 0])
+
+
+TRANSFORMERS = {
+    "hog": lambda: HOGTransformer(pixels_per_cell=(6, 6)),
+    "face_cropper": lambda: FaceCropper(output_size=16, on_missing="keep"),
+}
+
+
+@pytest.mark.parametrize("name", TRANSFORMERS)
+@settings(max_examples=10, deadline=None)
+@given(X=images, data=st.data())
+def test_transformers_map_each_image_on_its_own(name, X, data):
+    transformer = TRANSFORMERS[name]().fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # random pixels hold no face: FaceCropper warns, keeps the image
+        whole = transformer.transform(X)
+        order = data.draw(st.permutations(range(len(X))))
+        np.testing.assert_array_equal(transformer.transform(X[order]), whole[order])
+        np.testing.assert_array_equal(transformer.transform(X.reshape(-1, SIZE, SIZE)), whole)
+    assert np.all(np.isfinite(whole)) and len(whole) == len(X)
+
+
+FER_CODES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+USAGES = ("Training", "PublicTest", "PrivateTest")
+fer_rows = st.lists(
+    st.tuples(st.integers(0, 6), arrays(np.uint8, (48, 48)), st.sampled_from(USAGES)), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=10, deadline=None)
+@given(rows=fer_rows)
+def test_a_fer2013_csv_round_trips(rows):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fer2013.csv"
+        lines = [f'{code},"{" ".join(map(str, px.ravel()))}",{usage}' for code, px, usage in rows]
+        path.write_text("emotion,pixels,Usage\n" + "\n".join(lines) + "\n")
+        data = load_fer2013(path, cache_dir=False)
+    expected = sorted(rows, key=lambda row: USAGES.index(row[2]))  # by usage, then by row (a stable sort)
+    np.testing.assert_array_equal(data.images, np.stack([px for _, px, _ in expected]))
+    assert list(data.target) == [FER_CODES[code] for code, _, _ in expected]
+    assert list(data.usage) == [usage for _, _, usage in expected]
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    images_by_class=st.dictionaries(
+        st.sampled_from(["happy", "sad", "surprise"]),
+        st.lists(arrays(np.uint8, (10, 10)), min_size=1, max_size=3),
+        min_size=1,
+    )
+)
+def test_an_image_folder_round_trips(images_by_class):
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, pixels in images_by_class.items():
+            (Path(tmp) / label).mkdir()
+            for i, px in enumerate(pixels):
+                Image.fromarray(px).save(Path(tmp) / label / f"{i}.png")  # PNG: lossless
+        data = load_image_folder(tmp, image_size=None, cache_dir=False)
+    labels = sorted(images_by_class)
+    np.testing.assert_array_equal(data.images, np.stack([px for label in labels for px in images_by_class[label]]))
+    assert list(data.target) == [label for label in labels for _ in images_by_class[label]]
+    np.testing.assert_array_equal(data.data, data.images.reshape(len(data.images), -1))
