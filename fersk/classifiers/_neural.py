@@ -218,6 +218,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             torch.manual_seed(int(self.random_state))
         if not self.warm_start or not self.initialized_:
             self.initialize()
+        self._check_image_size()
         try:
             if self.checkpoint is not None:
                 fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val)
@@ -226,6 +227,24 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             return super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
         finally:
             self.validation_set_ = None
+
+    def _check_image_size(self):
+        """One forward pass on a blank image, so that images too small for the network fail here, clearly."""
+        h, w, c = self.image_shape_
+        training = self.module_.training
+        self.module_.eval()
+        try:
+            with torch.no_grad():
+                self.module_(torch.zeros(1, c, h, w, device=self.device))
+        except RuntimeError as exc:
+            name = getattr(self, "backbone", type(self.module_).__name__)
+            raise ValueError(
+                f"{name} cannot take {h}x{w} images ({str(exc).splitlines()[0]}); they are likely too "
+                "small for its downsampling: load larger images (image_size= in the loaders) or choose "
+                "a network with fewer pooling stages"
+            ) from None
+        finally:
+            self.module_.train(training)
 
     def _resume(self, X, y_encoded, X_val, y_val):
         """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left."""

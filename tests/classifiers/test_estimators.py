@@ -207,41 +207,6 @@ def test_model_fitted_for_cuda_loads_on_cpu(faces):
     np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=1e-5)
 
 
-BAD_INPUTS = {
-    "nan": (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X.astype(float)), "NaN"),
-    "inf": (lambda X: np.where(np.arange(X.size).reshape(X.shape) == 5, np.inf, X.astype(float)), "infinity"),
-    "empty": (lambda X: X[:0], "0 sample"),
-    "text": (lambda X: X.astype(str).astype(object) + "px", "could not convert|numeric"),
-    "not square": (lambda X: X[:, :-1], "not a square grayscale image; pass image_shape"),
-}
-
-
-@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
-@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
-def test_bad_input_raises_a_clear_value_error(faces, make, case):
-    X, y = faces
-    corrupt, message = BAD_INPUTS[case]
-    bad = corrupt(X)
-    with pytest.raises(ValueError, match=message):
-        make().fit(bad, y[: len(bad)])
-
-
-@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
-def test_shape_class_and_label_errors(faces, make):
-    X, y = faces
-    with pytest.raises(ValueError, match="does not fit image_shape"):
-        make(image_shape=(20, 20)).fit(X, y)
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        make().fit(X, np.full(len(y), "happy"))
-    model = make().fit(X, y)
-    with pytest.raises(ValueError, match=r"shape \(24, 24, 3\), but this model was fitted on \(24, 24, 1\)"):
-        model.predict(np.repeat(X.reshape(-1, 24, 24, 1), 3, axis=3))
-    with pytest.raises(ValueError, match=r"label\(s\) \['contempt'\] that this model never saw"):
-        model.score(X[:2], ["contempt", "happy"])
-    with pytest.warns(UserWarning, match="differ only in case or spaces"):
-        make().fit(X, np.where(np.arange(len(y)) % 2 == 0, y, np.char.add(y, " ")))
-
-
 def test_partial_fit_continues_training(faces):
     X, y = faces
     model = cnn(validation_fraction=0).partial_fit(X, y)  # first call fits
