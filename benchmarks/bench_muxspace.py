@@ -57,22 +57,29 @@ def main():
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--budget-minutes", type=float, default=10, help="per neural model (default: 10)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--hog-image-size",
+        type=int,
+        default=64,
+        help="HOG+SVM input size (default 64: 82.60%% on val against 81.94%% at 48, both C=10, fit on train)",
+    )
     args = parser.parse_args()
     begin = time.perf_counter()
     root = SHARED_DATA / "muxspace"
-    data = fersk.load_labeled_images(
-        root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv"
-    )
-    split = np.asarray(data.split)
-    train, val, test = (split == s for s in ("train", "val", "test"))
-    X_train, y_train = data.data[train], data.target[train]
-    if args.quick:
-        X_train, y_train = X_train[:1500], y_train[:1500]
     available = models(1 if args.quick else args.epochs, args.budget_minutes * 60, args.seed)
     figures = {}
     for key in args.models.split(","):
         name, build = available[key]
         print(f"== {name}", flush=True)
+        size = args.hog_image_size if key == "hog" else 48
+        data = fersk.load_labeled_images(
+            root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv", image_size=size
+        )
+        split = np.asarray(data.split)
+        train, val, test = (split == s for s in ("train", "val", "test"))
+        X_train, y_train = data.data[train], data.target[train]
+        if args.quick:
+            X_train, y_train = X_train[:1500], y_train[:1500]
         model = build()
         start = time.perf_counter()
         if key == "hog":
@@ -85,6 +92,7 @@ def main():
             "accuracy %": round(100 * m["accuracy"], 2),
             "macro-F1": m["macro_f1"],
             "fit s": round(seconds),
+            "image size": size,
             "epochs": len(model.history) if hasattr(model, "history_") else None,
             "per-class F1": {c: v["f1"] for c, v in m["per_class"].items()},
         }

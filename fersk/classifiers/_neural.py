@@ -154,6 +154,16 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             params.setdefault("label_smoothing", self.label_smoothing)
         return params
 
+    def __setstate__(self, state):
+        # skorch maps the stored tensors to state["device"], which torch cannot parse while it
+        # is still "auto" (an unfitted estimator, as joblib and Dask ship it to their workers)
+        auto = state.get("device") == "auto"
+        if auto:
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if auto:
+            self.device = "auto"
+
     def initialize(self):
         self.device = resolve_device(self.device)
         super().initialize()

@@ -53,6 +53,16 @@ def test_pickle_and_clone(faces, make):
     assert not hasattr(fresh, "image_shape_") and fresh.get_params()["random_state"] == 0
 
 
+@pytest.mark.parametrize("make", FAMILIES.values(), ids=FAMILIES)
+def test_an_unfitted_estimator_pickles_with_its_parameters(make):
+    model = make()
+    restored = pickle.loads(pickle.dumps(model))
+    before, after = model.get_params(deep=False), restored.get_params(deep=False)
+    assert before.keys() == after.keys()
+    scalars = {k for k, v in before.items() if isinstance(v, (str, int, float, tuple, type(None)))}
+    assert {k: after[k] for k in scalars} == {k: before[k] for k in scalars}  # device "auto" stays "auto"
+
+
 @pytest.mark.parametrize("make", [cnn, transfer], ids=["cnn", "transfer"])
 def test_same_seed_same_predictions(faces, make):
     X, y = faces
