@@ -211,6 +211,12 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         **fit_params
             Passed to skorch's ``fit``.
         """
+        if any(cls.__name__ == "AccelerateMixin" for cls in type(self).__mro__):
+            raise ValueError(
+                "skorch's AccelerateMixin replaces train_step_single, so fersk's batch augmentation, "
+                "mixup and CutMix would be dropped without a word; fersk does not support it. Scale out "
+                "with one worker per GPU instead (see the user guide, 'Scaling out')"
+            )
         X, y_encoded = self._validate_fit(X, y)
         self.validation_set_ = None
         if (X_val is None) != (y_val is None):

@@ -253,3 +253,13 @@ def test_a_time_budget_stops_training_and_keeps_the_best_weights(faces):
     model = cnn(max_epochs=5, callbacks=[("time_budget", TimeBudget(seconds=1e-3))]).fit(X, y)
     assert len(model.history) == 1 and model.history[-1, "time_budget_stop"]
     assert set(model.predict(X)) <= set(y)
+
+
+def test_accelerate_mixin_is_refused_rather_than_dropping_augmentation(faces):
+    from skorch.hf import AccelerateMixin
+
+    class AcceleratedCNN(AccelerateMixin, CNNClassifier):
+        pass
+
+    with pytest.raises(ValueError, match="AccelerateMixin replaces train_step_single"):
+        AcceleratedCNN(accelerator=object(), max_epochs=1).fit(*faces)
