@@ -7,8 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-sys.path.insert(0, str(Path(__file__).parent))
-from _scrapers import fersk_figures  # noqa: E402
+sys.path.insert(0, str(Path(__file__).parent))  # for the _scrapers module
 
 import fersk  # noqa: E402
 
@@ -25,7 +24,14 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# scikit-learn generates the set_*_request methods; their docstrings point into its own docs
+autodoc_default_options = {
+    "members": True,
+    "inherited-members": False,
+    "exclude-members": ",".join(
+        f"set_{method}_request" for method in ("fit", "partial_fit", "predict", "predict_proba", "score", "transform")
+    ),
+}
 numpydoc_show_class_members = False  # the autosummary templates list members
 numpydoc_class_members_toctree = False
 numpydoc_validation_checks = set()
@@ -42,7 +48,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"pretrained_gradcam\.py",
-    "image_scrapers": ("matplotlib", fersk_figures),
+    "image_scrapers": ("matplotlib", "_scrapers"),
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,

@@ -271,7 +271,7 @@ def crop_faces(X, *, on_missing="drop", output_size=48, margin=0.2, grayscale=Tr
 
     Returns
     -------
-    faces : ndarray of shape (n_found, output_size**2[*3]), uint8
+    faces : ndarray of shape (n_found, output_size ** 2) or (n_found, output_size ** 2 * 3), uint8
     kept : ndarray of int
         Indices into X of the rows of ``faces``; use ``y[kept]`` to keep labels aligned.
     """
