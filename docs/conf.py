@@ -48,7 +48,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"pretrained_gradcam\.py",
-    "image_scrapers": ("matplotlib", "_scrapers"),
+    "image_scrapers": ("_scrapers", "matplotlib"),  # ours first: pyplot figures still have their manager
     "within_subsection_order": "FileNameSortKey",
     "download_all_examples": False,
     "remove_config_comments": True,
