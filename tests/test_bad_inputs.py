@@ -13,15 +13,9 @@ live beside their loaders in ``tests/datasets/test_loaders.py``:
 import numpy as np
 import pytest
 
-from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces
+from fersk import TransferClassifier, make_faces
 
-FAMILIES = {
-    "hog": lambda **kw: HOGSVMClassifier(pixels_per_cell=(6, 6), random_state=0, **kw),
-    "cnn": lambda **kw: CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=16, random_state=0, **kw),
-    "transfer": lambda **kw: TransferClassifier(
-        "test_tiny", weights=None, max_epochs=1, head_epochs=0, random_state=0, **kw
-    ),
-}
+from .classifiers.test_estimators import FAMILIES
 
 
 def _poke(value):

@@ -16,27 +16,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from fersk import (
-    CNNClassifier,
-    FaceCropper,
-    HOGSVMClassifier,
-    HOGTransformer,
-    TransferClassifier,
-    load_fer2013,
-    load_image_folder,
-    make_faces,
-)
+from fersk import FaceCropper, HOGTransformer, load_fer2013, load_image_folder, make_faces
+
+from .classifiers.test_estimators import FAMILIES
 
 SIZE = 24
-FAMILIES = {
-    "hog": lambda **kw: HOGSVMClassifier(pixels_per_cell=(6, 6), random_state=0, **kw),
-    "cnn": lambda **kw: CNNClassifier(
-        max_epochs=2, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0, **kw
-    ),
-    "transfer": lambda **kw: TransferClassifier(
-        "test_tiny", weights=None, max_epochs=2, head_epochs=1, batch_size=32, random_state=0, **kw
-    ),
-}
 NEURAL = ["cnn", "transfer"]
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

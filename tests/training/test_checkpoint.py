@@ -11,6 +11,8 @@ import pytest
 
 from fersk import CNNClassifier, load, make_faces, save
 
+from ..classifiers.test_estimators import cnn
+
 # A child process fits a small network. With "kill-after N" a callback SIGKILLs the process
 # at the end of epoch N (after that epoch's checkpoint); with "kill-in-write N" the process
 # dies in the middle of writing the checkpoint of epoch N, leaving a half-written file.
@@ -106,15 +108,11 @@ def test_a_kill_in_the_middle_of_a_write_leaves_the_last_checkpoint_whole(tmp_pa
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")], "resume should clear stale temporary files"
 
 
-def small_cnn(**kw):
-    return CNNClassifier(max_epochs=2, module__channels=(4, 8), module__hidden=16, random_state=0, **kw)
-
-
 def test_a_finished_checkpoint_is_restored_without_training(tmp_path, capsys):
     X, y = make_faces(84, image_size=24, random_state=0)
     checkpoint = tmp_path / "run.ckpt"
-    first = small_cnn(checkpoint=checkpoint).fit(X, y)
-    again = small_cnn(checkpoint=checkpoint, verbose=1).fit(X, y)
+    first = cnn(max_epochs=2, checkpoint=checkpoint).fit(X, y)
+    again = cnn(max_epochs=2, checkpoint=checkpoint, verbose=1).fit(X, y)
     assert "2 epoch(s) done, 0 to go" in capsys.readouterr().out
     assert len(again.history) == 2
     np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
@@ -123,11 +121,11 @@ def test_a_finished_checkpoint_is_restored_without_training(tmp_path, capsys):
 def test_a_checkpoint_of_other_data_or_a_model_file_is_refused(tmp_path):
     X, y = make_faces(84, image_size=24, random_state=0)
     checkpoint = tmp_path / "run.ckpt"
-    model = small_cnn(checkpoint=checkpoint).fit(X, y)
+    model = cnn(max_epochs=2, checkpoint=checkpoint).fit(X, y)
     with pytest.raises(ValueError, match="fitted on other data; delete it to start afresh"):
-        small_cnn(checkpoint=checkpoint).fit(X[:-1], y[:-1])
+        cnn(max_epochs=2, checkpoint=checkpoint).fit(X[:-1], y[:-1])
     with pytest.raises(ValueError, match="not a training checkpoint"):
-        small_cnn(checkpoint=save(model, tmp_path / "model.fersk")).fit(X, y)
+        cnn(max_epochs=2, checkpoint=save(model, tmp_path / "model.fersk")).fit(X, y)
     with pytest.raises(ValueError, match="is a training checkpoint, not a model file"):
         load(checkpoint)
     with pytest.raises(ValueError, match="does not fit this network"):
