@@ -1,40 +1,49 @@
-"""fersk: facial expression recognition in the scikit-learn style."""
+"""fersk: facial expression recognition in the scikit-learn style.
 
-from .backbones import create_backbone, list_backbones
-from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
-from .datasets import (
-    EMOTIONS,
-    FerskDataWarning,
-    canonical_emotion,
-    default_cache_dir,
-    load_fer2013,
-    load_image_folder,
-    load_labeled_images,
-    make_faces,
-)
-from .io import load, load_pretrained, pretrained_path, save
-from .preprocessing import FaceCropper, HOGTransformer
+The public names are imported on first use (PEP 562), so ``import fersk`` and
+``import fersk.preprocessing`` do not load torch. That matters where fersk is
+imported many times: each joblib worker of ``HOGTransformer(n_jobs=2)`` or of a
+loader imports the module its task lives in, and loading torch there took longer
+than the HOG extraction it was started for.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CNNClassifier",
-    "EMOTIONS",
-    "FaceCropper",
-    "FerskDataWarning",
-    "HOGSVMClassifier",
-    "HOGTransformer",
-    "TransferClassifier",
-    "canonical_emotion",
-    "create_backbone",
-    "default_cache_dir",
-    "list_backbones",
-    "load",
-    "load_fer2013",
-    "load_image_folder",
-    "load_labeled_images",
-    "load_pretrained",
-    "make_faces",
-    "pretrained_path",
-    "save",
-]
+# public name -> the subpackage or module that defines it
+_EXPORTS = {
+    "CNNClassifier": "classifiers",
+    "EMOTIONS": "datasets",
+    "FaceCropper": "preprocessing",
+    "FerskDataWarning": "datasets",
+    "HOGSVMClassifier": "classifiers",
+    "HOGTransformer": "preprocessing",
+    "TransferClassifier": "classifiers",
+    "canonical_emotion": "datasets",
+    "create_backbone": "backbones",
+    "default_cache_dir": "datasets",
+    "list_backbones": "backbones",
+    "load": "io",
+    "load_fer2013": "datasets",
+    "load_image_folder": "datasets",
+    "load_labeled_images": "datasets",
+    "load_pretrained": "io",
+    "make_faces": "datasets",
+    "pretrained_path": "io",
+    "save": "io",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'fersk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -306,6 +306,17 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             return dataset, None
         return split(dataset, y, **fit_params)
 
+    def get_iterator(self, dataset, training=False):
+        if training:
+            options = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
+            size = len(dataset) if options["batch_size"] == -1 else options["batch_size"]
+            if len(dataset) > 1 and len(dataset) % size == 1:
+                # a last batch of one image breaks BatchNorm in train mode: leave that image out
+                # of the epoch (shuffling leaves out another one each epoch)
+                options.setdefault("drop_last", True)
+                return self.iterator_train(dataset, **options)
+        return super().get_iterator(dataset, training=training)
+
     def _split(self, y_encoded):
         if not self.validation_fraction or y_encoded is None:
             return None

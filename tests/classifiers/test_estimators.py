@@ -263,3 +263,12 @@ def test_accelerate_mixin_is_refused_rather_than_dropping_augmentation(faces):
 
     with pytest.raises(ValueError, match="AccelerateMixin replaces train_step_single"):
         AcceleratedCNN(accelerator=object(), max_epochs=1).fit(*faces)
+
+
+@pytest.mark.parametrize("make", [cnn, lambda **kw: transfer(head="mlp", **kw)], ids=["cnn", "transfer-mlp"])
+def test_a_last_batch_of_one_image_does_not_break_batchnorm(make):
+    # 33 images in batches of 32: BatchNorm in the head cannot train on the 33rd alone
+    X, y = make_faces(33, image_size=24, random_state=0)
+    model = make(validation_fraction=0, early_stopping=None).fit(X, y)
+    assert model.history_[-1, "batches", -1, "train_batch_size"] == 32
+    assert set(model.predict(X)) <= set(model.classes_)
