@@ -9,9 +9,12 @@ rows start fernet from fersk's pretrained FER2013 model and, for comparison, fro
 
 import argparse
 import time
+from collections import Counter
 
 import numpy as np
 from _common import SHARED_DATA, record
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.pipeline import make_pipeline
 
 import fersk
 from fersk.evaluation import classification_metrics
@@ -20,12 +23,21 @@ from fersk.training import TimeBudget
 PUBLISHED = {"HOG+SVM": (82.10, 0.39), "CNN from scratch": (51.88, 0.13), "ResNet18 ImageNet transfer": (88.05, None)}
 
 
-def models(epochs, budget_seconds, seed):
+def oversampled(build, at_least, seed):
+    """``build`` behind a RandomOverSampler that repeats each class's images up to ``at_least``."""
+
+    def strategy(y):
+        return {label: max(count, at_least) for label, count in Counter(y).items()}
+
+    return lambda: make_pipeline(RandomOverSampler(sampling_strategy=strategy, random_state=seed), build())
+
+
+def models(epochs, budget_seconds, seed, class_weight, oversample):
     """The models compared; each a function so that only the chosen ones are built."""
     neural = dict(
         max_epochs=epochs,
         augment="basic",
-        class_weight="balanced_sqrt",  # full "balanced" weighs fear (15 training images) 90x
+        class_weight=class_weight,
         label_smoothing=0.1,
         early_stopping=5,
         lr_patience=2,
@@ -34,9 +46,8 @@ def models(epochs, budget_seconds, seed):
         callbacks=[("time_budget", TimeBudget(budget_seconds))],
     )
     transfer = dict(head="mlp", fine_tune_layers="all", backbone_lr_scale=0.3, **neural)
-    return {
-        "hog": ("HOG+SVM", lambda: fersk.HOGSVMClassifier(n_jobs=-1, random_state=seed)),
-        "cnn": ("CNN from scratch, sqrt-balanced class weights", lambda: fersk.CNNClassifier(**neural)),
+    chosen = {
+        "cnn": (f"CNN from scratch, class_weight={class_weight}", lambda: fersk.CNNClassifier(**neural)),
         "fer2013": (
             "fernet from fersk's FER2013 model",
             lambda: fersk.TransferClassifier(
@@ -48,12 +59,18 @@ def models(epochs, budget_seconds, seed):
             lambda: fersk.TransferClassifier("fernet", weights=None, head_epochs=0, **transfer),
         ),
     }
+    if oversample:
+        chosen = {
+            key: (f"{name}, oversampled to {oversample}+ per class", oversampled(build, oversample, seed))
+            for key, (name, build) in chosen.items()
+        }
+    return {"hog": ("HOG+SVM", lambda: fersk.HOGSVMClassifier(n_jobs=-1, random_state=seed)), **chosen}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default="hog,cnn,fer2013,random", help="comma-separated: hog,cnn,fer2013,random")
-    parser.add_argument("--quick", action="store_true", help="1,500 training images, 1 epoch")
+    parser.add_argument("--quick", action="store_true", help="up to 250 training images per class, 1 epoch")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--budget-minutes", type=float, default=10, help="per neural model (default: 10)")
     parser.add_argument("--seed", type=int, default=0)
@@ -66,10 +83,25 @@ def main():
     parser.add_argument(
         "--image-size", type=int, default=48, help="input size of the neural models (default: 48, FER2013's)"
     )
+    parser.add_argument(
+        "--class-weight",
+        default="balanced_sqrt",
+        choices=["balanced_sqrt", "balanced"],
+        help="of the neural models (default: balanced_sqrt; balanced weighs fear, 15 training images, 90x)",
+    )
+    parser.add_argument(
+        "--oversample",
+        type=int,
+        default=0,
+        metavar="N",
+        help="put the neural models behind a RandomOverSampler that brings every class to N images (default: off)",
+    )
     args = parser.parse_args()
     begin = time.perf_counter()
     root = SHARED_DATA / "muxspace"
-    available = models(1 if args.quick else args.epochs, args.budget_minutes * 60, args.seed)
+    available = models(
+        1 if args.quick else args.epochs, args.budget_minutes * 60, args.seed, args.class_weight, args.oversample
+    )
     figures = {}
     for key in args.models.split(","):
         name, build = available[key]
@@ -81,15 +113,20 @@ def main():
         split = np.asarray(data.split)
         train, val, test = (split == s for s in ("train", "val", "test"))
         X_train, y_train = data.data[train], data.target[train]
-        if args.quick:
-            X_train, y_train = X_train[:1500], y_train[:1500]
+        if args.quick:  # up to 250 images of each class
+            keep = np.concatenate([np.flatnonzero(y_train == c)[:250] for c in np.unique(y_train)])
+            X_train, y_train = X_train[keep], y_train[keep]
         model = build()
         start = time.perf_counter()
         if key == "hog":
             model.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
+        elif hasattr(model, "steps"):  # behind a resampler: the validation set goes to the classifier
+            step = model.steps[-1][0]
+            model.fit(X_train, y_train, **{f"{step}__X_val": data.data[val], f"{step}__y_val": data.target[val]})
         else:
             model.fit(X_train, y_train, X_val=data.data[val], y_val=data.target[val])
         seconds = time.perf_counter() - start
+        classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         m = classification_metrics(data.target[test], model.predict(data.data[test]), labels=model.classes_)
         # val is what settings are chosen on; HOG+SVM fits on it, so it has no val figure
         on_val = (
@@ -104,7 +141,7 @@ def main():
             "val macro-F1": on_val and on_val["macro_f1"],
             "fit s": round(seconds),
             "image size": size,
-            "epochs": len(model.history) if hasattr(model, "history_") else None,
+            "epochs": len(classifier.history) if hasattr(classifier, "history_") else None,
             "per-class F1": {c: v["f1"] for c, v in m["per_class"].items()},
         }
         print(figures[name], flush=True)
