@@ -7,6 +7,8 @@ import platform
 import sys
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 SHARED_DATA = HERE.parent.parent / "shared" / "data"
 
@@ -34,3 +36,20 @@ def record(name, figures, seconds, out_dir=HERE / "out"):
     with open(HERE / "RESULTS.md", "a") as handle:
         handle.write(row)
     return row
+
+
+def load_muxspace(image_size):
+    """muxspace on its fixed split: the Bunch, and boolean masks of train, val and test."""
+    import fersk
+
+    root = SHARED_DATA / "muxspace"
+    data = fersk.load_labeled_images(
+        root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv", image_size=image_size
+    )
+    split = np.asarray(data.split)
+    return data, split == "train", split == "val", split == "test"
+
+
+def first_per_class(y, n):
+    """Indices of the first ``n`` samples of each class: a small subset that keeps every class."""
+    return np.concatenate([np.flatnonzero(y == c)[:n] for c in np.unique(y)])

@@ -10,8 +10,7 @@ the same seed and no early stopping, and is scored on val; test is not read.
 import argparse
 import time
 
-import numpy as np
-from _common import SHARED_DATA, record
+from _common import first_per_class, load_muxspace, record
 from torch import nn
 
 import fersk
@@ -41,15 +40,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="up to 100 training images per class, 1 epoch")
     args = parser.parse_args()
     begin = time.perf_counter()
-    root = SHARED_DATA / "muxspace"
-    data = fersk.load_labeled_images(
-        root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv", image_size=48
-    )
-    split = np.asarray(data.split)
-    train, val = split == "train", split == "val"
+    data, train, val, _ = load_muxspace(48)
     X, y = data.data[train], data.target[train]
-    if args.quick:  # up to 100 images of each class
-        keep = np.concatenate([np.flatnonzero(y == c)[:100] for c in np.unique(y)])
+    if args.quick:
+        keep = first_per_class(y, 100)
         X, y = X[keep], y[keep]
     epochs = 1 if args.quick else args.epochs
     figures = {"epochs": epochs}

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 import numpy as np
-from _common import SHARED_DATA, record
+from _common import first_per_class, load_muxspace, record
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 
@@ -98,7 +98,6 @@ def main():
     )
     args = parser.parse_args()
     begin = time.perf_counter()
-    root = SHARED_DATA / "muxspace"
     available = models(
         1 if args.quick else args.epochs, args.budget_minutes * 60, args.seed, args.class_weight, args.oversample
     )
@@ -107,26 +106,21 @@ def main():
         name, build = available[key]
         print(f"== {name}", flush=True)
         size = args.hog_image_size if key == "hog" else args.image_size
-        data = fersk.load_labeled_images(
-            root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv", image_size=size
-        )
-        split = np.asarray(data.split)
-        train, val, test = (split == s for s in ("train", "val", "test"))
+        data, train, val, test = load_muxspace(size)
         X_train, y_train = data.data[train], data.target[train]
-        if args.quick:  # up to 250 images of each class
-            keep = np.concatenate([np.flatnonzero(y_train == c)[:250] for c in np.unique(y_train)])
+        if args.quick:
+            keep = first_per_class(y_train, 250)
             X_train, y_train = X_train[keep], y_train[keep]
         model = build()
+        classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         start = time.perf_counter()
         if key == "hog":
             model.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
-        elif hasattr(model, "steps"):  # behind a resampler: the validation set goes to the classifier
-            step = model.steps[-1][0]
-            model.fit(X_train, y_train, **{f"{step}__X_val": data.data[val], f"{step}__y_val": data.target[val]})
         else:
-            model.fit(X_train, y_train, X_val=data.data[val], y_val=data.target[val])
+            # behind a resampler, the validation set is routed to the pipeline's classifier
+            prefix = "" if classifier is model else f"{model.steps[-1][0]}__"
+            model.fit(X_train, y_train, **{f"{prefix}X_val": data.data[val], f"{prefix}y_val": data.target[val]})
         seconds = time.perf_counter() - start
-        classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         m = classification_metrics(data.target[test], model.predict(data.data[test]), labels=model.classes_)
         # val is what settings are chosen on; HOG+SVM fits on it, so it has no val figure
         on_val = (
