@@ -89,6 +89,8 @@ def save(estimator, path):
         },
     }
     if isinstance(estimator, NeuralImageClassifier):
+        manifest["fitted"]["class_prior_"] = estimator.class_prior_.tolist()
+        manifest["fitted"]["prior_shift_"] = estimator.prior_shift_
         manifest["history"] = json.loads(json.dumps(estimator.history.to_list(), default=float))
         members = {MODULE: tensors_to_bytes({k: v.cpu() for k, v in estimator.module_.state_dict().items()})}
     else:
@@ -135,6 +137,10 @@ def load(path, device=None):
     estimator.class_weight_ = np.asarray(fitted["class_weight_"], dtype=float)
     estimator.n_features_in_ = fitted["n_features_in_"]
     if isinstance(estimator, NeuralImageClassifier):
+        # files written before fersk had prior shifts predict as they did: unshifted
+        estimator.prior_shift_ = fitted.get("prior_shift_", 0.0)
+        if "class_prior_" in fitted:
+            estimator.class_prior_ = np.asarray(fitted["class_prior_"], dtype=float)
         _restore_network(estimator, members[MODULE], manifest.get("history", []), device)
     else:
         untrusted = set(sio.get_untrusted_types(data=members[PIPELINE])) - set(TRUSTED_SKOPS_TYPES)

@@ -47,6 +47,12 @@ class CNNClassifier(NeuralImageClassifier):
         ReduceLROnPlateau patience (factor 0.5); None disables it.
     tta : {None, "flip", "crops"}, default=None
         Test-time augmentation in ``predict_proba`` and ``predict``.
+    prior_shift : float >= 0 or "auto", default=0.0
+        Post-hoc logit adjustment: ``predict_proba`` divides the probabilities by the
+        training class frequencies to this power and renormalises, so that ``predict``
+        favours rare classes (1: every class equally likely a priori). ``"auto"``
+        chooses from 0, 0.1, ..., 1 the shift with the best macro-F1 on the validation
+        set, after training.
     checkpoint : str or Path, optional
         A file to which the whole training state is written, atomically, after
         every epoch. When ``fit`` finds the file, it resumes: a run killed mid-way
@@ -75,6 +81,10 @@ class CNNClassifier(NeuralImageClassifier):
         ``(h, w, c)`` of the images.
     class_weight_ : ndarray
         Loss weight of each class.
+    class_prior_ : ndarray
+        Frequency of each class in the training labels.
+    prior_shift_ : float
+        The prior shift in use: ``prior_shift``, or the one ``"auto"`` chose.
     history_ : skorch.History
         Losses, accuracy and timing per epoch.
 

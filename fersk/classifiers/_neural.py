@@ -5,6 +5,7 @@ import warnings
 import joblib
 import numpy as np
 import torch
+from sklearn.metrics import f1_score
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
@@ -16,6 +17,8 @@ from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_tra
 from ._base import ImageClassifierMixin
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+# the shifts prior_shift="auto" chooses from, on the validation set
+PRIOR_SHIFTS = np.round(np.linspace(0.0, 1.0, 11), 2)
 
 
 def _accuracy(net, X, y):
@@ -60,6 +63,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         early_stopping=5,
         lr_patience=2,
         tta=None,
+        prior_shift=0.0,
         checkpoint=None,
         random_state=None,
         device="auto",
@@ -92,6 +96,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         self.early_stopping = early_stopping
         self.lr_patience = lr_patience
         self.tta = tta
+        self.prior_shift = prior_shift
         self.checkpoint = checkpoint
         self.random_state = random_state
         self.progress = progress
@@ -217,8 +222,11 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
                 "mixup and CutMix would be dropped without a word; fersk does not support it. Scale out "
                 "with one worker per GPU instead (see the user guide, 'Scaling out')"
             )
+        self._check_prior_shift(X_val)
         X, y_encoded = self._validate_fit(X, y)
-        self.validation_set_ = None
+        self.class_prior_ = np.bincount(y_encoded, minlength=len(self.classes_)) / len(y_encoded)
+        self.prior_shift_ = 0.0 if self.prior_shift == "auto" else float(self.prior_shift)
+        self.validation_set_ = self.tuning_set_ = None
         if (X_val is None) != (y_val is None):
             raise ValueError("pass both X_val and y_val, or neither")
         if X_val is not None:
@@ -239,10 +247,51 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
             if self.checkpoint is not None:
                 fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val)
                 if fit_params["epochs"] == 0:
-                    return self
-            return super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+                    # a finished run, restored: the seeded split gives back its validation set
+                    self.get_split_datasets(self._to_tensors(X), y_encoded.astype(np.int64))
+                    return self._tune_prior_shift()
+            super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+            return self._tune_prior_shift()
         finally:
-            self.validation_set_ = None
+            self.validation_set_ = self.tuning_set_ = None
+
+    def _check_prior_shift(self, X_val):
+        shift = self.prior_shift
+        if shift == "auto":
+            if X_val is None and not self.validation_fraction:
+                raise ValueError(
+                    "prior_shift='auto' chooses the shift on the validation set, and there is none: "
+                    "pass X_val and y_val to fit, set validation_fraction > 0, or give prior_shift a number"
+                )
+            return
+        if isinstance(shift, str) or not np.isscalar(shift) or not np.isfinite(shift) or shift < 0:
+            raise ValueError(f"prior_shift must be a number >= 0 or 'auto', got {shift!r}")
+
+    def _tune_prior_shift(self):
+        """With ``prior_shift="auto"``, choose ``prior_shift_`` by macro-F1 on the validation set."""
+        if self.prior_shift != "auto" or self.tuning_set_ is None:
+            return self
+        images, y_valid = _arrays(self.tuning_set_)
+        log_proba = np.log(np.clip(self._proba(images, shift=0.0), 1e-12, None))
+        labels = np.arange(len(self.classes_))
+        scores = [
+            f1_score(
+                y_valid,
+                (log_proba - shift * np.log(self.class_prior_)).argmax(1),
+                labels=labels,
+                average="macro",
+                zero_division=0,
+            )
+            for shift in PRIOR_SHIFTS
+        ]
+        best = int(np.argmax(scores))  # the smallest shift among equals
+        self.prior_shift_ = float(PRIOR_SHIFTS[best])
+        if self.verbose:
+            print(
+                f"prior_shift='auto': {self.prior_shift_} (validation macro-F1 {scores[best]:.3f}, "
+                f"{scores[0]:.3f} unshifted)"
+            )
+        return self
 
     def _check_image_size(self):
         """One forward pass on a blank image, so that images too small for the network fail here, clearly."""
@@ -294,17 +343,25 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         if not self.initialized_ or "fitted_classes_" not in self.__dict__:
             return self.fit(X, y, **fit_params)
         X = self._validate_predict(X)
-        return super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
+        try:
+            super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
+            return self._tune_prior_shift()
+        finally:
+            self.tuning_set_ = None
 
     def get_split_datasets(self, X, y=None, **fit_params):
         # X_val/y_val, else validation_fraction, unless a skorch train_split was given
         dataset = self.get_dataset(X, y)
         if getattr(self, "validation_set_", None) is not None:
-            return dataset, self.validation_set_
-        split = self.train_split if self.train_split is not None else self._split(y)
-        if split is None:
-            return dataset, None
-        return split(dataset, y, **fit_params)
+            dataset_valid = self.validation_set_
+        else:
+            split = self.train_split if self.train_split is not None else self._split(y)
+            if split is None:
+                return dataset, None
+            dataset, dataset_valid = split(dataset, y, **fit_params)
+        # kept until fit ends, for prior_shift="auto"
+        self.tuning_set_ = dataset_valid
+        return dataset, dataset_valid
 
     def get_iterator(self, dataset, training=False):
         if training:
@@ -345,10 +402,16 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         """Class probabilities, columns in the order of ``classes_``.
 
         With ``tta`` set, the probabilities are averaged over the augmented views
-        (see :func:`fersk.training.tta_views`).
+        (see :func:`fersk.training.tta_views`). With a prior shift (``prior_shift_``
+        above 0), they are the network's probabilities divided by the training class
+        frequencies to that power and renormalised: the posterior the network would
+        give were the classes more evenly frequent than in training.
         """
         check_is_fitted(self, "module_")
-        images = self._to_tensors(self._validate_predict(X))
+        return self._proba(self._to_tensors(self._validate_predict(X)), shift=self.prior_shift_)
+
+    def _proba(self, images, shift):
+        """Class probabilities of (n, c, h, w) images in [0, 1], shifted away from the training prior."""
         self.module_.eval()
         out = []
         with torch.no_grad():
@@ -357,10 +420,14 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
                 views = tta_views(batch, self.tta)
                 probs = sum(torch.softmax(self.module_(v), dim=1) for v in views) / len(views)
                 out.append(probs.cpu().numpy())
-        return np.concatenate(out).astype(np.float64)
+        proba = np.concatenate(out).astype(np.float64)
+        if shift:
+            proba = proba * self.class_prior_**-shift
+            proba /= proba.sum(axis=1, keepdims=True)
+        return proba
 
     def predict(self, X):
-        """Predicted labels (the most probable class)."""
+        """Predicted labels: the most probable class, after the prior shift if there is one."""
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
@@ -374,3 +441,11 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
     @classes_.setter
     def classes_(self, value):
         self.fitted_classes_ = value
+
+
+def _arrays(dataset):
+    """The images and labels of a skorch ``Dataset``, or of a torch ``Subset`` of one."""
+    if isinstance(dataset, torch.utils.data.Subset):
+        images, labels = _arrays(dataset.dataset)
+        return images[dataset.indices], labels[dataset.indices]
+    return dataset.X, dataset.y
