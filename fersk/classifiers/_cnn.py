@@ -45,6 +45,11 @@ class CNNClassifier(NeuralImageClassifier):
         Patience in epochs; training stops and the best epoch's weights are restored.
     lr_patience : int or None, default=2
         ReduceLROnPlateau patience (factor 0.5); None disables it.
+    ema : float, optional
+        Decay of an exponential moving average of the weights, updated after every
+        batch (e.g. 0.995: about the last 200 batches). Validation, early stopping and
+        the fitted model use the average, which does not jump with the last batches
+        (see :class:`fersk.training.WeightAveraging`). None trains without it.
     tta : {None, "flip", "crops"}, default=None
         Test-time augmentation in ``predict_proba`` and ``predict``.
     prior_shift : float >= 0 or "auto", default=0.0

@@ -12,7 +12,7 @@ from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, Passthrou
 from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
-from ..training import FocalLoss, augment_batch, mix_batch, tta_views
+from ..training import FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
 from ._base import ImageClassifierMixin
 
@@ -62,6 +62,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         validation_fraction=0.1,
         early_stopping=5,
         lr_patience=2,
+        ema=None,
         tta=None,
         prior_shift=0.0,
         checkpoint=None,
@@ -95,6 +96,7 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.lr_patience = lr_patience
+        self.ema = ema
         self.tta = tta
         self.prior_shift = prior_shift
         self.checkpoint = checkpoint
@@ -117,6 +119,9 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
                 ("valid_loss", PassthroughScoring(name="valid_loss")),
                 ("valid_acc", EpochScoring(_accuracy, name="valid_acc", lower_is_better=False)),
             ]
+        if self.ema is not None:
+            # before the callbacks that read the weights at the end of an epoch
+            callbacks.append(("ema", WeightAveraging(self.ema)))
         if self.lr_patience:
             callbacks.append(
                 (

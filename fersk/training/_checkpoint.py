@@ -19,7 +19,7 @@ import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from .._archive import read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
-from ._callbacks import TimeBudget
+from ._callbacks import TimeBudget, WeightAveraging
 
 KIND = "checkpoint"
 _EARLY_STOPPING_STATE = ("misses_", "dynamic_threshold_", "best_epoch_")
@@ -82,6 +82,8 @@ def write_checkpoint(net, path, fingerprint, complete):
             callbacks[name] = {"lr_scheduler": cb.lr_scheduler_.state_dict()}
         elif isinstance(cb, TimeBudget):
             callbacks[name] = {"elapsed": cb.elapsed()}
+        elif isinstance(cb, WeightAveraging):
+            callbacks[name] = cb.state()
     # the legacy global generators too: user code and older libraries still draw from them
     _, key, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
     rng = {"torch": torch.get_rng_state(), "numpy": torch.from_numpy(key.astype(np.int64))}
@@ -172,3 +174,5 @@ def _restore_callbacks(net, states):
             cb.lr_scheduler_.load_state_dict(state["lr_scheduler"])
         elif isinstance(cb, TimeBudget):
             cb.resume(state["elapsed"])
+        elif isinstance(cb, WeightAveraging):
+            cb.restore(state)

@@ -45,8 +45,9 @@ CHILD = textwrap.dedent(
     X, y = make_faces(112, image_size=24, random_state=0)
     common = dict(max_epochs=6, batch_size=32, lr_patience=1, early_stopping=4, random_state=0,
                   checkpoint=None if checkpoint == "-" else checkpoint, callbacks=[("kill", KillAfter())])
-    if family == "cnn":
-        model = CNNClassifier(module__channels=(4, 8), module__hidden=16, **common)
+    if family.startswith("cnn"):
+        ema = 0.9 if family == "cnn-ema" else None  # the weight average must resume too
+        model = CNNClassifier(module__channels=(4, 8), module__hidden=16, ema=ema, **common)
     else:
         model = TransferClassifier("test_tiny", weights=None, head_epochs=2, **common)
     model.fit(X, y)
@@ -74,14 +75,14 @@ def uninterrupted(tmp_path_factory):
     """Predictions and epoch count of uninterrupted fits, per family, in a child process."""
     tmp = tmp_path_factory.mktemp("uninterrupted")
     results = {}
-    for family in ("cnn", "transfer"):
+    for family in ("cnn", "transfer", "cnn-ema"):
         result, out = run_child(tmp, family, "none", 0, "-")
         assert result.returncode == 0, result.stderr
         results[family] = np.load(out), int(result.stdout.split()[-1])
     return results
 
 
-@pytest.mark.parametrize("family", ["cnn", "transfer"])
+@pytest.mark.parametrize("family", ["cnn", "transfer", "cnn-ema"])
 def test_a_killed_fit_resumes_and_ends_as_an_uninterrupted_one(tmp_path, family, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     killed, _ = run_child(tmp_path, family, "kill-after", 3, checkpoint)
