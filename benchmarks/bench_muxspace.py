@@ -32,13 +32,16 @@ def oversampled(build, at_least, seed):
     return lambda: make_pipeline(RandomOverSampler(sampling_strategy=strategy, random_state=seed), build())
 
 
-def models(epochs, budget_seconds, seed, class_weight, oversample):
+def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta):
     """The models compared; each a function so that only the chosen ones are built."""
     neural = dict(
         max_epochs=epochs,
         augment="basic",
         class_weight=class_weight,
         label_smoothing=0.1,
+        ema=ema,
+        prior_shift=prior_shift,
+        tta=tta,
         early_stopping=5,
         lr_patience=2,
         random_state=seed,
@@ -47,7 +50,10 @@ def models(epochs, budget_seconds, seed, class_weight, oversample):
     )
     transfer = dict(head="mlp", fine_tune_layers="all", backbone_lr_scale=0.3, **neural)
     chosen = {
-        "cnn": (f"CNN from scratch, class_weight={class_weight}", lambda: fersk.CNNClassifier(**neural)),
+        "cnn": (
+            f"CNN from scratch, class_weight={class_weight}, ema={ema}, prior_shift={prior_shift}, tta={tta}",
+            lambda: fersk.CNNClassifier(**neural),
+        ),
         "fer2013": (
             "fernet from fersk's FER2013 model",
             lambda: fersk.TransferClassifier(
@@ -96,12 +102,31 @@ def main():
         metavar="N",
         help="put the neural models behind a RandomOverSampler that brings every class to N images (default: off)",
     )
+    parser.add_argument(
+        "--ema", type=float, default=None, metavar="DECAY", help="weight averaging of the neural models (default: off)"
+    )
+    parser.add_argument(
+        "--prior-shift",
+        default="0",
+        help="of the neural models: a number, or 'auto' to choose it by macro-F1 on val (default: 0)",
+    )
+    parser.add_argument("--tta", choices=["none", "flip", "crops"], default="none", help="of the neural models")
+    parser.add_argument(
+        "--vote", action="store_true", help="add a row for the average of the models' probabilities (soft vote)"
+    )
     args = parser.parse_args()
     begin = time.perf_counter()
     available = models(
-        1 if args.quick else args.epochs, args.budget_minutes * 60, args.seed, args.class_weight, args.oversample
+        1 if args.quick else args.epochs,
+        args.budget_minutes * 60,
+        args.seed,
+        args.class_weight,
+        args.oversample,
+        args.ema,
+        args.prior_shift if args.prior_shift == "auto" else float(args.prior_shift),
+        None if args.tta == "none" else args.tta,
     )
-    figures = {}
+    figures, test_proba, test_files = {}, {}, {}
     for key in args.models.split(","):
         name, build = available[key]
         print(f"== {name}", flush=True)
@@ -121,7 +146,11 @@ def main():
             prefix = "" if classifier is model else f"{model.steps[-1][0]}__"
             model.fit(X_train, y_train, **{f"{prefix}X_val": data.data[val], f"{prefix}y_val": data.target[val]})
         seconds = time.perf_counter() - start
-        m = classification_metrics(data.target[test], model.predict(data.data[test]), labels=model.classes_)
+        test_proba[name] = model.predict_proba(data.data[test])
+        y_test, classes = data.target[test], model.classes_
+        files = np.asarray(data.filenames)[test]
+        assert files.tolist() == test_files.setdefault("files", files).tolist(), "every model sees the same images"
+        m = classification_metrics(y_test, classes[test_proba[name].argmax(axis=1)], labels=classes)
         # val is what settings are chosen on; HOG+SVM fits on it, so it has no val figure
         on_val = (
             None
@@ -136,9 +165,26 @@ def main():
             "fit s": round(seconds),
             "image size": size,
             "epochs": len(classifier.history) if hasattr(classifier, "history_") else None,
+            "prior shift": getattr(classifier, "prior_shift_", None),
             "per-class F1": {c: v["f1"] for c, v in m["per_class"].items()},
         }
+        shift = getattr(classifier, "prior_shift_", 0.0)
+        if shift:  # what the same network gives without its prior shift
+            unshifted = test_proba[name] * classifier.class_prior_**shift
+            u = classification_metrics(y_test, classes[unshifted.argmax(axis=1)], labels=classes)
+            figures[name]["unshifted accuracy %"] = round(100 * u["accuracy"], 2)
+            figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
+    if args.vote:
+        # an unweighted average: nothing is chosen on test
+        m = classification_metrics(y_test, classes[np.mean(list(test_proba.values()), axis=0).argmax(axis=1)])
+        figures["soft vote of " + ", ".join(test_proba)] = {
+            "accuracy %": round(100 * m["accuracy"], 2),
+            "macro-F1": m["macro_f1"],
+            "fit s": sum(f["fit s"] for f in figures.values()),
+            "per-class F1": {c: v["f1"] for c, v in m["per_class"].items()},
+        }
+        print(figures["soft vote of " + ", ".join(test_proba)], flush=True)
     print(record("muxspace" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
 
 

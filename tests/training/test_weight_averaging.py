@@ -27,7 +27,9 @@ def test_the_average_leaves_the_training_trajectory_alone(faces):
 
 def test_the_fitted_model_and_validation_use_the_average(faces):
     X, y = faces
-    model = cnn(ema=0.8, max_epochs=2, early_stopping=None, lr_patience=None).fit(X[:90], y[:90], X_val=X[90:], y_val=y[90:])
+    model = cnn(ema=0.8, max_epochs=2, early_stopping=None, lr_patience=None).fit(
+        X[:90], y[:90], X_val=X[90:], y_val=y[90:]
+    )
     average = dict(model.callbacks_)["ema"].average_.module.state_dict()
     for name, value in model.module_.state_dict().items():
         torch.testing.assert_close(value, average[name])
