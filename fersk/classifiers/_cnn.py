@@ -49,7 +49,9 @@ class CNNClassifier(NeuralImageClassifier):
         Decay of an exponential moving average of the weights, updated after every
         batch (e.g. 0.995: about the last 200 batches). Validation, early stopping and
         the fitted model use the average, which does not jump with the last batches
-        (see :class:`fersk.training.WeightAveraging`). None trains without it.
+        (see :class:`fersk.training.WeightAveraging`). Keep ``1 / (1 - ema)`` well
+        below the number of batches in the whole fit, or the average stays close to
+        the early weights. None trains without it.
     tta : {None, "flip", "crops"}, default=None
         Test-time augmentation in ``predict_proba`` and ``predict``.
     prior_shift : float >= 0 or "auto", default=0.0
