@@ -50,6 +50,11 @@ def load_muxspace(image_size):
     return data, split == "train", split == "val", split == "test"
 
 
-def first_per_class(y, n):
-    """Indices of the first ``n`` samples of each class: a small subset that keeps every class."""
-    return np.concatenate([np.flatnonzero(y == c)[:n] for c in np.unique(y)])
+def train_images(data, train, per_class=None):
+    """The training images and labels; with ``per_class``, only the first that many of each class
+    (a small subset for ``--quick`` that keeps every class)."""
+    X, y = data.data[train], data.target[train]
+    if per_class is None:
+        return X, y
+    keep = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
+    return X[keep], y[keep]

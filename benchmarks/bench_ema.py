@@ -11,7 +11,7 @@ epoch, where the raw weights jump between epochs and the average does not.
 import argparse
 import time
 
-from _common import HERE, first_per_class, load_muxspace, record
+from _common import HERE, load_muxspace, record, train_images
 from matplotlib.figure import Figure
 
 import fersk
@@ -27,10 +27,7 @@ def main():
     args = parser.parse_args()
     begin = time.perf_counter()
     data, train, val, test = load_muxspace(48)
-    X, y = data.data[train], data.target[train]
-    if args.quick:
-        keep = first_per_class(y, 100)
-        X, y = X[keep], y[keep]
+    X, y = train_images(data, train, per_class=100 if args.quick else None)
     epochs = 1 if args.quick else args.epochs
     figures, curves = {"epochs": epochs}, {}
     for name, ema in VARIANTS.items():

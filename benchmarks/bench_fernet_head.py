@@ -10,7 +10,7 @@ the same seed and no early stopping, and is scored on val; test is not read.
 import argparse
 import time
 
-from _common import first_per_class, load_muxspace, record
+from _common import load_muxspace, record, train_images
 from torch import nn
 
 import fersk
@@ -41,10 +41,7 @@ def main():
     args = parser.parse_args()
     begin = time.perf_counter()
     data, train, val, _ = load_muxspace(48)
-    X, y = data.data[train], data.target[train]
-    if args.quick:
-        keep = first_per_class(y, 100)
-        X, y = X[keep], y[keep]
+    X, y = train_images(data, train, per_class=100 if args.quick else None)
     epochs = 1 if args.quick else args.epochs
     figures = {"epochs": epochs}
     for name, variant in VARIANTS.items():

@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 import numpy as np
-from _common import first_per_class, load_muxspace, record
+from _common import load_muxspace, record, train_images
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 
@@ -30,6 +30,15 @@ def oversampled(build, at_least, seed):
         return {label: max(count, at_least) for label, count in Counter(y).items()}
 
     return lambda: make_pipeline(RandomOverSampler(sampling_strategy=strategy, random_state=seed), build())
+
+
+def headline(m):
+    """Accuracy and macro-F1 of a :func:`classification_metrics` result."""
+    return {"accuracy %": round(100 * m["accuracy"], 2), "macro-F1": m["macro_f1"]}
+
+
+def per_class_f1(m):
+    return {c: v["f1"] for c, v in m["per_class"].items()}
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta):
@@ -126,16 +135,13 @@ def main():
         args.prior_shift if args.prior_shift == "auto" else float(args.prior_shift),
         None if args.tta == "none" else args.tta,
     )
-    figures, test_proba, test_files = {}, {}, {}
+    figures, test_proba, test_files = {}, {}, None
     for key in args.models.split(","):
         name, build = available[key]
         print(f"== {name}", flush=True)
         size = args.hog_image_size if key == "hog" else args.image_size
         data, train, val, test = load_muxspace(size)
-        X_train, y_train = data.data[train], data.target[train]
-        if args.quick:
-            keep = first_per_class(y_train, 250)
-            X_train, y_train = X_train[keep], y_train[keep]
+        X_train, y_train = train_images(data, train, per_class=250 if args.quick else None)
         model = build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         start = time.perf_counter()
@@ -148,8 +154,9 @@ def main():
         seconds = time.perf_counter() - start
         test_proba[name] = model.predict_proba(data.data[test])
         y_test, classes = data.target[test], model.classes_
-        files = np.asarray(data.filenames)[test]
-        assert files.tolist() == test_files.setdefault("files", files).tolist(), "every model sees the same images"
+        files = np.asarray(data.filenames)[test].tolist()
+        test_files = test_files or files
+        assert files == test_files, "every model sees the same test images"
         m = classification_metrics(y_test, classes[test_proba[name].argmax(axis=1)], labels=classes)
         # val is what settings are chosen on; HOG+SVM fits on it, so it has no val figure
         on_val = (
@@ -158,15 +165,14 @@ def main():
             else classification_metrics(data.target[val], model.predict(data.data[val]), labels=model.classes_)
         )
         figures[name] = {
-            "accuracy %": round(100 * m["accuracy"], 2),
-            "macro-F1": m["macro_f1"],
+            **headline(m),
             "val accuracy %": on_val and round(100 * on_val["accuracy"], 2),
             "val macro-F1": on_val and on_val["macro_f1"],
             "fit s": round(seconds),
             "image size": size,
             "epochs": len(classifier.history) if hasattr(classifier, "history_") else None,
             "prior shift": getattr(classifier, "prior_shift_", None),
-            "per-class F1": {c: v["f1"] for c, v in m["per_class"].items()},
+            "per-class F1": per_class_f1(m),
         }
         shift = getattr(classifier, "prior_shift_", 0.0)
         if shift:  # what the same network gives without its prior shift
@@ -178,13 +184,9 @@ def main():
     if args.vote:
         # an unweighted average: nothing is chosen on test
         m = classification_metrics(y_test, classes[np.mean(list(test_proba.values()), axis=0).argmax(axis=1)])
-        figures["soft vote of " + ", ".join(test_proba)] = {
-            "accuracy %": round(100 * m["accuracy"], 2),
-            "macro-F1": m["macro_f1"],
-            "fit s": sum(f["fit s"] for f in figures.values()),
-            "per-class F1": {c: v["f1"] for c, v in m["per_class"].items()},
-        }
-        print(figures["soft vote of " + ", ".join(test_proba)], flush=True)
+        vote = {**headline(m), "fit s": sum(f["fit s"] for f in figures.values()), "per-class F1": per_class_f1(m)}
+        figures["soft vote of " + ", ".join(test_proba)] = vote
+        print(vote, flush=True)
     print(record("muxspace" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
 
 
