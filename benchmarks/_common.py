@@ -38,13 +38,17 @@ def record(name, figures, seconds, out_dir=HERE / "out"):
     return row
 
 
-def load_muxspace(image_size):
+def load_muxspace(image_size, grayscale=True):
     """muxspace on its fixed split: the Bunch, and boolean masks of train, val and test."""
     import fersk
 
     root = SHARED_DATA / "muxspace"
     data = fersk.load_labeled_images(
-        root / "images", root / "data" / "legend.csv", split_csv=root / "data" / "split.csv", image_size=image_size
+        root / "images",
+        root / "data" / "legend.csv",
+        split_csv=root / "data" / "split.csv",
+        image_size=image_size,
+        grayscale=grayscale,
     )
     split = np.asarray(data.split)
     return data, split == "train", split == "val", split == "test"

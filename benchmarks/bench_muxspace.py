@@ -41,9 +41,10 @@ def per_class_f1(m):
     return {c: v["f1"] for c, v in m["per_class"].items()}
 
 
-def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta):
+def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
     """The models compared; each a function so that only the chosen ones are built."""
     neural = dict(
+        image_shape=image_shape,
         max_epochs=epochs,
         augment="basic",
         class_weight=class_weight,
@@ -99,6 +100,11 @@ def main():
         "--image-size", type=int, default=48, help="input size of the neural models (default: 48, FER2013's)"
     )
     parser.add_argument(
+        "--color",
+        action="store_true",
+        help="give the neural models the images in colour (924 of muxspace's are RGB crops); HOG+SVM stays grayscale",
+    )
+    parser.add_argument(
         "--class-weight",
         default="balanced_sqrt",
         choices=["balanced_sqrt", "balanced"],
@@ -134,13 +140,14 @@ def main():
         args.ema,
         args.prior_shift if args.prior_shift == "auto" else float(args.prior_shift),
         None if args.tta == "none" else args.tta,
+        (args.image_size, args.image_size, 3 if args.color else 1),
     )
     figures, test_proba, test_files = {}, {}, None
     for key in args.models.split(","):
         name, build = available[key]
         print(f"== {name}", flush=True)
         size = args.hog_image_size if key == "hog" else args.image_size
-        data, train, val, test = load_muxspace(size)
+        data, train, val, test = load_muxspace(size, grayscale=key == "hog" or not args.color)
         X_train, y_train = train_images(data, train, per_class=250 if args.quick else None)
         model = build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
@@ -170,6 +177,7 @@ def main():
             "val macro-F1": on_val and on_val["macro_f1"],
             "fit s": round(seconds),
             "image size": size,
+            "colour": args.color and key != "hog",
             "epochs": len(classifier.history) if hasattr(classifier, "history_") else None,
             "prior shift": getattr(classifier, "prior_shift_", None),
             "per-class F1": per_class_f1(m),
