@@ -3,11 +3,13 @@ per-class F1 on the 2,735 test images, with each model's training time, against 
 analysis (HOG+SVM 82.10% / macro-F1 0.39; CNN from scratch 51.88% / 0.13; ResNet18 ImageNet 88.05%).
 
 Neural models fit on train with val as their validation set (early stopping, learning-rate
-schedule); HOG+SVM fits on train+val. Nothing looks at test before the figures. The transfer
+schedule); HOG+SVM fits on train+val (on train alone with ``--vote val``, which weighs the models'
+votes by their macro-F1 on val). Nothing looks at test before the figures. The transfer
 rows start fernet from fersk's pretrained FER2013 model and, for comparison, from random weights.
 """
 
 import argparse
+import itertools
 import time
 from collections import Counter
 
@@ -15,6 +17,7 @@ import numpy as np
 from _common import load_muxspace, record, train_images
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
+from sklearn.metrics import f1_score
 
 import fersk
 from fersk.evaluation import classification_metrics
@@ -39,6 +42,21 @@ def headline(m):
 
 def per_class_f1(m):
     return {c: v["f1"] for c, v in m["per_class"].items()}
+
+
+def vote_weights(val_probas, y_val, classes, step=0.1):
+    """The weights, on a grid of ``step`` over the simplex, whose average of ``val_probas`` has the
+    best macro-F1 on val; ties go to the weights closest to equal."""
+    n = len(val_probas)
+    units = round(1 / step)
+    grid = [w for w in itertools.product(range(units + 1), repeat=n) if sum(w) == units]
+
+    def score(w):
+        w = np.asarray(w) / units
+        pred = classes[np.tensordot(w, val_probas, 1).argmax(axis=1)]
+        return f1_score(y_val, pred, average="macro"), -np.abs(w - 1 / n).sum()
+
+    return np.asarray(max(grid, key=score)) / units
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
@@ -127,7 +145,15 @@ def main():
     )
     parser.add_argument("--tta", choices=["none", "flip", "crops"], default="none", help="of the neural models")
     parser.add_argument(
-        "--vote", action="store_true", help="add a row for the average of the models' probabilities (soft vote)"
+        "--vote",
+        nargs="?",
+        const="equal",
+        choices=["none", "equal", "val"],
+        default="none",
+        help="add a row for a soft vote of the models: their probabilities averaged with equal weights "
+        "(what a bare --vote gives), or with "
+        "the weights (steps of 0.1) that give the best macro-F1 on val; with 'val', HOG+SVM fits on train only, "
+        "so that its val probabilities are not of its own training images (default: none)",
     )
     args = parser.parse_args()
     begin = time.perf_counter()
@@ -142,7 +168,7 @@ def main():
         None if args.tta == "none" else args.tta,
         (args.image_size, args.image_size, 3 if args.color else 1),
     )
-    figures, test_proba, test_files = {}, {}, None
+    figures, val_proba, test_proba, test_files = {}, {}, {}, None
     for key in args.models.split(","):
         name, build = available[key]
         print(f"== {name}", flush=True)
@@ -152,25 +178,25 @@ def main():
         model = build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         start = time.perf_counter()
-        if key == "hog":
+        if key == "hog" and args.vote != "val":
             model.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
+        elif key == "hog":
+            model.fit(X_train, y_train)
         else:
             # behind a resampler, the validation set is routed to the pipeline's classifier
             prefix = "" if classifier is model else f"{model.steps[-1][0]}__"
             model.fit(X_train, y_train, **{f"{prefix}X_val": data.data[val], f"{prefix}y_val": data.target[val]})
         seconds = time.perf_counter() - start
         test_proba[name] = model.predict_proba(data.data[test])
-        y_test, classes = data.target[test], model.classes_
+        y_test, y_val, classes = data.target[test], data.target[val], model.classes_
         files = np.asarray(data.filenames)[test].tolist()
         test_files = test_files or files
         assert files == test_files, "every model sees the same test images"
         m = classification_metrics(y_test, classes[test_proba[name].argmax(axis=1)], labels=classes)
-        # val is what settings are chosen on; HOG+SVM fits on it, so it has no val figure
-        on_val = (
-            None
-            if key == "hog"
-            else classification_metrics(data.target[val], model.predict(data.data[val]), labels=model.classes_)
-        )
+        # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
+        fit_on_val = key == "hog" and args.vote != "val"
+        val_proba[name] = None if fit_on_val else model.predict_proba(data.data[val])
+        on_val = None if fit_on_val else classification_metrics(y_val, classes[val_proba[name].argmax(axis=1)])
         figures[name] = {
             **headline(m),
             "val accuracy %": on_val and round(100 * on_val["accuracy"], 2),
@@ -189,11 +215,19 @@ def main():
             figures[name]["unshifted accuracy %"] = round(100 * u["accuracy"], 2)
             figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
-    if args.vote:
-        # an unweighted average: nothing is chosen on test
-        m = classification_metrics(y_test, classes[np.mean(list(test_proba.values()), axis=0).argmax(axis=1)])
-        vote = {**headline(m), "fit s": sum(f["fit s"] for f in figures.values()), "per-class F1": per_class_f1(m)}
-        figures["soft vote of " + ", ".join(test_proba)] = vote
+    if args.vote != "none":
+        names = list(test_proba)
+        weights = np.full(len(names), 1 / len(names))
+        if args.vote == "val":  # chosen on val; test is only scored
+            weights = vote_weights([val_proba[n] for n in names], y_val, classes)
+        m = classification_metrics(y_test, classes[np.tensordot(weights, [test_proba[n] for n in names], 1).argmax(1)])
+        vote = {
+            **headline(m),
+            "weights": dict(zip(names, weights.round(2).tolist())),
+            "fit s": sum(f["fit s"] for f in figures.values()),
+            "per-class F1": per_class_f1(m),
+        }
+        figures[f"soft vote ({args.vote} weights) of " + ", ".join(names)] = vote
         print(vote, flush=True)
     print(record("muxspace" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
 
