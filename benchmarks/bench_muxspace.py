@@ -3,7 +3,7 @@ per-class F1 on the 2,735 test images, with each model's training time, against 
 analysis (HOG+SVM 82.10% / macro-F1 0.39; CNN from scratch 51.88% / 0.13; ResNet18 ImageNet 88.05%).
 
 Neural models fit on train with val as their validation set (early stopping, learning-rate
-schedule); HOG+SVM fits on train+val (on train alone with ``--vote val``, which weighs the models'
+schedule); HOG+SVM and the nearest-neighbour diagnostic fit on train+val (on train alone with ``--vote val``, which weighs the models'
 votes by their macro-F1 on val). Nothing looks at test before the figures. The transfer
 rows start fernet from fersk's pretrained FER2013 model and, for comparison, from random weights.
 """
@@ -18,6 +18,7 @@ from _common import load_muxspace, record, train_images
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 from sklearn.metrics import f1_score
+from sklearn.neighbors import KNeighborsClassifier
 
 import fersk
 from fersk.evaluation import classification_metrics
@@ -98,12 +99,18 @@ def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_sh
             key: (f"{name}, oversampled to {oversample}+ per class", oversampled(build, oversample, seed))
             for key, (name, build) in chosen.items()
         }
-    return {"hog": ("HOG+SVM", lambda: fersk.HOGSVMClassifier(n_jobs=-1, random_state=seed)), **chosen}
+    classic = {
+        "hog": ("HOG+SVM", lambda: fersk.HOGSVMClassifier(n_jobs=-1, random_state=seed)),
+        # a diagnostic, not a contender: it finds the training image nearest to each face, so it
+        # shows how much of a class is near-duplicates of training images
+        "nn": ("1-nearest neighbour on raw pixels", lambda: KNeighborsClassifier(n_neighbors=1)),
+    }
+    return {**classic, **chosen}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--models", default="hog,cnn,fer2013,random", help="comma-separated: hog,cnn,fer2013,random")
+    parser.add_argument("--models", default="hog,cnn,fer2013,random", help="comma-separated: hog,cnn,fer2013,random,nn")
     parser.add_argument("--quick", action="store_true", help="up to 250 training images per class, 1 epoch")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--budget-minutes", type=float, default=10, help="per neural model (default: 10)")
@@ -173,14 +180,15 @@ def main():
         name, build = available[key]
         print(f"== {name}", flush=True)
         size = args.hog_image_size if key == "hog" else args.image_size
-        data, train, val, test = load_muxspace(size, grayscale=key == "hog" or not args.color)
+        neural = key not in ("hog", "nn")
+        data, train, val, test = load_muxspace(size, grayscale=not (neural and args.color))
         X_train, y_train = train_images(data, train, per_class=250 if args.quick else None)
         model = build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         start = time.perf_counter()
-        if key == "hog" and args.vote != "val":
+        if not neural and args.vote != "val":
             model.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
-        elif key == "hog":
+        elif not neural:
             model.fit(X_train, y_train)
         else:
             # behind a resampler, the validation set is routed to the pipeline's classifier
@@ -194,7 +202,7 @@ def main():
         assert files == test_files, "every model sees the same test images"
         m = classification_metrics(y_test, classes[test_proba[name].argmax(axis=1)], labels=classes)
         # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
-        fit_on_val = key == "hog" and args.vote != "val"
+        fit_on_val = not neural and args.vote != "val"
         val_proba[name] = None if fit_on_val else model.predict_proba(data.data[val])
         on_val = None if fit_on_val else classification_metrics(y_val, classes[val_proba[name].argmax(axis=1)])
         figures[name] = {
@@ -203,7 +211,7 @@ def main():
             "val macro-F1": on_val and on_val["macro_f1"],
             "fit s": round(seconds),
             "image size": size,
-            "colour": args.color and key != "hog",
+            "colour": args.color and neural,
             "epochs": len(classifier.history) if hasattr(classifier, "history_") else None,
             "prior shift": getattr(classifier, "prior_shift_", None),
             "per-class F1": per_class_f1(m),
