@@ -3,9 +3,10 @@ per-class F1 on the 2,735 test images, with each model's training time, against 
 analysis (HOG+SVM 82.10% / macro-F1 0.39; CNN from scratch 51.88% / 0.13; ResNet18 ImageNet 88.05%).
 
 Neural models fit on train with val as their validation set (early stopping, learning-rate
-schedule); HOG+SVM and the nearest-neighbour diagnostic fit on train+val (on train alone with ``--vote val``, which weighs the models'
-votes by their macro-F1 on val). Nothing looks at test before the figures. The transfer
-rows start fernet from fersk's pretrained FER2013 model and, for comparison, from random weights.
+schedule); HOG+SVM and the nearest-neighbour diagnostic fit on train+val (on train alone with
+``--vote val``, which weighs the models' votes by their macro-F1 on val). Nothing looks at test
+before the figures. The transfer rows start fernet from fersk's pretrained FER2013 model and, for
+comparison, from random weights.
 """
 
 import argparse
@@ -127,7 +128,8 @@ def main():
     parser.add_argument(
         "--color",
         action="store_true",
-        help="give the neural models the images in colour (924 of muxspace's are RGB crops); HOG+SVM stays grayscale",
+        help="give the neural models the images in colour (923 of the split's 13,672 are colour crops); "
+        "HOG+SVM stays grayscale",
     )
     parser.add_argument(
         "--class-weight",
@@ -204,7 +206,11 @@ def main():
         # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
         fit_on_val = not neural and args.vote != "val"
         val_proba[name] = None if fit_on_val else model.predict_proba(data.data[val])
-        on_val = None if fit_on_val else classification_metrics(y_val, classes[val_proba[name].argmax(axis=1)])
+        on_val = (
+            None
+            if fit_on_val
+            else classification_metrics(y_val, classes[val_proba[name].argmax(axis=1)], labels=classes)
+        )
         figures[name] = {
             **headline(m),
             "val accuracy %": on_val and round(100 * on_val["accuracy"], 2),
