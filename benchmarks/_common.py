@@ -1,5 +1,6 @@
-"""Shared helpers for the benchmark scripts: machine description and RESULTS.md rows."""
+"""Shared helpers for the benchmark scripts: machine description, RESULTS.md rows, muxspace."""
 
+import argparse
 import datetime
 import json
 import os
@@ -11,6 +12,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SHARED_DATA = HERE.parent.parent / "shared" / "data"
+
+# the neural models' training settings on muxspace, shared by every script that trains on it
+MUXSPACE_NEURAL = dict(augment="basic", class_weight="balanced_sqrt", label_smoothing=0.1)
 
 
 def machine():
@@ -62,3 +66,19 @@ def train_images(data, train, per_class=None):
         return X, y
     keep = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
     return X[keep], y[keep]
+
+
+def variant_study(description, epochs):
+    """The start of a study of CNNClassifier variants on muxspace at 48 px.
+
+    Parses ``--epochs`` (default ``epochs``) and ``--quick`` (up to 100 training images per
+    class, 1 epoch). Returns the Bunch, the training images and labels, the val and test
+    masks, the number of epochs and whether the run is quick.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--quick", action="store_true", help="up to 100 training images per class, 1 epoch")
+    args = parser.parse_args()
+    data, train, val, test = load_muxspace(48)
+    X, y = train_images(data, train, per_class=100 if args.quick else None)
+    return data, X, y, val, test, 1 if args.quick else args.epochs, args.quick

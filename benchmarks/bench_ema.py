@@ -8,10 +8,9 @@ figures. The choice rests on val; test is reported beside it. The plot shows val
 epoch, where the raw weights jump between epochs and the average does not.
 """
 
-import argparse
 import time
 
-from _common import HERE, load_muxspace, record, train_images
+from _common import HERE, MUXSPACE_NEURAL, record, variant_study
 from matplotlib.figure import Figure
 
 import fersk
@@ -21,21 +20,13 @@ VARIANTS = {"raw weights": None, "ema=0.995": 0.995}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="up to 100 training images per class, 1 epoch")
-    args = parser.parse_args()
     begin = time.perf_counter()
-    data, train, val, test = load_muxspace(48)
-    X, y = train_images(data, train, per_class=100 if args.quick else None)
-    epochs = 1 if args.quick else args.epochs
+    data, X, y, val, test, epochs, quick = variant_study(__doc__, epochs=16)
     figures, curves = {"epochs": epochs}, {}
     for name, ema in VARIANTS.items():
         model = fersk.CNNClassifier(
             max_epochs=epochs,
-            augment="basic",
-            class_weight="balanced_sqrt",
-            label_smoothing=0.1,
+            **MUXSPACE_NEURAL,
             ema=ema,
             random_state=0,
         )
@@ -56,10 +47,10 @@ def main():
     ax.set(xlabel="epoch", ylabel="val accuracy", title="CNNClassifier on muxspace, same seed")
     ax.legend()
     fig.tight_layout()
-    out = HERE / "out" if args.quick else HERE.parent / "docs" / "images"
+    out = HERE / "out" if quick else HERE.parent / "docs" / "images"
     out.mkdir(exist_ok=True)
     fig.savefig(out / "ema_val_accuracy.png", dpi=110)
-    print(record("ema" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
+    print(record("ema" + ("-quick" if quick else ""), figures, time.perf_counter() - begin))
 
 
 if __name__ == "__main__":

@@ -7,10 +7,9 @@ benchmark's settings (basic augmentation, sqrt-balanced class weights, label smo
 the same seed and no early stopping, and is scored on val; test is not read.
 """
 
-import argparse
 import time
 
-from _common import load_muxspace, record, train_images
+from _common import MUXSPACE_NEURAL, record, variant_study
 from torch import nn
 
 import fersk
@@ -35,21 +34,13 @@ VARIANTS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--quick", action="store_true", help="up to 100 training images per class, 1 epoch")
-    args = parser.parse_args()
     begin = time.perf_counter()
-    data, train, val, _ = load_muxspace(48)
-    X, y = train_images(data, train, per_class=100 if args.quick else None)
-    epochs = 1 if args.quick else args.epochs
+    data, X, y, val, _, epochs, quick = variant_study(__doc__, epochs=10)
     figures = {"epochs": epochs}
     for name, variant in VARIANTS.items():
         model = fersk.CNNClassifier(
             max_epochs=epochs,
-            augment="basic",
-            class_weight="balanced_sqrt",
-            label_smoothing=0.1,
+            **MUXSPACE_NEURAL,
             early_stopping=None,
             random_state=0,
             **variant,
@@ -59,7 +50,7 @@ def main():
         figures[f"{name}: val accuracy %"] = round(100 * m["accuracy"], 1)
         figures[f"{name}: final train loss"] = round(float(model.history_[-1, "train_loss"]), 3)
         print(name, figures[f"{name}: val accuracy %"], flush=True)
-    print(record("fernet_head" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
+    print(record("fernet_head" + ("-quick" if quick else ""), figures, time.perf_counter() - begin))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 import numpy as np
-from _common import load_muxspace, record, train_images
+from _common import MUXSPACE_NEURAL, load_muxspace, record, train_images
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 from sklearn.metrics import f1_score
@@ -64,11 +64,10 @@ def vote_weights(val_probas, y_val, classes, step=0.1):
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
     """The models compared; each a function so that only the chosen ones are built."""
     neural = dict(
+        MUXSPACE_NEURAL,
+        class_weight=class_weight,
         image_shape=image_shape,
         max_epochs=epochs,
-        augment="basic",
-        class_weight=class_weight,
-        label_smoothing=0.1,
         ema=ema,
         prior_shift=prior_shift,
         tta=tta,
@@ -187,8 +186,10 @@ def main():
         X_train, y_train = train_images(data, train, per_class=250 if args.quick else None)
         model = build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
+        # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
+        fits_on_val = not neural and args.vote != "val"
         start = time.perf_counter()
-        if not neural and args.vote != "val":
+        if fits_on_val:
             model.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
         elif not neural:
             model.fit(X_train, y_train)
@@ -203,12 +204,10 @@ def main():
         test_files = test_files or files
         assert files == test_files, "every model sees the same test images"
         m = classification_metrics(y_test, classes[test_proba[name].argmax(axis=1)], labels=classes)
-        # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
-        fit_on_val = not neural and args.vote != "val"
-        val_proba[name] = None if fit_on_val else model.predict_proba(data.data[val])
+        val_proba[name] = None if fits_on_val else model.predict_proba(data.data[val])
         on_val = (
             None
-            if fit_on_val
+            if fits_on_val
             else classification_metrics(y_val, classes[val_proba[name].argmax(axis=1)], labels=classes)
         )
         figures[name] = {
