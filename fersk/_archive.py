@@ -7,9 +7,11 @@ backbones can read a fersk model's weights without importing the classifiers.
 import hashlib
 import io
 import json
+import lzma
 import os
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import torch
@@ -20,9 +22,33 @@ MANIFEST = "manifest.json"
 CHECKSUM = "manifest.sha256"
 MODULE = "module.pt"
 
+# What zipfile and its decompressors raise on a damaged archive: a flipped byte can land in
+# a header (BadZipFile, KeyError, an "unsupported" method or version, a spurious encryption
+# flag, a seek to a negative offset) or in a compressed stream (zlib, lzma, bz2 errors).
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    EOFError,
+    KeyError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+)
+
 
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
+
+
+def _entry(name, compress):
+    """A zip entry stamped 1980-01-01 rather than now, so that one model always gives the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16  # read-write for the owner, readable by all, when unzipped
+    return info
 
 
 def write_archive(path, manifest, members, compress=True):
@@ -30,7 +56,8 @@ def write_archive(path, manifest, members, compress=True):
 
     The archive goes to a temporary file beside ``path``, which ``os.replace`` then
     puts in its place: a reader, or a process killed mid-write, only ever sees the
-    old file or the new one. ``compress=False`` stores the members as they are.
+    old file or the new one. ``compress=False`` stores the members as they are. The
+    archive carries no time stamp, so the same contents always give the same bytes.
     """
     path = Path(path)
     manifest = {"format": MAGIC, "format_version": FORMAT_VERSION, **manifest}
@@ -40,11 +67,10 @@ def write_archive(path, manifest, members, compress=True):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as zf:
-                zf.writestr(MANIFEST, manifest_bytes)
-                zf.writestr(CHECKSUM, _sha256(manifest_bytes))
-                for name, data in members.items():
-                    zf.writestr(name, data)
+            with zipfile.ZipFile(f, "w") as zf:
+                entries = {MANIFEST: manifest_bytes, CHECKSUM: _sha256(manifest_bytes).encode(), **members}
+                for name, data in entries.items():
+                    zf.writestr(_entry(name, compress), data)
             f.flush()
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         umask = os.umask(0)
@@ -64,44 +90,48 @@ def read_archive(path):
     ------
     ValueError
         When the file is not a fersk model file (a pickle, say), or is corrupted or
-        modified: a checksum does not match. Nothing in the file is executed.
+        modified: a damaged zip structure or compressed stream, or a checksum that
+        does not match. Nothing in the file is executed.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no fersk model file at {path}")
     with open(path, "rb") as f:
         head = f.read(2)
-    if not zipfile.is_zipfile(path):
-        kind = "a pickle" if head[:1] == b"\x80" else "not a zip archive"
+        if not zipfile.is_zipfile(f):
+            kind = "a pickle" if head[:1] == b"\x80" else "not a zip archive"
+            raise ValueError(
+                f"{path} is not a fersk model file ({kind}). fersk.load never unpickles, because "
+                "unpickling runs code from the file; if you trust its source, open it with pickle or joblib"
+            )
+        # The file is open, so an OSError from here on comes from the archive's own offsets.
+        try:
+            with zipfile.ZipFile(f) as zf:
+                return _read_verified(path, zf)
+        except _DAMAGE as exc:
+            raise ValueError(f"{path} is corrupted: {exc}") from None
+
+
+def _read_verified(path, zf):
+    names = set(zf.namelist())
+    if MANIFEST not in names or CHECKSUM not in names:
         raise ValueError(
-            f"{path} is not a fersk model file ({kind}). fersk.load never unpickles, because "
-            "unpickling runs code from the file; if you trust its source, open it with pickle or joblib"
+            f"{path} is a zip archive but not a fersk model file (no {MANIFEST}); save models with fersk.save"
         )
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if MANIFEST not in names or CHECKSUM not in names:
-                raise ValueError(
-                    f"{path} is a zip archive but not a fersk model file (no {MANIFEST}); save models with fersk.save"
-                )
-            manifest_bytes = zf.read(MANIFEST)
-            if zf.read(CHECKSUM).decode().strip() != _sha256(manifest_bytes):
-                raise ValueError(f"{path} is corrupted or was modified: its manifest checksum does not match")
-            manifest = json.loads(manifest_bytes)
-            if manifest.get("format") != MAGIC:
-                raise ValueError(f"{path} is not a fersk model file")
-            if manifest.get("format_version", 0) > FORMAT_VERSION:
-                raise ValueError(
-                    f"{path} was written by a newer fersk (format {manifest['format_version']}); upgrade fersk"
-                )
-            members = {}
-            for name, digest in manifest["files"].items():
-                data = zf.read(name)
-                if _sha256(data) != digest:
-                    raise ValueError(f"{path} is corrupted or was modified: the checksum of {name} does not match")
-                members[name] = data
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError) as exc:
-        raise ValueError(f"{path} is corrupted: {exc}") from None
+    manifest_bytes = zf.read(MANIFEST)
+    if zf.read(CHECKSUM).decode().strip() != _sha256(manifest_bytes):
+        raise ValueError(f"{path} is corrupted or was modified: its manifest checksum does not match")
+    manifest = json.loads(manifest_bytes)
+    if manifest.get("format") != MAGIC:
+        raise ValueError(f"{path} is not a fersk model file")
+    if manifest.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{path} was written by a newer fersk (format {manifest['format_version']}); upgrade fersk")
+    members = {}
+    for name, digest in manifest["files"].items():
+        data = zf.read(name)
+        if _sha256(data) != digest:
+            raise ValueError(f"{path} is corrupted or was modified: the checksum of {name} does not match")
+        members[name] = data
     return manifest, members
 
 
@@ -122,7 +152,7 @@ def is_fersk_file(path):
     try:
         with zipfile.ZipFile(path) as zf:
             return MANIFEST in zf.namelist()
-    except (OSError, zipfile.BadZipFile):
+    except _DAMAGE:
         return False
 
 

@@ -79,8 +79,8 @@ def cached(cache_dir, kind, key_parts, compute):
         try:
             with np.load(path, allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
-        except (OSError, ValueError, EOFError):
-            pass  # an unreadable entry is recomputed and overwritten below
+        except Exception:  # noqa: BLE001 - whatever a damaged entry raises (BadZipFile, a bad CRC,
+            pass  # an unsupported zip method...), the answer is to recompute it and overwrite it below
     result = compute()
     try:
         directory.mkdir(parents=True, exist_ok=True)

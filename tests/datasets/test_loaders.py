@@ -251,6 +251,24 @@ def test_decoding_is_cached_and_invalidated_by_changes(tmp_path, monkeypatch):
     assert changed.data[0, 0] == 200
 
 
+def test_a_damaged_cache_entry_is_decoded_again_and_replaced(tmp_path):
+    cache = tmp_path / "cache"
+    save(np.full((8, 8), 10), tmp_path / "data" / "happy" / "a.png")
+    first = load_image_folder(tmp_path / "data", image_size=8, cache_dir=cache)
+    (entry,) = cache.glob("*.npz")
+    with np.load(entry, allow_pickle=False) as stored:
+        before = {name: stored[name] for name in stored.files}
+    damaged = bytearray(entry.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # lands in the stored arrays: a bad CRC on reading
+    entry.write_bytes(bytes(damaged))
+    again = load_image_folder(tmp_path / "data", image_size=8, cache_dir=cache)
+    np.testing.assert_array_equal(first.data, again.data)
+    with np.load(entry, allow_pickle=False) as stored:  # the entry was rewritten whole
+        assert stored.files == list(before)
+        for name in before:
+            np.testing.assert_array_equal(stored[name], before[name])
+
+
 @given(
     st.sampled_from(["anger", "happiness", "sadness", "surprised", "fear", "neutral", "disgusted", "contempt"]),
     st.text(" \t", max_size=3),
