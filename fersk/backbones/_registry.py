@@ -1,7 +1,9 @@
 """A registry of backbones with one contract: head, grayscale input, resizing, normalisation."""
 
 import fnmatch
+import pickle
 import urllib.error
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,10 +99,7 @@ def _load_weights(spec, body, weights):
         path = Path(weights)
         if not path.is_file():
             raise ValueError(f"weights={str(weights)!r} is neither 'imagenet', None nor an existing file")
-        if is_fersk_file(path):
-            state = read_module_state(path)
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+        state = read_module_state(path) if is_fersk_file(path) else _read_state_dict(path)
         if any(key.startswith("body.") for key in state):  # a backbone fersk trained
             state = {k[len("body.") :]: v for k, v in state.items() if k.startswith("body.")}
     missing, unexpected = body.load_state_dict(state, strict=False)
@@ -111,6 +110,34 @@ def _load_weights(spec, body, weights):
             f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected "
             f"(e.g. {unexpected[:2]})"
         )
+
+
+_UNREADABLE = (
+    "torch.load cannot read {path} ({exc}); pass a file of torch.save(model.state_dict(), path), "
+    "a .fersk model file, 'imagenet' or None"
+)
+
+
+def _read_state_dict(path):
+    """A file of ``torch.save(model.state_dict(), path)``, read without running pickle code."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        if not zipfile.is_zipfile(path):  # torch.save has written zip archives since torch 1.6
+            raise ValueError(_UNREADABLE.format(path=path, exc="not a file torch.save wrote")) from None
+        raise ValueError(
+            f"{path} holds more than tensors (a whole pickled model?), and fersk does not unpickle "
+            "it, because unpickling runs code from the file; save its weights with "
+            "torch.save(model.state_dict(), path)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - torch reports a non-torch file as anything from KeyError to RuntimeError
+        raise ValueError(_UNREADABLE.format(path=path, exc=f"{type(exc).__name__}: {exc}")) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(
+            f"{path} holds a {type(state).__name__}, not a state dict of tensors; save one with "
+            "torch.save(model.state_dict(), path)"
+        )
+    return state
 
 
 def _is_classifier_key(key):

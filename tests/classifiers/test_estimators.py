@@ -171,6 +171,22 @@ def test_weights_from_a_state_dict_and_from_a_fersk_model(faces, tmp_path):
         create_backbone("test_tiny", n_classes=3, weights="missing.pth")
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (lambda path: path.write_text("not weights"), r"torch.load cannot read .*torch.save\(model.state_dict"),
+        (lambda path: torch.save(torch.nn.Linear(2, 2), path), r"more than tensors \(a whole pickled model"),
+        (lambda path: torch.save([torch.zeros(1)], path), r"holds a list, not a state dict of tensors"),
+    ],
+    ids=["text", "pickled-module", "list"],
+)
+def test_a_weights_file_that_is_not_a_state_dict_is_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "weights.pth"
+    content(path)
+    with pytest.raises(ValueError, match=message):
+        create_backbone("test_tiny", n_classes=3, weights=str(path))
+
+
 def test_imagenet_weights_offline_error_says_what_to_do(monkeypatch, tmp_path):
     from torchvision.models import ResNet18_Weights
 
