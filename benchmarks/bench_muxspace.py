@@ -114,7 +114,12 @@ def main():
     parser.add_argument("--quick", action="store_true", help="up to 250 training images per class, 1 epoch")
     parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--budget-minutes", type=float, default=10, help="per neural model (default: 10)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated: each model is trained once per seed, and with --vote the seeds' models "
+        "vote together (default: 0)",
+    )
     parser.add_argument(
         "--hog-image-size",
         type=int,
@@ -165,20 +170,25 @@ def main():
     )
     args = parser.parse_args()
     begin = time.perf_counter()
-    available = models(
-        1 if args.quick else args.epochs,
-        args.budget_minutes * 60,
-        args.seed,
-        args.class_weight,
-        args.oversample,
-        args.ema,
-        args.prior_shift if args.prior_shift == "auto" else float(args.prior_shift),
-        None if args.tta == "none" else args.tta,
-        (args.image_size, args.image_size, 3 if args.color else 1),
-    )
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    available = {
+        seed: models(
+            1 if args.quick else args.epochs,
+            args.budget_minutes * 60,
+            seed,
+            args.class_weight,
+            args.oversample,
+            args.ema,
+            args.prior_shift if args.prior_shift == "auto" else float(args.prior_shift),
+            None if args.tta == "none" else args.tta,
+            (args.image_size, args.image_size, 3 if args.color else 1),
+        )
+        for seed in seeds
+    }
     figures, val_proba, test_proba, test_files = {}, {}, {}, None
-    for key in args.models.split(","):
-        name, build = available[key]
+    for key, seed in itertools.product(args.models.split(","), seeds):
+        name, build = available[seed][key]
+        name += f", seed {seed}" if len(seeds) > 1 else ""
         print(f"== {name}", flush=True)
         size = args.hog_image_size if key == "hog" else args.image_size
         neural = key not in ("hog", "nn")
