@@ -29,6 +29,7 @@ from .explain import METHODS, explain, overlay, plot_class_heatmaps, plot_explan
 from .preprocessing import FaceCropper
 
 FAMILIES = ("hog", "cnn", "transfer")
+MODEL_HELP = "a fersk model file, or the name of a pretrained model fersk ships (fer2013)"
 
 
 # -- data -------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def train(args):
 
 def evaluate_command(args):
     """Evaluate a model file on the data's test part; write metrics.json and plots."""
-    model = io.load(args.model)
+    model = _load_model(args.model)
     _, _, X_test, y_test, description = _load(args)
     result = evaluate(model, X_test, y_test)
     out = Path(args.out)
@@ -305,6 +306,18 @@ def evaluate_command(args):
         print(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
     print(f"metrics and plots written to {out}")
     return 0
+
+
+def _load_model(spec):
+    """A fersk model file, or the name of a pretrained model fersk ships ("fer2013")."""
+    if not Path(spec).exists() and spec in io.PRETRAINED:
+        return io.load_pretrained(spec)
+    if not Path(spec).is_file():
+        raise ValueError(
+            f"no model file at {spec}; pass a .fersk file (fersk train writes one) or the name of a "
+            f"pretrained model fersk ships: {', '.join(sorted(io.PRETRAINED))}"
+        )
+    return io.load(spec)
 
 
 # -- predict / explain ------------------------------------------------------------------
@@ -331,7 +344,7 @@ def _read_photos(paths, model, crop_faces):
 
 def predict(args):
     """Per-emotion probabilities for each image, printed and optionally written as CSV."""
-    model = io.load(args.model)
+    model = _load_model(args.model)
     X, paths = _read_photos(args.images, model, args.crop_faces)
     proba = model.predict_proba(X)
     classes = [str(c) for c in model.classes_]
@@ -356,7 +369,7 @@ def explain_command(args):
     """An attribution heatmap over one face, side by side with the face, as a PNG."""
     from matplotlib.figure import Figure
 
-    model = io.load(args.model)
+    model = _load_model(args.model)
     X, _ = _read_photos([args.image], model, args.crop_faces)
     proba = model.predict_proba(X)[0]
     target = args.target if args.target is not None else model.classes_[int(np.argmax(proba))]
@@ -418,7 +431,7 @@ def build_parser():
         help="evaluate a model file on the test part of the data",
         description="Evaluate a fersk model file; print the figures and write metrics.json and plots.",
     )
-    evl.add_argument("model", help="a fersk model file")
+    evl.add_argument("model", help=MODEL_HELP)
     evl.add_argument("--out", default="fersk-evaluation", help="folder for metrics.json and plots")
     _add_data_options(evl)
     evl.set_defaults(handler=evaluate_command)
@@ -429,7 +442,7 @@ def build_parser():
         description="Predict the emotion in each image; print per-emotion probabilities, optionally as CSV.",
     )
     prd.add_argument("images", nargs="+", help="image files")
-    prd.add_argument("--model", required=True, help="a fersk model file")
+    prd.add_argument("--model", required=True, help=MODEL_HELP)
     prd.add_argument("--crop-faces", action="store_true", help="find and crop the largest face first (photos)")
     prd.add_argument("--csv", help="write the probabilities to this CSV file")
     prd.set_defaults(handler=predict)
@@ -440,7 +453,7 @@ def build_parser():
         description="Explain one prediction: write the face and its attribution heatmap side by side as a PNG.",
     )
     exp.add_argument("image", help="an image file")
-    exp.add_argument("--model", required=True, help="a fersk model file")
+    exp.add_argument("--model", required=True, help=MODEL_HELP)
     exp.add_argument("--out", default="explanation.png", help="PNG to write (default: explanation.png)")
     exp.add_argument("--method", choices=METHODS, default="gradcam")
     exp.add_argument("--target", help="the class to explain (default: the predicted one)")

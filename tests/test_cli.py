@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 
+import fersk
 from fersk import make_faces
 from fersk.cli import build_parser, main
 
@@ -108,6 +109,17 @@ def test_explain_writes_an_overlay(model_file, image_files, tmp_path, capsys):
         )
         == 0
     )
+
+
+def test_the_pretrained_model_is_named_instead_of_a_file(image_files, tmp_path, capsys):
+    paths, _ = image_files
+    assert main(["predict", *map(str, paths), "--model", "fer2013"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t") == ["image", "predicted", *map(str, fersk.load_pretrained("fer2013").classes_)]
+    assert len(lines) == 1 + len(paths)
+    assert main(["predict", str(paths[0]), "--model", "fer2014"]) == 2
+    err = capsys.readouterr().err
+    assert "no model file at fer2014" in err and err.strip().endswith("fersk ships: fer2013")
 
 
 def test_errors_are_one_line_with_exit_status_2(model_file, tmp_path, capsys):
