@@ -119,7 +119,14 @@ def load(path, device=None):
     ValueError
         When the file is not a fersk model file (a pickle, for instance) or its
         checksums do not match (corrupted or modified).
+    FileNotFoundError
+        When there is no file at ``path``; for a model fersk ships, use
+        :func:`load_pretrained`.
     """
+    if str(path) in PRETRAINED and not Path(path).exists():
+        raise FileNotFoundError(
+            f"no file {str(path)!r}; to load the pretrained model, call fersk.load_pretrained({str(path)!r})"
+        )
     manifest, members = read_archive(path)
     if manifest.get("kind") == CHECKPOINT_KIND:
         raise ValueError(

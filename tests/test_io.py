@@ -184,3 +184,9 @@ def test_pretrained_models_load_offline_from_the_package(faces, tmp_path, monkey
 def test_model_files_are_readable_by_others(saved):
     _, path = saved
     assert path.stat().st_mode & 0o044  # not mkstemp's private 0600
+
+
+def test_loading_the_pretrained_model_by_name_points_to_load_pretrained(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no file called fer2013 here
+    with pytest.raises(FileNotFoundError, match=r"fersk.load_pretrained\('fer2013'\)"):
+        fersk.load("fer2013")
