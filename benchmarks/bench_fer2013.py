@@ -153,7 +153,7 @@ Published results on the same test split, for comparison:
 ## Use and limits
 
 - **Input:** 48x48 grayscale faces, cropped as in FER2013. For photos, put `fersk.FaceCropper()` first.
-- **Transfer source:** `TransferClassifier("fernet", weights=fersk.pretrained_path("fer2013"))` starts a
+- **Transfer source:** `TransferClassifier("fernet", weights="fer2013")` starts a
   new classifier from this backbone.
 - **Limits:** FER2013 labels are noisy, and its faces come from web searches, so its demographics are
   not balanced. Do not use this model for decisions about people.

@@ -85,9 +85,7 @@ def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_sh
         ),
         "fer2013": (
             "fernet from fersk's FER2013 model",
-            lambda: fersk.TransferClassifier(
-                "fernet", weights=str(fersk.pretrained_path("fer2013")), head_epochs=2, **transfer
-            ),
+            lambda: fersk.TransferClassifier("fernet", weights="fer2013", head_epochs=2, **transfer),
         ),
         "random": (
             "fernet from random weights",

@@ -12,7 +12,6 @@ import time
 
 from sklearn.model_selection import train_test_split
 
-import fersk
 from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces
 from fersk.evaluation import evaluate, plot_model_comparison
 
@@ -22,9 +21,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, strati
 models = {
     "HOG+SVM": HOGSVMClassifier(random_state=0),
     "CNN": CNNClassifier(max_epochs=8, random_state=0),
-    "fernet from FER2013": TransferClassifier(
-        "fernet", weights=str(fersk.pretrained_path("fer2013")), max_epochs=4, head_epochs=1, random_state=0
-    ),
+    "fernet from FER2013": TransferClassifier("fernet", weights="fer2013", max_epochs=4, head_epochs=1, random_state=0),
 }
 results = {}
 for name, model in models.items():

@@ -30,7 +30,7 @@ _EXPORTS = {
     "load_labeled_images": "datasets",
     "load_pretrained": "io",
     "make_faces": "datasets",
-    "pretrained_path": "io",
+    "pretrained_path": "_pretrained",
     "save": "io",
 }
 

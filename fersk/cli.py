@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import io
+from ._pretrained import PRETRAINED
 from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from .datasets import decode_images, load_fer2013, load_image_folder, load_labeled_images, make_faces
 from .evaluation import (
@@ -97,7 +98,8 @@ def _add_model_options(parser):
     group.add_argument(
         "--weights",
         default="none",
-        help="transfer starting weights: 'imagenet', 'none' or a file (state dict or .fersk model); default none",
+        help="transfer starting weights: 'imagenet', 'fer2013' (the shipped model; with --backbone fernet), "
+        "'none' or a file (state dict or .fersk model); default none",
     )
     group.add_argument("--progress", action="store_true", help="show a progress bar per epoch")
 
@@ -310,12 +312,12 @@ def evaluate_command(args):
 
 def _load_model(spec):
     """A fersk model file, or the name of a pretrained model fersk ships ("fer2013")."""
-    if not Path(spec).exists() and spec in io.PRETRAINED:
+    if not Path(spec).exists() and spec in PRETRAINED:
         return io.load_pretrained(spec)
     if not Path(spec).is_file():
         raise ValueError(
             f"no model file at {spec}; pass a .fersk file (fersk train writes one) or the name of a "
-            f"pretrained model fersk ships: {', '.join(sorted(io.PRETRAINED))}"
+            f"pretrained model fersk ships: {', '.join(sorted(PRETRAINED))}"
         )
     return io.load(spec)
 

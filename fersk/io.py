@@ -26,13 +26,12 @@ import torch
 from skorch.history import History
 
 from ._archive import MODULE, read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
+from ._pretrained import PRETRAINED, pretrained_path
 from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier
 from .classifiers._neural import resolve_device
 from .training._checkpoint import KIND as CHECKPOINT_KIND
 
 PIPELINE = "pipeline.skops"
-PRETRAINED_DIR = Path(__file__).parent / "pretrained"
-PRETRAINED = {"fer2013": "a TransferClassifier('fernet') trained on FER2013 by benchmarks/bench_fer2013.py"}
 ESTIMATORS = {cls.__name__: cls for cls in (HOGSVMClassifier, CNNClassifier, TransferClassifier)}
 # the types a HOG+SVM pipeline holds beyond what skops trusts by default
 TRUSTED_SKOPS_TYPES = [
@@ -155,28 +154,6 @@ def load(path, device=None):
             raise ValueError(f"{path} holds types fersk does not trust: {sorted(untrusted)}")
         estimator.pipeline_ = sio.loads(members[PIPELINE], trusted=TRUSTED_SKOPS_TYPES)
     return estimator
-
-
-def pretrained_path(name="fer2013"):
-    """The file of a pretrained model shipped with fersk, e.g. as ``TransferClassifier`` weights.
-
-    Parameters
-    ----------
-    name : str, default="fer2013"
-        One of the shipped models; each has a model card (``<name>.md``) beside it.
-
-    Returns
-    -------
-    Path
-
-    Examples
-    --------
-    >>> pretrained_path("fer2013").name
-    'fer2013.fersk'
-    """
-    if name not in PRETRAINED:
-        raise ValueError(f"no pretrained model {name!r}; fersk ships {sorted(PRETRAINED)}")
-    return PRETRAINED_DIR / f"{name}.fersk"
 
 
 def load_pretrained(name="fer2013", device=None):

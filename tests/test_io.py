@@ -171,14 +171,21 @@ def test_a_fersk_file_is_a_transfer_weights_source(faces, tmp_path):
 
 def test_pretrained_models_load_offline_from_the_package(faces, tmp_path, monkeypatch):
     X, y = faces
-    monkeypatch.setattr(fersk.io, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(fersk._pretrained, "PRETRAINED_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match="bench_fer2013.py"):
         fersk.load_pretrained("fer2013")
     with pytest.raises(ValueError, match="ships"):
         fersk.pretrained_path("affectnet")
+    with pytest.raises(ValueError, match=r"the name of a model fersk ships \(fer2013\)"):
+        FAMILIES["transfer"](weights="fer2013").fit(X, y)  # named, but not in this installation
     model = FAMILIES["transfer"]().fit(X, y)
     fersk.save(model, tmp_path / "fer2013.fersk")
     np.testing.assert_array_equal(fersk.load_pretrained("fer2013").predict_proba(X), model.predict_proba(X))
+    # the name is a transfer source, as "imagenet" is: with lr=0 the body stays the shipped one
+    started = FAMILIES["transfer"](weights="fer2013", max_epochs=1, lr=0.0).fit(X, y)
+    for key, value in model.module_.state_dict().items():
+        if key.startswith("body.") and "num_batches" not in key:
+            np.testing.assert_array_equal(started.module_.state_dict()[key].numpy(), value.numpy())
 
 
 def test_model_files_are_readable_by_others(saved):

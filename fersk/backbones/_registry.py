@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._archive import is_fersk_file, read_module_state
+from .._pretrained import PRETRAINED, pretrained_path
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -90,15 +91,20 @@ def _imagenet_state_dict(spec):
 
 
 def _load_weights(spec, body, weights):
-    """Fill ``body`` from ``weights``: "imagenet", a state-dict file or a fersk checkpoint."""
+    """Fill ``body`` from ``weights``: "imagenet", a shipped model's name, a state-dict file or a fersk model."""
     if weights == "imagenet":
         if spec.torchvision_name is None:
             raise ValueError(f"backbone {spec.name!r} has no ImageNet weights; use weights=None")
         state = _imagenet_state_dict(spec)
     else:
         path = Path(weights)
+        if weights in PRETRAINED and not path.exists():  # a file of that name would come first
+            path = pretrained_path(weights)
         if not path.is_file():
-            raise ValueError(f"weights={str(weights)!r} is neither 'imagenet', None nor an existing file")
+            raise ValueError(
+                f"weights={str(weights)!r} is neither 'imagenet', the name of a model fersk ships "
+                f"({', '.join(sorted(PRETRAINED))}), None nor an existing file"
+            )
         state = read_module_state(path) if is_fersk_file(path) else _read_state_dict(path)
         if any(key.startswith("body.") for key in state):  # a backbone fersk trained
             state = {k[len("body.") :]: v for k, v in state.items() if k.startswith("body.")}
@@ -225,7 +231,8 @@ def create_backbone(name, n_classes, **kwargs):
     n_classes : int
         Outputs of the new head.
     **kwargs
-        ``weights`` (None, ``"imagenet"``, or a state-dict path),
+        ``weights`` (None, ``"imagenet"``, ``"fer2013"`` for the model fersk ships, or
+        the path of a state dict or a fersk model file),
         ``head`` (``"linear"`` or ``"mlp"``), ``dropout``, ``hidden``, ``input_size``.
 
     Returns

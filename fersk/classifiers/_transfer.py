@@ -18,11 +18,13 @@ class TransferClassifier(NeuralImageClassifier):
     backbone : str, default="resnet18"
         A name from :func:`fersk.backbones.list_backbones`: resnet18, resnet50,
         mobilenet_v2, vgg16, vgg19, efficientnet_b0, convnext_tiny.
-    weights : "imagenet", None or path, default="imagenet"
+    weights : "imagenet", "fer2013", None or path, default="imagenet"
         ``"imagenet"`` uses torchvision's weights API (offline, the file must already
-        be in ``$TORCH_HOME/hub/checkpoints``; the error says where). A path loads a
-        state dict: torchvision's, or a fersk model's own (``net.save_params``), so a
-        backbone trained on one dataset transfers to another. None: random weights.
+        be in ``$TORCH_HOME/hub/checkpoints``; the error says where). ``"fer2013"``
+        starts the ``"fernet"`` backbone from the FER2013 model fersk ships (offline; see
+        :func:`fersk.load_pretrained`). A path loads a state dict (torchvision's, or
+        ``net.save_params``) or a fersk model file, so a backbone trained on one
+        dataset transfers to another. None: random weights.
     fine_tune_layers : int or "all", default=2
         Stages unfrozen in phase 2; 0 trains the head only.
     head_epochs : int, default=3

@@ -167,7 +167,9 @@ def test_weights_from_a_state_dict_and_from_a_fersk_model(faces, tmp_path):
     torch.save({"nonsense.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="do not fit backbone 'test_tiny'"):
         create_backbone("test_tiny", n_classes=3, weights=str(tmp_path / "bad.pth"))
-    with pytest.raises(ValueError, match="neither 'imagenet', None nor an existing file"):
+    with pytest.raises(
+        ValueError, match=r"neither 'imagenet', the name of a model fersk ships \(fer2013\), None nor an existing file"
+    ):
         create_backbone("test_tiny", n_classes=3, weights="missing.pth")
 
 

@@ -1,0 +1,34 @@
+"""The models fersk ships, trained by its benchmarks: names, files and model cards.
+
+Kept apart from :mod:`fersk.io` so that the backbones can resolve ``weights="fer2013"``
+without importing the classifiers.
+"""
+
+from pathlib import Path
+
+PRETRAINED_DIR = Path(__file__).parent / "pretrained"
+PRETRAINED = {"fer2013": "a TransferClassifier('fernet') trained on FER2013 by benchmarks/bench_fer2013.py"}
+
+
+def pretrained_path(name="fer2013"):
+    """The file of a pretrained model shipped with fersk.
+
+    ``TransferClassifier("fernet", weights="fer2013")`` takes the name itself.
+
+    Parameters
+    ----------
+    name : str, default="fer2013"
+        One of the shipped models; each has a model card (``<name>.md``) beside it.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> pretrained_path("fer2013").name
+    'fer2013.fersk'
+    """
+    if name not in PRETRAINED:
+        raise ValueError(f"no pretrained model {name!r}; fersk ships {sorted(PRETRAINED)}")
+    return PRETRAINED_DIR / f"{name}.fersk"
