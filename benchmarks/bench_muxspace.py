@@ -18,6 +18,7 @@ import numpy as np
 from _common import MUXSPACE_NEURAL, load_muxspace, record, train_images
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
+from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -59,6 +60,25 @@ def vote_weights(val_probas, y_val, classes, step=0.1):
         return f1_score(y_val, pred, average="macro"), -np.abs(w - 1 / n).sum()
 
     return np.asarray(max(grid, key=score)) / units
+
+
+def refit_on_train_and_val(classifier, name, data, X_train, y_train, val, test):
+    """``classifier`` trained again on train+val for the epochs val chose, without a validation set.
+
+    The epochs are those of the weights early stopping (or the time budget) kept; the prior
+    shift is the one val chose. Returns the row's name and figures; nothing here sees test
+    before the figures.
+    """
+    epochs = max(i for i, row in enumerate(classifier.history, 1) if row.get("valid_loss_best"))
+    refit = clone(classifier).set_params(
+        max_epochs=epochs, validation_fraction=0.0, early_stopping=0, callbacks=[], prior_shift=classifier.prior_shift_
+    )
+    start = time.perf_counter()
+    refit.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
+    seconds = time.perf_counter() - start
+    m = classification_metrics(data.target[test], refit.predict(data.data[test]), labels=refit.classes_)
+    figures = {**headline(m), "fit s": round(seconds), "epochs": epochs, "per-class F1": per_class_f1(m)}
+    return f"{name}, refit on train+val for {epochs} epochs", figures
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
@@ -156,6 +176,12 @@ def main():
     )
     parser.add_argument("--tta", choices=["none", "flip", "crops"], default="none", help="of the neural models")
     parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="add a row for each neural model trained again on train+val, without a validation set, for "
+        "the epochs val chose (the epoch of the weights it kept); votes use the models fit on train",
+    )
+    parser.add_argument(
         "--vote",
         nargs="?",
         const="equal",
@@ -167,6 +193,8 @@ def main():
         "so that its val probabilities are not of its own training images (default: none)",
     )
     args = parser.parse_args()
+    if args.refit and args.oversample:
+        parser.error("--refit refits the network alone; it does not combine with --oversample")
     begin = time.perf_counter()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     available = {
@@ -236,6 +264,11 @@ def main():
             figures[name]["unshifted accuracy %"] = round(100 * u["accuracy"], 2)
             figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
+        if args.refit and neural:
+            refit_name, figures[refit_name] = refit_on_train_and_val(
+                classifier, name, data, X_train, y_train, val, test
+            )
+            print(refit_name, figures[refit_name], flush=True)
     if args.vote != "none":
         names = list(test_proba)
         weights = np.full(len(names), 1 / len(names))
