@@ -10,7 +10,9 @@ class TimeBudget(Callback):
 
     The check runs after each epoch, with the last epoch's duration as the estimate
     of the next. Stopping works as early stopping does, so an ``EarlyStopping``
-    with ``load_best=True`` still restores the best weights.
+    with ``load_best=True`` still restores the best weights. How many epochs fit
+    depends on the machine's speed at the time; to repeat a run exactly, pass
+    ``len(clf.history)`` as ``max_epochs`` and leave the budget out.
 
     Parameters
     ----------
