@@ -157,8 +157,8 @@ def is_fersk_file(path):
 
 
 def read_module_state(path):
-    """The network weights stored in a fersk model file."""
+    """The network weights stored in a fersk model file, and the name of its backbone (None for a CNN)."""
     manifest, members = read_archive(path)
     if MODULE not in members:
         raise ValueError(f"{path} holds a {manifest.get('estimator')}, which has no network weights to transfer")
-    return tensors_from_bytes(members[MODULE])
+    return tensors_from_bytes(members[MODULE]), manifest.get("params", {}).get("backbone")

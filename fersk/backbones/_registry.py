@@ -92,6 +92,7 @@ def _imagenet_state_dict(spec):
 
 def _load_weights(spec, body, weights):
     """Fill ``body`` from ``weights``: "imagenet", a shipped model's name, a state-dict file or a fersk model."""
+    source = None  # the backbone a fersk model file says its weights are of
     if weights == "imagenet":
         if spec.torchvision_name is None:
             raise ValueError(f"backbone {spec.name!r} has no ImageNet weights; use weights=None")
@@ -105,15 +106,20 @@ def _load_weights(spec, body, weights):
                 f"weights={str(weights)!r} is neither 'imagenet', the name of a model fersk ships "
                 f"({', '.join(sorted(PRETRAINED))}), None nor an existing file"
             )
-        state = read_module_state(path) if is_fersk_file(path) else _read_state_dict(path)
+        state, source = read_module_state(path) if is_fersk_file(path) else (_read_state_dict(path), None)
         if any(key.startswith("body.") for key in state):  # a backbone fersk trained
             state = {k[len("body.") :]: v for k, v in state.items() if k.startswith("body.")}
-    missing, unexpected = body.load_state_dict(state, strict=False)
+    misfit = f"the weights in {str(weights)!r} do not fit backbone {spec.name!r}"
+    if source not in (None, spec.name):
+        misfit += f" (they are a {source!r} backbone's: pass backbone={source!r})"
+    try:
+        missing, unexpected = body.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # keys that match, with tensors of other shapes
+        raise ValueError(f"{misfit}: {str(exc).splitlines()[-1].strip()}") from None
     unexpected = [k for k in unexpected if not _is_classifier_key(k)]
     if missing or unexpected:
         raise ValueError(
-            f"the weights in {str(weights)!r} do not fit backbone {spec.name!r}: "
-            f"{len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected "
+            f"{misfit}: {len(missing)} missing keys (e.g. {missing[:2]}), {len(unexpected)} unexpected "
             f"(e.g. {unexpected[:2]})"
         )
 

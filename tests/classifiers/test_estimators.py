@@ -13,7 +13,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
-from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces
+from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces, save
 from fersk.backbones import create_backbone
 
 
@@ -171,6 +171,21 @@ def test_weights_from_a_state_dict_and_from_a_fersk_model(faces, tmp_path):
         ValueError, match=r"neither 'imagenet', the name of a model fersk ships \(fer2013\), None nor an existing file"
     ):
         create_backbone("test_tiny", n_classes=3, weights="missing.pth")
+
+
+def test_weights_of_another_backbone_say_which_to_pass(faces, tmp_path):
+    X, y = faces
+    body = create_backbone("test_tiny", n_classes=3).body
+    reshaped = {  # the same keys, each tensor one wider
+        key: torch.zeros(*value.shape[:-1], value.shape[-1] + 1) if value.dim() else value
+        for key, value in body.state_dict().items()
+    }
+    torch.save(reshaped, tmp_path / "reshaped.pth")
+    with pytest.raises(ValueError, match=r"do not fit backbone 'test_tiny': size mismatch for "):
+        create_backbone("test_tiny", n_classes=3, weights=str(tmp_path / "reshaped.pth"))
+    donor = save(transfer(max_epochs=1).fit(X, y), tmp_path / "tiny.fersk")
+    with pytest.raises(ValueError, match=r"they are a 'test_tiny' backbone's: pass backbone='test_tiny'"):
+        create_backbone("fernet", n_classes=3, weights=str(donor))
 
 
 @pytest.mark.parametrize(
