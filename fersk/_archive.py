@@ -22,20 +22,19 @@ MANIFEST = "manifest.json"
 CHECKSUM = "manifest.sha256"
 MODULE = "module.pt"
 
-# What zipfile and its decompressors raise on a damaged archive: a flipped byte can land in
-# a header (BadZipFile, KeyError, an "unsupported" method or version, a spurious encryption
-# flag, a seek to a negative offset) or in a compressed stream (zlib, lzma, bz2 errors).
+# What zipfile and its decompressors raise on a damaged archive. fersk writes none of these
+# cases itself, so each one means a changed byte; all become "is corrupted" ValueErrors.
 _DAMAGE = (
-    zipfile.BadZipFile,
-    zlib.error,
-    lzma.LZMAError,
-    NotImplementedError,
-    RuntimeError,
-    OSError,
-    EOFError,
-    KeyError,
-    json.JSONDecodeError,
-    UnicodeDecodeError,
+    zipfile.BadZipFile,  # a broken header, directory or CRC
+    zlib.error,  # a broken deflate stream
+    lzma.LZMAError,  # a method byte flipped to LZMA, then its stream
+    NotImplementedError,  # a method byte or version flipped to one zipfile does not read
+    RuntimeError,  # the encryption flag set: zipfile asks for a password
+    OSError,  # an offset flipped to before the file's start (bz2 stream errors too)
+    EOFError,  # an offset or size past the file's end
+    KeyError,  # a member name in the manifest that the directory lacks
+    json.JSONDecodeError,  # only after a matching manifest checksum, i.e. a forged file
+    UnicodeDecodeError,  # the UTF-8 name flag, or the checksum member, damaged
 )
 
 

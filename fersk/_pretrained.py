@@ -32,3 +32,16 @@ def pretrained_path(name="fer2013"):
     if name not in PRETRAINED:
         raise ValueError(f"no pretrained model {name!r}; fersk ships {sorted(PRETRAINED)}")
     return PRETRAINED_DIR / f"{name}.fersk"
+
+
+def shipped_name(spec):
+    """``spec`` when it names a model fersk ships and no file of that name exists, else None.
+
+    A file always comes first, so a user's own ``fer2013`` file is never shadowed.
+
+    Examples
+    --------
+    >>> shipped_name("fer2013"), shipped_name("my_model.fersk")
+    ('fer2013', None)
+    """
+    return str(spec) if str(spec) in PRETRAINED and not Path(spec).exists() else None

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import io
-from ._pretrained import PRETRAINED
+from ._pretrained import PRETRAINED, shipped_name
 from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from .datasets import decode_images, load_fer2013, load_image_folder, load_labeled_images, make_faces
 from .evaluation import (
@@ -312,7 +312,7 @@ def evaluate_command(args):
 
 def _load_model(spec):
     """A fersk model file, or the name of a pretrained model fersk ships ("fer2013")."""
-    if not Path(spec).exists() and spec in PRETRAINED:
+    if shipped_name(spec):
         return io.load_pretrained(spec)
     if not Path(spec).is_file():
         raise ValueError(

@@ -26,7 +26,7 @@ import torch
 from skorch.history import History
 
 from ._archive import MODULE, read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
-from ._pretrained import PRETRAINED, pretrained_path
+from ._pretrained import PRETRAINED, pretrained_path, shipped_name
 from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier
 from .classifiers._neural import resolve_device
 from .training._checkpoint import KIND as CHECKPOINT_KIND
@@ -122,7 +122,7 @@ def load(path, device=None):
         When there is no file at ``path``; for a model fersk ships, use
         :func:`load_pretrained`.
     """
-    if str(path) in PRETRAINED and not Path(path).exists():
+    if shipped_name(path):
         raise FileNotFoundError(
             f"no file {str(path)!r}; to load the pretrained model, call fersk.load_pretrained({str(path)!r})"
         )

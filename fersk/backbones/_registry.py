@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._archive import is_fersk_file, read_module_state
-from .._pretrained import PRETRAINED, pretrained_path
+from .._pretrained import PRETRAINED, pretrained_path, shipped_name
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -98,9 +98,8 @@ def _load_weights(spec, body, weights):
             raise ValueError(f"backbone {spec.name!r} has no ImageNet weights; use weights=None")
         state = _imagenet_state_dict(spec)
     else:
-        path = Path(weights)
-        if weights in PRETRAINED and not path.exists():  # a file of that name would come first
-            path = pretrained_path(weights)
+        name = shipped_name(weights)
+        path = pretrained_path(name) if name else Path(weights)
         if not path.is_file():
             raise ValueError(
                 f"weights={str(weights)!r} is neither 'imagenet', the name of a model fersk ships "
