@@ -20,7 +20,9 @@ from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 from sklearn.base import clone
 from sklearn.metrics import f1_score
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import Normalizer
 
 import fersk
 from fersk.evaluation import classification_metrics
@@ -78,7 +80,65 @@ def refit_on_train_and_val(classifier, name, data, X_train, y_train, val, test):
     seconds = time.perf_counter() - start
     m = classification_metrics(data.target[test], refit.predict(data.data[test]), labels=refit.classes_)
     figures = {**headline(m), "fit s": round(seconds), "epochs": epochs, "per-class F1": per_class_f1(m)}
-    return f"{name}, refit on train+val for {epochs} epochs", figures
+    return f"{name}, refit on train+val for {epochs} epochs", figures, refit
+
+
+def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, fit_seconds):
+    """A k-nearest-neighbour classifier on the network's features (``classifier.transform``).
+
+    The features are L2-normalised (cosine distance). k and the vote's weighting are chosen
+    by a GridSearchCV whose one split has train as the neighbours and val as the faces scored
+    (macro-F1); the chosen model then takes train+val as its neighbours. Returns the row's
+    name and figures, and the chosen search.
+    """
+    start = time.perf_counter()
+    features = classifier.transform(np.concatenate([X_train, data.data[val]]))
+    y = np.concatenate([y_train, data.target[val]])
+    search = GridSearchCV(
+        make_pipeline(Normalizer(), KNeighborsClassifier()),
+        {
+            "kneighborsclassifier__n_neighbors": [3, 5, 7, 10, 15],
+            "kneighborsclassifier__weights": ["uniform", "distance"],
+        },
+        scoring="f1_macro",
+        cv=PredefinedSplit(np.r_[np.full(len(X_train), -1), np.zeros(val.sum())]),
+    ).fit(features, y)
+    seconds = time.perf_counter() - start
+    m = classification_metrics(
+        data.target[test], search.predict(classifier.transform(data.data[test])), labels=classifier.classes_
+    )
+    return (
+        f"{name}, {_neighbours(search.best_params_)} on its features",
+        neighbour_figures(m, search, fit_seconds + seconds),
+        search,
+    )
+
+
+def _neighbours(params):
+    return f"{params['kneighborsclassifier__n_neighbors']}-NN ({params['kneighborsclassifier__weights']})"
+
+
+def neighbour_figures(m, search, seconds):
+    return {
+        **headline(m),
+        "val macro-F1": round(search.best_score_, 4),
+        "fit s": round(seconds),
+        "per-class F1": per_class_f1(m),
+    }
+
+
+def neighbours_on_refit_features(search, refit, name, data, train, val, test, fit_seconds):
+    """The neighbours ``search`` chose, on the features of the network refit on train+val."""
+    start = time.perf_counter()
+    trainval = train | val
+    neighbours = clone(search.best_estimator_).fit(refit.transform(data.data[trainval]), data.target[trainval])
+    seconds = time.perf_counter() - start
+    m = classification_metrics(
+        data.target[test], neighbours.predict(refit.transform(data.data[test])), labels=refit.classes_
+    )
+    return f"{name}, {_neighbours(search.best_params_)} on its features", neighbour_figures(
+        m, search, fit_seconds + seconds
+    )
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
@@ -182,6 +242,13 @@ def main():
         "the epochs val chose (the epoch of the weights it kept); votes use the models fit on train",
     )
     parser.add_argument(
+        "--knn",
+        action="store_true",
+        help="add a row for each neural model's features (its transform) fed to a k-nearest-neighbour "
+        "classifier: k and weighting chosen by macro-F1 on val, then train+val as the neighbours; with "
+        "--refit, also on the refit network's features",
+    )
+    parser.add_argument(
         "--vote",
         nargs="?",
         const="equal",
@@ -264,11 +331,21 @@ def main():
             figures[name]["unshifted accuracy %"] = round(100 * u["accuracy"], 2)
             figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
+        if args.knn and neural:
+            knn_name, figures[knn_name], search = neighbours_on_features(
+                classifier, name, data, X_train, y_train, val, test, seconds
+            )
+            print(knn_name, figures[knn_name], flush=True)
         if args.refit and neural:
-            refit_name, figures[refit_name] = refit_on_train_and_val(
+            refit_name, figures[refit_name], refit = refit_on_train_and_val(
                 classifier, name, data, X_train, y_train, val, test
             )
             print(refit_name, figures[refit_name], flush=True)
+            if args.knn:
+                knn_name, figures[knn_name] = neighbours_on_refit_features(
+                    search, refit, refit_name, data, train, val, test, figures[refit_name]["fit s"]
+                )
+                print(knn_name, figures[knn_name], flush=True)
     if args.vote != "none":
         names = list(test_proba)
         weights = np.full(len(names), 1 / len(names))

@@ -61,8 +61,11 @@ class FERNet(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> FERNet(n_classes=7)(torch.rand(4, 1, 48, 48)).shape
+    >>> net = FERNet(n_classes=7)
+    >>> net(torch.rand(4, 1, 48, 48)).shape
     torch.Size([4, 7])
+    >>> net.embed(torch.rand(4, 1, 48, 48)).shape  # what the classifiers' transform returns
+    torch.Size([4, 256])
     """
 
     def __init__(self, n_classes, in_chans=1, channels=(32, 64, 128, 256), dropout=0.25, hidden=256):
@@ -77,6 +80,10 @@ class FERNet(nn.Module):
             nn.Dropout(2 * dropout),
             nn.Linear(hidden, n_classes),
         )
+
+    def embed(self, x):
+        """The pooled features of images ``x``: the input of the head's first Linear layer."""
+        return self.head[:2](self.features((x - 0.5) / 0.25))
 
     def forward(self, x):
         return self.head(self.features((x - 0.5) / 0.25))

@@ -188,14 +188,18 @@ class BackboneNet(nn.Module):
             raise ValueError(f"head must be 'linear' or 'mlp', got {head!r}")
         self._frozen_stages = 0
 
-    def forward(self, x):
+    def embed(self, x):
+        """The body's features of images ``x``: the head's input, (n, n_features)."""
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         elif x.shape[1] != 3:
             raise ValueError(f"{self.name} takes 1 or 3 channels, got {x.shape[1]}")
         if self.input_size and x.shape[-1] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        return self.head(self.body((x - self.mean) / self.std))
+        return self.body((x - self.mean) / self.std)
+
+    def forward(self, x):
+        return self.head(self.embed(x))
 
     @property
     def cam_layer(self):

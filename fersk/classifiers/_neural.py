@@ -5,6 +5,7 @@ import warnings
 import joblib
 import numpy as np
 import torch
+from sklearn.base import TransformerMixin
 from sklearn.metrics import f1_score
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
@@ -34,7 +35,7 @@ def resolve_device(device):
     return device
 
 
-class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
+class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetClassifier):
     """skorch's ``NeuralNetClassifier`` with fersk's image convention and training recipes.
 
     Subclasses give the module (``module``) and may add parameters; everything
@@ -102,6 +103,11 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
         self.checkpoint = checkpoint
         self.random_state = random_state
         self.progress = progress
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # features are float32 whatever the pixels
+        return tags
 
     # -- what skorch builds, parametrised by fersk's own parameters ----------------
 
@@ -417,19 +423,56 @@ class NeuralImageClassifier(ImageClassifierMixin, NeuralNetClassifier):
 
     def _proba(self, images, shift):
         """Class probabilities of (n, c, h, w) images in [0, 1], shifted away from the training prior."""
+        proba = self._over_views(images, lambda v: torch.softmax(self.module_(v), dim=1)).astype(np.float64)
+        if shift:
+            proba = proba * self.class_prior_**-shift
+            proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def _over_views(self, images, output):
+        """``output`` of each batch of (n, c, h, w) images, averaged over the ``tta`` views."""
         self.module_.eval()
         out = []
         with torch.no_grad():
             for start in range(0, len(images), self.batch_size):
                 batch = torch.as_tensor(images[start : start + self.batch_size], device=self.device)
                 views = tta_views(batch, self.tta)
-                probs = sum(torch.softmax(self.module_(v), dim=1) for v in views) / len(views)
-                out.append(probs.cpu().numpy())
-        proba = np.concatenate(out).astype(np.float64)
-        if shift:
-            proba = proba * self.class_prior_**-shift
-            proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+                out.append((sum(output(v) for v in views) / len(views)).cpu().numpy())
+        return np.concatenate(out)
+
+    def transform(self, X):
+        """The network's features of images ``X``: what its classification head takes in.
+
+        These are the embeddings a nearest-neighbour or linear model can be fit on, so that
+        the network is the first step of a Pipeline (``make_pipeline(net, Normalizer(),
+        KNeighborsClassifier())``). With ``tta`` set, they are averaged over the same views
+        as ``predict_proba``. The module must define ``embed(x)``, as
+        :class:`fersk.backbones.FERNet` and every registered backbone do.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels)
+            Images, pixel values 0-255, like those given to ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features), float32
+
+        Examples
+        --------
+        >>> from fersk import CNNClassifier, make_faces
+        >>> X, y = make_faces(70, image_size=32, random_state=0)
+        >>> clf = CNNClassifier(max_epochs=1, module__channels=(8, 16), random_state=0).fit(X, y)
+        >>> clf.transform(X[:3]).shape
+        (3, 16)
+        """
+        check_is_fitted(self, "module_")
+        if not callable(getattr(self.module_, "embed", None)):
+            raise ValueError(
+                f"transform needs the module to define embed(x), the features its head takes in; "
+                f"{type(self.module_).__name__} does not"
+            )
+        return self._over_views(self._to_tensors(self._validate_predict(X)), self.module_.embed)
 
     def predict(self, X):
         """Predicted labels: the most probable class, after the prior shift if there is one."""

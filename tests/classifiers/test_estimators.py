@@ -12,6 +12,8 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import Normalizer
 
 from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces, save
 from fersk.backbones import create_backbone
@@ -130,6 +132,50 @@ def test_tta_averages_views(faces, tta):
         np.testing.assert_allclose(averaged, plain, atol=1e-6)
     else:
         assert not np.allclose(averaged, plain)
+
+
+@pytest.mark.parametrize("make", [cnn, transfer], ids=["cnn", "transfer"])
+def test_transform_gives_the_features_the_head_takes_in(faces, make):
+    X, y = faces
+    model = make().fit(X, y)
+    features = model.transform(X[:5])
+    assert features.shape == (5, model.module_.embed(torch.zeros(1, 1, 24, 24)).shape[1])
+    assert features.dtype == np.float32
+    head = model.module_.head[2:] if make is cnn else model.module_.head  # FERNet's head starts by pooling
+    with torch.no_grad():
+        logits = head.eval()(torch.as_tensor(features))
+    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), model.predict_proba(X[:5]), rtol=1e-4, atol=1e-6)
+
+
+def test_transform_averages_the_tta_views(faces):
+    X, y = faces
+    model = cnn().fit(X, y)
+    mirrored = X.reshape(-1, 24, 24)[:, :, ::-1].reshape(len(X), -1)
+    expected = (model.transform(X) + model.transform(mirrored)) / 2
+    np.testing.assert_allclose(model.set_params(tta="flip").transform(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_network_feeds_nearest_neighbours_in_a_pipeline(faces):
+    X, y = faces
+    pipe = make_pipeline(cnn(max_epochs=3), Normalizer(), KNeighborsClassifier(n_neighbors=3))
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(2, shuffle=True, random_state=0))
+    assert scores.mean() > 1 / len(np.unique(y))  # better than chance on easy faces
+
+
+class NoEmbed(torch.nn.Module):
+    def __init__(self, n_classes, in_chans):
+        super().__init__()
+        self.linear = torch.nn.Linear(in_chans * 24 * 24, n_classes)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))
+
+
+def test_transform_of_a_module_without_embed_says_what_is_missing(faces):
+    X, y = faces
+    model = CNNClassifier(NoEmbed, max_epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"embed\(x\).*NoEmbed"):
+        model.transform(X)
 
 
 def test_frozen_backbone_keeps_batchnorm_statistics(faces):
