@@ -10,6 +10,7 @@ comparison, from random weights.
 """
 
 import argparse
+import copy
 import itertools
 import time
 from collections import Counter
@@ -26,7 +27,7 @@ from sklearn.preprocessing import Normalizer
 
 import fersk
 from fersk.evaluation import classification_metrics
-from fersk.training import TimeBudget
+from fersk.training import TTA_POLICIES, TimeBudget
 
 PUBLISHED = {"HOG+SVM": (82.10, 0.39), "CNN from scratch": (51.88, 0.13), "ResNet18 ImageNet transfer": (88.05, None)}
 
@@ -86,26 +87,31 @@ def refit_on_train_and_val(classifier, name, data, X_train, y_train, val, test):
 def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, fit_seconds):
     """A k-nearest-neighbour classifier on the network's features (``classifier.transform``).
 
-    The features are L2-normalised (cosine distance). k and the vote's weighting are chosen
-    by a GridSearchCV whose one split has train as the neighbours and val as the faces scored
-    (macro-F1); the chosen model then takes train+val as its neighbours. Returns the row's
-    name and figures, and the chosen search.
+    The features are L2-normalised (cosine distance). Their test-time views (``tta``: none,
+    flip or crops), k and the vote's weighting are chosen by macro-F1 on val, with train as
+    the neighbours (a GridSearchCV with that one split per view policy); the chosen model
+    then takes train+val as its neighbours. Returns the row's name and figures, and the
+    chosen search with its ``tta`` added to ``best_params_``.
     """
     start = time.perf_counter()
-    features = classifier.transform(np.concatenate([X_train, data.data[val]]))
-    y = np.concatenate([y_train, data.target[val]])
-    search = GridSearchCV(
-        make_pipeline(Normalizer(), KNeighborsClassifier()),
-        {
-            "kneighborsclassifier__n_neighbors": [3, 5, 7, 10, 15],
-            "kneighborsclassifier__weights": ["uniform", "distance"],
-        },
-        scoring="f1_macro",
-        cv=PredefinedSplit(np.r_[np.full(len(X_train), -1), np.zeros(val.sum())]),
-    ).fit(features, y)
+    X, y = np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
+    grid = {
+        "kneighborsclassifier__n_neighbors": [3, 5, 7, 10, 15],
+        "kneighborsclassifier__weights": ["uniform", "distance"],
+    }
+    split = PredefinedSplit(np.r_[np.full(len(X_train), -1), np.zeros(val.sum())])
+    searches = {}
+    for tta in TTA_POLICIES:
+        searches[tta] = GridSearchCV(
+            make_pipeline(Normalizer(), KNeighborsClassifier()), grid, scoring="f1_macro", cv=split
+        ).fit(with_tta(classifier, tta).transform(X), y)
+    tta, search = max(searches.items(), key=lambda item: item[1].best_score_)
+    search.best_params_["tta"] = tta
     seconds = time.perf_counter() - start
     m = classification_metrics(
-        data.target[test], search.predict(classifier.transform(data.data[test])), labels=classifier.classes_
+        data.target[test],
+        search.predict(with_tta(classifier, tta).transform(data.data[test])),
+        labels=classifier.classes_,
     )
     return (
         f"{name}, {_neighbours(search.best_params_)} on its features",
@@ -114,23 +120,32 @@ def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, 
     )
 
 
+def with_tta(classifier, tta):
+    """The fitted ``classifier`` (a shallow copy: the same network) with test-time views ``tta``."""
+    shallow = copy.copy(classifier)
+    shallow.tta = tta
+    return shallow
+
+
 def _neighbours(params):
-    return f"{params['kneighborsclassifier__n_neighbors']}-NN ({params['kneighborsclassifier__weights']})"
+    k, weights = params["kneighborsclassifier__n_neighbors"], params["kneighborsclassifier__weights"]
+    return f"{k}-NN ({weights}, tta={params['tta']})"
 
 
 def neighbour_figures(m, search, seconds):
     return {
         **headline(m),
-        "val macro-F1": round(search.best_score_, 4),
+        "val macro-F1": round(float(search.best_score_), 4),
         "fit s": round(seconds),
         "per-class F1": per_class_f1(m),
     }
 
 
 def neighbours_on_refit_features(search, refit, name, data, train, val, test, fit_seconds):
-    """The neighbours ``search`` chose, on the features of the network refit on train+val."""
+    """The neighbours and views ``search`` chose, on the features of the network refit on train+val."""
     start = time.perf_counter()
     trainval = train | val
+    refit = with_tta(refit, search.best_params_["tta"])
     neighbours = clone(search.best_estimator_).fit(refit.transform(data.data[trainval]), data.target[trainval])
     seconds = time.perf_counter() - start
     m = classification_metrics(
