@@ -88,7 +88,7 @@ def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, 
     """A k-nearest-neighbour classifier on the network's features (``classifier.transform``).
 
     The features are L2-normalised (cosine distance). Their test-time views (``tta``: none,
-    flip or crops), k and the vote's weighting are chosen by macro-F1 on val, with train as
+    flip or crops), k and the weighting of the neighbours' votes are chosen by macro-F1 on val, with train as
     the neighbours (a GridSearchCV with that one split per view policy); the chosen model
     then takes train+val as its neighbours. Returns the row's name and figures, and the
     chosen search with its ``tta`` added to ``best_params_``.
@@ -133,6 +133,7 @@ def _neighbours(params):
 
 
 def neighbour_figures(m, search, seconds):
+    """A neighbours row: test figures of ``m``, and the val macro-F1 that ``search`` chose by."""
     return {
         **headline(m),
         "val macro-F1": round(float(search.best_score_), 4),
@@ -141,12 +142,12 @@ def neighbour_figures(m, search, seconds):
     }
 
 
-def neighbours_on_refit_features(search, refit, name, data, train, val, test, fit_seconds):
+def neighbours_on_refit_features(search, refit, name, data, X_train, y_train, val, test, fit_seconds):
     """The neighbours and views ``search`` chose, on the features of the network refit on train+val."""
     start = time.perf_counter()
-    trainval = train | val
     refit = with_tta(refit, search.best_params_["tta"])
-    neighbours = clone(search.best_estimator_).fit(refit.transform(data.data[trainval]), data.target[trainval])
+    X, y = np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
+    neighbours = clone(search.best_estimator_).fit(refit.transform(X), y)
     seconds = time.perf_counter() - start
     m = classification_metrics(
         data.target[test], neighbours.predict(refit.transform(data.data[test])), labels=refit.classes_
@@ -358,7 +359,7 @@ def main():
             print(refit_name, figures[refit_name], flush=True)
             if args.knn:
                 knn_name, figures[knn_name] = neighbours_on_refit_features(
-                    search, refit, refit_name, data, train, val, test, figures[refit_name]["fit s"]
+                    search, refit, refit_name, data, X_train, y_train, val, test, figures[refit_name]["fit s"]
                 )
                 print(knn_name, figures[knn_name], flush=True)
     if args.vote != "none":
