@@ -113,11 +113,7 @@ def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, 
         search.predict(with_tta(classifier, tta).transform(data.data[test])),
         labels=classifier.classes_,
     )
-    return (
-        f"{name}, {_neighbours(search.best_params_)} on its features",
-        neighbour_figures(m, search, fit_seconds + seconds),
-        search,
-    )
+    return (*neighbour_row(name, m, search, fit_seconds + seconds), search)
 
 
 def with_tta(classifier, tta):
@@ -127,14 +123,11 @@ def with_tta(classifier, tta):
     return shallow
 
 
-def _neighbours(params):
+def neighbour_row(name, m, search, seconds):
+    """A neighbours row's name and figures: test figures of ``m``, and the val macro-F1 ``search`` chose by."""
+    params = search.best_params_
     k, weights = params["kneighborsclassifier__n_neighbors"], params["kneighborsclassifier__weights"]
-    return f"{k}-NN ({weights}, tta={params['tta']})"
-
-
-def neighbour_figures(m, search, seconds):
-    """A neighbours row: test figures of ``m``, and the val macro-F1 that ``search`` chose by."""
-    return {
+    return f"{name}, {k}-NN ({weights}, tta={params['tta']}) on its features", {
         **headline(m),
         "val macro-F1": round(float(search.best_score_), 4),
         "fit s": round(seconds),
@@ -152,9 +145,7 @@ def neighbours_on_refit_features(search, refit, name, data, X_train, y_train, va
     m = classification_metrics(
         data.target[test], neighbours.predict(refit.transform(data.data[test])), labels=refit.classes_
     )
-    return f"{name}, {_neighbours(search.best_params_)} on its features", neighbour_figures(
-        m, search, fit_seconds + seconds
-    )
+    return neighbour_row(name, m, search, fit_seconds + seconds)
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):

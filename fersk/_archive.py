@@ -23,12 +23,13 @@ CHECKSUM = "manifest.sha256"
 MODULE = "module.pt"
 
 # What zipfile and its decompressors raise on a damaged archive. fersk writes none of these
-# cases itself, so each one means a changed byte; all become "is corrupted" ValueErrors.
+# cases itself, so each one means a changed byte: read_archive re-raises every one as an
+# "is corrupted" ValueError (none is ignored), and is_fersk_file answers False.
 _DAMAGE = (
     zipfile.BadZipFile,  # a broken header, directory or CRC
     zlib.error,  # a broken deflate stream
     lzma.LZMAError,  # a method byte flipped to LZMA, then its stream
-    NotImplementedError,  # a method byte or version flipped to one zipfile does not read
+    NotImplementedError,  # a compression-method or version byte changed to one zipfile cannot read
     RuntimeError,  # the encryption flag set: zipfile asks for a password
     OSError,  # an offset flipped to before the file's start (bz2 stream errors too)
     EOFError,  # an offset or size past the file's end

@@ -86,4 +86,4 @@ class FERNet(nn.Module):
         return self.head[:2](self.features((x - 0.5) / 0.25))
 
     def forward(self, x):
-        return self.head(self.features((x - 0.5) / 0.25))
+        return self.head[2:](self.embed(x))
