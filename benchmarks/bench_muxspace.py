@@ -23,7 +23,7 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.preprocessing import Normalizer
+from sklearn.preprocessing import Normalizer, normalize
 
 import fersk
 from fersk.evaluation import classification_metrics
@@ -84,14 +84,15 @@ def refit_on_train_and_val(classifier, name, data, X_train, y_train, val, test):
     return f"{name}, refit on train+val for {epochs} epochs", figures, refit
 
 
-def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, fit_seconds):
-    """A k-nearest-neighbour classifier on the network's features (``classifier.transform``).
+def neighbours_on_features(classifiers, name, data, X_train, y_train, val, test, fit_seconds):
+    """A k-nearest-neighbour classifier on the networks' features (their ``transform``).
 
-    The features are L2-normalised (cosine distance). Their test-time views (``tta``: none,
-    flip or crops), k and the weighting of the neighbours' votes are chosen by macro-F1 on val, with train as
-    the neighbours (a GridSearchCV with that one split per view policy); the chosen model
-    then takes train+val as its neighbours. Returns the row's name and figures, and the
-    chosen search with its ``tta`` added to ``best_params_``.
+    Each network's features are L2-normalised and, for several networks, put side by side
+    (cosine distance on each, summed). Their test-time views (``tta``: none, flip or crops), k
+    and the weighting of the neighbours' votes are chosen by macro-F1 on val, with train as the
+    neighbours (a GridSearchCV with that one split per view policy); the chosen model then
+    takes train+val as its neighbours. Returns the row's name and figures, and the chosen
+    search with its ``tta`` added to ``best_params_``.
     """
     start = time.perf_counter()
     X, y = np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
@@ -104,16 +105,21 @@ def neighbours_on_features(classifier, name, data, X_train, y_train, val, test, 
     for tta in TTA_POLICIES:
         searches[tta] = GridSearchCV(
             make_pipeline(Normalizer(), KNeighborsClassifier()), grid, scoring="f1_macro", cv=split
-        ).fit(with_tta(classifier, tta).transform(X), y)
+        ).fit(features(classifiers, tta, X), y)
     tta, search = max(searches.items(), key=lambda item: item[1].best_score_)
     search.best_params_["tta"] = tta
     seconds = time.perf_counter() - start
     m = classification_metrics(
         data.target[test],
-        search.predict(with_tta(classifier, tta).transform(data.data[test])),
-        labels=classifier.classes_,
+        search.predict(features(classifiers, tta, data.data[test])),
+        labels=classifiers[0].classes_,
     )
     return (*neighbour_row(name, m, search, fit_seconds + seconds), search)
+
+
+def features(classifiers, tta, X):
+    """The fitted networks' features of ``X`` with test-time views ``tta``, each L2-normalised, side by side."""
+    return np.hstack([normalize(with_tta(classifier, tta).transform(X)) for classifier in classifiers])
 
 
 def with_tta(classifier, tta):
@@ -127,7 +133,7 @@ def neighbour_row(name, m, search, seconds):
     """A neighbours row's name and figures: test figures of ``m``, and the val macro-F1 ``search`` chose by."""
     params = search.best_params_
     k, weights = params["kneighborsclassifier__n_neighbors"], params["kneighborsclassifier__weights"]
-    return f"{name}, {k}-NN ({weights}, tta={params['tta']}) on its features", {
+    return f"{name}, {k}-NN ({weights}, tta={params['tta']}) on the features", {
         **headline(m),
         "val macro-F1": round(float(search.best_score_), 4),
         "fit s": round(seconds),
@@ -138,12 +144,12 @@ def neighbour_row(name, m, search, seconds):
 def neighbours_on_refit_features(search, refit, name, data, X_train, y_train, val, test, fit_seconds):
     """The neighbours and views ``search`` chose, on the features of the network refit on train+val."""
     start = time.perf_counter()
-    refit = with_tta(refit, search.best_params_["tta"])
+    tta = search.best_params_["tta"]
     X, y = np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
-    neighbours = clone(search.best_estimator_).fit(refit.transform(X), y)
+    neighbours = clone(search.best_estimator_).fit(features([refit], tta, X), y)
     seconds = time.perf_counter() - start
     m = classification_metrics(
-        data.target[test], neighbours.predict(refit.transform(data.data[test])), labels=refit.classes_
+        data.target[test], neighbours.predict(features([refit], tta, data.data[test])), labels=refit.classes_
     )
     return neighbour_row(name, m, search, fit_seconds + seconds)
 
@@ -253,7 +259,8 @@ def main():
         action="store_true",
         help="add a row for each neural model's features (its transform) fed to a k-nearest-neighbour "
         "classifier: k and weighting chosen by macro-F1 on val, then train+val as the neighbours; with "
-        "--refit, also on the refit network's features",
+        "--refit, also on the refit network's features; with several neural models (or seeds), one more "
+        "row for the neighbours on all their features side by side",
     )
     parser.add_argument(
         "--vote",
@@ -285,7 +292,7 @@ def main():
         )
         for seed in seeds
     }
-    figures, val_proba, test_proba, test_files = {}, {}, {}, None
+    figures, val_proba, test_proba, test_files, networks = {}, {}, {}, None, {}
     for key, seed in itertools.product(args.models.split(","), seeds):
         name, build = available[seed][key]
         name += f", seed {seed}" if len(seeds) > 1 else ""
@@ -339,8 +346,9 @@ def main():
             figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
         if args.knn and neural:
+            networks[name] = classifier
             knn_name, figures[knn_name], search = neighbours_on_features(
-                classifier, name, data, X_train, y_train, val, test, seconds
+                [classifier], name, data, X_train, y_train, val, test, seconds
             )
             print(knn_name, figures[knn_name], flush=True)
         if args.refit and neural:
@@ -353,6 +361,18 @@ def main():
                     search, refit, refit_name, data, X_train, y_train, val, test, figures[refit_name]["fit s"]
                 )
                 print(knn_name, figures[knn_name], flush=True)
+    if len(networks) > 1:
+        knn_name, figures[knn_name], _ = neighbours_on_features(
+            list(networks.values()),
+            " + ".join(networks),
+            data,
+            X_train,
+            y_train,
+            val,
+            test,
+            sum(figures[name]["fit s"] for name in networks),
+        )
+        print(knn_name, figures[knn_name], flush=True)
     if args.vote != "none":
         names = list(test_proba)
         weights = np.full(len(names), 1 / len(names))
