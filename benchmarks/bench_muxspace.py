@@ -77,56 +77,56 @@ def refit_on_train_and_val(classifier, name, data, X_train, y_train, val, test):
         max_epochs=epochs, validation_fraction=0.0, early_stopping=0, callbacks=[], prior_shift=classifier.prior_shift_
     )
     start = time.perf_counter()
-    refit.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
+    refit.fit(*train_and_val(data, X_train, y_train, val))
     seconds = time.perf_counter() - start
     m = classification_metrics(data.target[test], refit.predict(data.data[test]), labels=refit.classes_)
     figures = {**headline(m), "fit s": round(seconds), "epochs": epochs, "per-class F1": per_class_f1(m)}
     return f"{name}, refit on train+val for {epochs} epochs", figures, refit
 
 
-def neighbours_on_features(classifiers, name, data, X_train, y_train, val, test, fit_seconds):
-    """A k-nearest-neighbour classifier on the networks' features (their ``transform``).
+def train_and_val(data, X_train, y_train, val):
+    """The training images and labels with val's after them."""
+    return np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
 
-    Each network's features are L2-normalised and, for several networks, put side by side
-    (cosine distance on each, summed). Their test-time views (``tta``: none, flip or crops), k
-    and the weighting of the neighbours' votes are chosen by macro-F1 on val, with train as the
-    neighbours (a GridSearchCV with that one split per view policy); the chosen model then
-    takes train+val as its neighbours. Returns the row's name and figures, and the chosen
-    search with its ``tta`` added to ``best_params_``.
+
+def network_features(classifier, X, X_test, policies=TTA_POLICIES):
+    """A fitted network's L2-normalised features (its ``transform``) of ``X`` and ``X_test``, for
+    each test-time view policy: ``{tta: (of X, of X_test)}``, computed once per network and run.
+    """
+    views = {}
+    for tta in policies:
+        shallow = copy.copy(classifier)  # the same network, with other test-time views
+        shallow.tta = tta
+        views[tta] = normalize(shallow.transform(X)), normalize(shallow.transform(X_test))
+    return views
+
+
+def neighbours_on_features(networks, name, y, n_train, y_test, labels, seconds):
+    """A k-nearest-neighbour classifier on the features of one or more networks.
+
+    ``networks`` holds each network's ``network_features`` of train+val (train first, ``n_train``
+    of them) and of test; several networks' features are put side by side (cosine distance on
+    each, summed). The test-time views (none, flip or crops), k and the weighting of the
+    neighbours' votes are chosen by macro-F1 on val, with train as the neighbours (a GridSearchCV
+    with that one split per view policy); the chosen model then takes train+val as its
+    neighbours. Returns the row's name and figures, and the chosen search with its ``tta``
+    added to ``best_params_``.
     """
     start = time.perf_counter()
-    X, y = np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
     grid = {
         "kneighborsclassifier__n_neighbors": [3, 5, 7, 10, 15],
         "kneighborsclassifier__weights": ["uniform", "distance"],
     }
-    split = PredefinedSplit(np.r_[np.full(len(X_train), -1), np.zeros(val.sum())])
+    split = PredefinedSplit(np.r_[np.full(n_train, -1), np.zeros(len(y) - n_train)])
     searches = {}
     for tta in TTA_POLICIES:
         searches[tta] = GridSearchCV(
             make_pipeline(Normalizer(), KNeighborsClassifier()), grid, scoring="f1_macro", cv=split
-        ).fit(features(classifiers, tta, X), y)
+        ).fit(np.hstack([views[tta][0] for views in networks]), y)
     tta, search = max(searches.items(), key=lambda item: item[1].best_score_)
     search.best_params_["tta"] = tta
-    seconds = time.perf_counter() - start
-    m = classification_metrics(
-        data.target[test],
-        search.predict(features(classifiers, tta, data.data[test])),
-        labels=classifiers[0].classes_,
-    )
-    return (*neighbour_row(name, m, search, fit_seconds + seconds), search)
-
-
-def features(classifiers, tta, X):
-    """The fitted networks' features of ``X`` with test-time views ``tta``, each L2-normalised, side by side."""
-    return np.hstack([normalize(with_tta(classifier, tta).transform(X)) for classifier in classifiers])
-
-
-def with_tta(classifier, tta):
-    """The fitted ``classifier`` (a shallow copy: the same network) with test-time views ``tta``."""
-    shallow = copy.copy(classifier)
-    shallow.tta = tta
-    return shallow
+    m = classification_metrics(y_test, search.predict(np.hstack([views[tta][1] for views in networks])), labels=labels)
+    return (*neighbour_row(name, m, search, seconds + time.perf_counter() - start), search)
 
 
 def neighbour_row(name, m, search, seconds):
@@ -141,17 +141,14 @@ def neighbour_row(name, m, search, seconds):
     }
 
 
-def neighbours_on_refit_features(search, refit, name, data, X_train, y_train, val, test, fit_seconds):
+def neighbours_on_refit_features(search, refit, name, X, y, X_test, y_test, fit_seconds):
     """The neighbours and views ``search`` chose, on the features of the network refit on train+val."""
     start = time.perf_counter()
     tta = search.best_params_["tta"]
-    X, y = np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]])
-    neighbours = clone(search.best_estimator_).fit(features([refit], tta, X), y)
-    seconds = time.perf_counter() - start
-    m = classification_metrics(
-        data.target[test], neighbours.predict(features([refit], tta, data.data[test])), labels=refit.classes_
-    )
-    return neighbour_row(name, m, search, fit_seconds + seconds)
+    features, test_features = network_features(refit, X, X_test, policies=[tta])[tta]
+    neighbours = clone(search.best_estimator_).fit(features, y)
+    m = classification_metrics(y_test, neighbours.predict(test_features), labels=refit.classes_)
+    return neighbour_row(name, m, search, fit_seconds + time.perf_counter() - start)
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
@@ -292,7 +289,8 @@ def main():
         )
         for seed in seeds
     }
-    figures, val_proba, test_proba, test_files, networks = {}, {}, {}, None, {}
+    figures, val_proba, test_proba, test_files = {}, {}, {}, None
+    networks, network_seconds = {}, {}  # with --knn: each network's features, and its fit and features' time
     for key, seed in itertools.product(args.models.split(","), seeds):
         name, build = available[seed][key]
         name += f", seed {seed}" if len(seeds) > 1 else ""
@@ -307,7 +305,7 @@ def main():
         fits_on_val = not neural and args.vote != "val"
         start = time.perf_counter()
         if fits_on_val:
-            model.fit(np.concatenate([X_train, data.data[val]]), np.concatenate([y_train, data.target[val]]))
+            model.fit(*train_and_val(data, X_train, y_train, val))
         elif not neural:
             model.fit(X_train, y_train)
         else:
@@ -346,9 +344,13 @@ def main():
             figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
         if args.knn and neural:
-            networks[name] = classifier
+            X, y = train_and_val(data, X_train, y_train, val)
+            start = time.perf_counter()
+            networks[name] = network_features(classifier, X, data.data[test])
+            # a neighbours row's training time: the network's fit, its features, the search
+            network_seconds[name] = seconds + time.perf_counter() - start
             knn_name, figures[knn_name], search = neighbours_on_features(
-                [classifier], name, data, X_train, y_train, val, test, seconds
+                [networks[name]], name, y, len(X_train), y_test, classes, network_seconds[name]
             )
             print(knn_name, figures[knn_name], flush=True)
         if args.refit and neural:
@@ -358,19 +360,18 @@ def main():
             print(refit_name, figures[refit_name], flush=True)
             if args.knn:
                 knn_name, figures[knn_name] = neighbours_on_refit_features(
-                    search, refit, refit_name, data, X_train, y_train, val, test, figures[refit_name]["fit s"]
+                    search, refit, refit_name, X, y, data.data[test], y_test, figures[refit_name]["fit s"]
                 )
                 print(knn_name, figures[knn_name], flush=True)
     if len(networks) > 1:
         knn_name, figures[knn_name], _ = neighbours_on_features(
             list(networks.values()),
             " + ".join(networks),
-            data,
-            X_train,
-            y_train,
-            val,
-            test,
-            sum(figures[name]["fit s"] for name in networks),
+            y,
+            len(X_train),
+            y_test,
+            classes,
+            sum(network_seconds.values()),
         )
         print(knn_name, figures[knn_name], flush=True)
     if args.vote != "none":
