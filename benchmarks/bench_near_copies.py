@@ -6,6 +6,9 @@ training faces), so the count is close to the number of near-copies; for happy a
 not. A model that memorises finds near-copies and one that generalises may not, so a class made of
 them rewards memory rather than recognition. A higher share on val than on test makes val too
 kind to memory.
+
+It also counts, per class and split, the faces that are colour crops: the 924 small RGB crops that
+came from another source than the 350x350 grayscale faces. Most rare-class faces are among them.
 """
 
 import argparse
@@ -14,6 +17,13 @@ import time
 import numpy as np
 from _common import load_muxspace, record
 from sklearn.neighbors import KNeighborsClassifier
+
+
+def colour_crops(images):
+    """Which RGB images (rows of h * w * 3 pixels) have colour: neighbouring channels differ by
+    more than 1 grey level on average."""
+    pixels = images.reshape(len(images), -1, 3).astype(np.int16)
+    return np.abs(np.diff(pixels, axis=-1)).mean(axis=(1, 2)) > 1
 
 
 def main():
@@ -31,8 +41,17 @@ def main():
         for label in np.unique(y):
             of_class = y[mask] == label
             figures[f"{split} {label}"] = f"{same[of_class].sum()} of {of_class.sum()}"
+    colour = colour_crops(load_muxspace(48, grayscale=False)[0].data)
+    for split, mask in (("train", train), ("val", val), ("test", test)):
+        for label in np.unique(y):
+            of_class = mask & (y == label)
+            figures[f"{split} {label} colour"] = f"{colour[of_class].sum()} of {of_class.sum()}"
     for label in np.unique(y):
-        print(f"{label:>10}: val {figures[f'val {label}']:>10}, test {figures[f'test {label}']:>10}")
+        print(
+            f"{label:>10}: nearest training face of the same class: val {figures[f'val {label}']:>10}, "
+            f"test {figures[f'test {label}']:>10}; colour crops: "
+            + ", ".join(f"{split} {figures[f'{split} {label} colour']}" for split in ("train", "val", "test"))
+        )
     print(record("near_copies" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
 
 
