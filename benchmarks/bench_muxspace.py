@@ -151,7 +151,7 @@ def neighbours_on_refit_features(search, refit, name, X, y, X_test, y_test, fit_
     return neighbour_row(name, m, search, fit_seconds + time.perf_counter() - start)
 
 
-def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape):
+def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape, lr_schedule):
     """The models compared; each a function so that only the chosen ones are built."""
     neural = dict(
         MUXSPACE_NEURAL,
@@ -161,7 +161,9 @@ def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_sh
         ema=ema,
         prior_shift=prior_shift,
         tta=tta,
-        early_stopping=5,
+        # the cosine schedule ends at its last epoch: stopping early would cut its low learning rates
+        early_stopping=None if lr_schedule == "cosine" else 5,
+        lr_schedule=lr_schedule,
         lr_patience=2,
         random_state=seed,
         verbose=1,
@@ -170,7 +172,8 @@ def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_sh
     transfer = dict(head="mlp", fine_tune_layers="all", backbone_lr_scale=0.3, **neural)
     chosen = {
         "cnn": (
-            f"CNN from scratch, class_weight={class_weight}, ema={ema}, prior_shift={prior_shift}, tta={tta}",
+            f"CNN from scratch, class_weight={class_weight}, ema={ema}, prior_shift={prior_shift}, tta={tta}"
+            + (f", lr_schedule={lr_schedule}" if lr_schedule != "plateau" else ""),
             lambda: fersk.CNNClassifier(**neural),
         ),
         "fer2013": (
@@ -246,6 +249,14 @@ def main():
     )
     parser.add_argument("--tta", choices=["none", "flip", "crops"], default="none", help="of the neural models")
     parser.add_argument(
+        "--lr-schedule",
+        choices=["plateau", "cosine"],
+        default="plateau",
+        help="of the neural models: halve the learning rate when val loss stalls, or anneal it to 0 over "
+        "--epochs and keep the last epoch's weights, without early stopping (choose --epochs to fit the "
+        "budget) (default: plateau)",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="add a row for each neural model trained again on train+val, without a validation set, for "
@@ -286,6 +297,7 @@ def main():
             args.prior_shift if args.prior_shift == "auto" else float(args.prior_shift),
             None if args.tta == "none" else args.tta,
             (args.image_size, args.image_size, 3 if args.color else 1),
+            args.lr_schedule,
         )
         for seed in seeds
     }

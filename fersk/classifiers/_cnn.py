@@ -43,8 +43,16 @@ class CNNClassifier(NeuralImageClassifier):
         the learning-rate schedule; 0 trains on everything and monitors train loss.
     early_stopping : int or None, default=5
         Patience in epochs; training stops and the best epoch's weights are restored.
+    lr_schedule : {"plateau", "cosine"}, default="plateau"
+        ``"plateau"`` halves the learning rate when the monitored loss has not
+        improved for ``lr_patience`` epochs (``ReduceLROnPlateau``). ``"cosine"``
+        anneals it from ``lr`` towards 0 over ``max_epochs`` (``CosineAnnealingLR``,
+        a step per epoch), whatever the losses do: give it the epochs the time
+        allows, and ``early_stopping=None`` so that its last, low learning rates
+        are not cut off.
     lr_patience : int or None, default=2
-        ReduceLROnPlateau patience (factor 0.5); None disables it.
+        ReduceLROnPlateau patience (factor 0.5); None disables it. Used by
+        ``lr_schedule="plateau"`` only.
     ema : float, optional
         Decay of an exponential moving average of the weights, updated after every
         batch (e.g. 0.995: about the last 200 batches). Validation, early stopping and

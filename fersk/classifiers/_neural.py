@@ -62,6 +62,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         batch_size=64,
         validation_fraction=0.1,
         early_stopping=5,
+        lr_schedule="plateau",
         lr_patience=2,
         ema=None,
         tta=None,
@@ -96,6 +97,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
+        self.lr_schedule = lr_schedule
         self.lr_patience = lr_patience
         self.ema = ema
         self.tta = tta
@@ -128,18 +130,20 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if self.ema is not None:
             # before the callbacks that read the weights at the end of an epoch
             callbacks.append(("ema", WeightAveraging(self.ema)))
-        if self.lr_patience:
-            callbacks.append(
-                (
-                    "lr_scheduler",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
-                        monitor=monitor,
-                        patience=self.lr_patience,
-                        factor=0.5,
-                    ),
-                )
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
+        if self.lr_schedule == "cosine":
+            # from lr down towards 0 over max_epochs, a step per epoch
+            scheduler = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)
+            callbacks.append(("lr_scheduler", scheduler))
+        elif self.lr_patience:
+            scheduler = LRScheduler(
+                policy=torch.optim.lr_scheduler.ReduceLROnPlateau,
+                monitor=monitor,
+                patience=self.lr_patience,
+                factor=0.5,
             )
+            callbacks.append(("lr_scheduler", scheduler))
         if self.early_stopping:
             callbacks.append(
                 (

@@ -334,6 +334,17 @@ def test_a_time_budget_stops_training_and_keeps_the_best_weights(faces):
     assert set(model.predict(X)) <= set(y)
 
 
+def test_a_cosine_schedule_anneals_the_learning_rate_over_max_epochs(faces):
+    X, y = faces
+    model = cnn(max_epochs=4, lr=0.01, lr_schedule="cosine", early_stopping=None).fit(X, y)
+    lrs = model.history[:, "event_lr"]
+    np.testing.assert_allclose(lrs, [0.01 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)], rtol=1e-6)
+    plateau = cnn(max_epochs=2, lr=0.01).fit(X, y)
+    assert plateau.history[:, "event_lr"] == [0.01, 0.01]
+    with pytest.raises(ValueError, match="lr_schedule must be 'plateau' or 'cosine', got 'linear'"):
+        cnn(lr_schedule="linear").fit(X, y)
+
+
 def test_accelerate_mixin_is_refused_rather_than_dropping_augmentation(faces):
     from skorch.hf import AccelerateMixin
 

@@ -47,7 +47,8 @@ CHILD = textwrap.dedent(
                   checkpoint=None if checkpoint == "-" else checkpoint, callbacks=[("kill", KillAfter())])
     if family.startswith("cnn"):
         ema = 0.9 if family == "cnn-ema" else None  # the weight average must resume too
-        model = CNNClassifier(module__channels=(4, 8), module__hidden=16, ema=ema, **common)
+        schedule = "cosine" if family == "cnn-cosine" else "plateau"  # and the cosine schedule where it was
+        model = CNNClassifier(module__channels=(4, 8), module__hidden=16, ema=ema, lr_schedule=schedule, **common)
     else:
         model = TransferClassifier("test_tiny", weights=None, head_epochs=2, **common)
     model.fit(X, y)
@@ -75,14 +76,14 @@ def uninterrupted(tmp_path_factory):
     """Predictions and epoch count of uninterrupted fits, per family, in a child process."""
     tmp = tmp_path_factory.mktemp("uninterrupted")
     results = {}
-    for family in ("cnn", "transfer", "cnn-ema"):
+    for family in ("cnn", "transfer", "cnn-ema", "cnn-cosine"):
         result, out = run_child(tmp, family, "none", 0, "-")
         assert result.returncode == 0, result.stderr
         results[family] = np.load(out), int(result.stdout.split()[-1])
     return results
 
 
-@pytest.mark.parametrize("family", ["cnn", "transfer", "cnn-ema"])
+@pytest.mark.parametrize("family", ["cnn", "transfer", "cnn-ema", "cnn-cosine"])
 def test_a_killed_fit_resumes_and_ends_as_an_uninterrupted_one(tmp_path, family, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     killed, _ = run_child(tmp_path, family, "kill-after", 3, checkpoint)
