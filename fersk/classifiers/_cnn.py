@@ -49,7 +49,8 @@ class CNNClassifier(NeuralImageClassifier):
         anneals it from ``lr`` towards 0 over ``max_epochs`` (``CosineAnnealingLR``,
         a step per epoch), whatever the losses do: give it the epochs the time
         allows, and ``early_stopping=None`` so that its last, low learning rates
-        are not cut off.
+        are not cut off. ``partial_fit`` continues the curve, back up towards
+        ``lr`` after ``max_epochs``, as a warm restart.
     lr_patience : int or None, default=2
         ReduceLROnPlateau patience (factor 0.5); None disables it. Used by
         ``lr_schedule="plateau"`` only.

@@ -339,6 +339,8 @@ def test_a_cosine_schedule_anneals_the_learning_rate_over_max_epochs(faces):
     model = cnn(max_epochs=4, lr=0.01, lr_schedule="cosine", early_stopping=None).fit(X, y)
     lrs = model.history[:, "event_lr"]
     np.testing.assert_allclose(lrs, [0.01 * (1 + np.cos(np.pi * e / 4)) / 2 for e in range(4)], rtol=1e-6)
+    model.partial_fit(X, y)  # continues the curve where it stopped: at 0, then back up
+    np.testing.assert_allclose(model.history[4:6, "event_lr"], [0.0, 0.01 * (1 - np.cos(np.pi / 4)) / 2], atol=1e-9)
     plateau = cnn(max_epochs=2, lr=0.01).fit(X, y)
     assert plateau.history[:, "event_lr"] == [0.01, 0.01]
     with pytest.raises(ValueError, match="lr_schedule must be 'plateau' or 'cosine', got 'linear'"):
