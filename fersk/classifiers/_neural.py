@@ -130,9 +130,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if self.ema is not None:
             # before the callbacks that read the weights at the end of an epoch
             callbacks.append(("ema", WeightAveraging(self.ema)))
-        if self.lr_schedule not in ("plateau", "cosine"):
-            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
-        if self.lr_schedule == "cosine":
+        if self.lr_schedule == "cosine":  # initialize refuses values other than "plateau" and "cosine"
             # from lr down towards 0 over max_epochs, a step per epoch
             scheduler = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)
             callbacks.append(("lr_scheduler", scheduler))
@@ -185,6 +183,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             self.device = "auto"
 
     def initialize(self):
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
         self.device = resolve_device(self.device)
         super().initialize()
         # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)

@@ -343,8 +343,9 @@ def test_a_cosine_schedule_anneals_the_learning_rate_over_max_epochs(faces):
     np.testing.assert_allclose(model.history[4:6, "event_lr"], [0.0, 0.01 * (1 - np.cos(np.pi / 4)) / 2], atol=1e-9)
     plateau = cnn(max_epochs=2, lr=0.01).fit(X, y)
     assert plateau.history[:, "event_lr"] == [0.01, 0.01]
+    unknown = clone(cnn(lr_schedule="linear"))  # refused at fit, as scikit-learn checks parameters
     with pytest.raises(ValueError, match="lr_schedule must be 'plateau' or 'cosine', got 'linear'"):
-        cnn(lr_schedule="linear").fit(X, y)
+        unknown.fit(X, y)
 
 
 def test_accelerate_mixin_is_refused_rather_than_dropping_augmentation(faces):
