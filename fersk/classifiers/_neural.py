@@ -18,6 +18,7 @@ from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_tra
 from ._base import ImageClassifierMixin
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_LR_SCHEDULES = ("plateau", "cosine")
 # the shifts prior_shift="auto" chooses from, on the validation set
 PRIOR_SHIFTS = np.round(np.linspace(0.0, 1.0, 11), 2)
 
@@ -130,7 +131,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if self.ema is not None:
             # before the callbacks that read the weights at the end of an epoch
             callbacks.append(("ema", WeightAveraging(self.ema)))
-        if self.lr_schedule == "cosine":  # initialize refuses values other than "plateau" and "cosine"
+        if self.lr_schedule == "cosine":  # initialize refuses values not in _LR_SCHEDULES
             # from lr down towards 0 over max_epochs, a step per epoch
             scheduler = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)
             callbacks.append(("lr_scheduler", scheduler))
@@ -183,8 +184,9 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             self.device = "auto"
 
     def initialize(self):
-        if self.lr_schedule not in ("plateau", "cosine"):
-            raise ValueError(f"lr_schedule must be 'plateau' or 'cosine', got {self.lr_schedule!r}")
+        if self.lr_schedule not in _LR_SCHEDULES:
+            choices = " or ".join(map(repr, _LR_SCHEDULES))
+            raise ValueError(f"lr_schedule must be {choices}, got {self.lr_schedule!r}")
         self.device = resolve_device(self.device)
         super().initialize()
         # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)
