@@ -14,16 +14,18 @@ import copy
 import itertools
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from _common import MUXSPACE_NEURAL, load_muxspace, record, train_images
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.pipeline import make_pipeline
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.preprocessing import Normalizer, normalize
+from sklearn.preprocessing import Normalizer, StandardScaler, normalize
 
 import fersk
 from fersk.evaluation import classification_metrics
@@ -101,39 +103,72 @@ def network_features(classifier, X, X_test, policies=TTA_POLICIES):
     return views
 
 
-def neighbours_on_features(networks, name, y, n_train, y_test, labels, seconds):
-    """A k-nearest-neighbour classifier on the features of one or more networks.
+def feature_heads(y_train):
+    """The classifiers fit on a network's features, each with the grid searched on val and a
+    function that names the chosen settings.
 
-    ``networks`` holds each network's ``network_features`` of train+val (train first, ``n_train``
-    of them) and of test; several networks' features are put side by side (cosine distance on
-    each, summed). The test-time views (none, flip or crops), k and the weighting of the
-    neighbours' votes are chosen by macro-F1 on val, with train as the neighbours (a GridSearchCV
-    with that one split per view policy); the chosen model then takes train+val as its
-    neighbours. Returns the row's name and figures, and the chosen search with its ``tta``
+    ``"knn"`` is a k-nearest-neighbour classifier (cosine distance). ``"linear"`` retrains the
+    classifier alone on the network's fixed (standardised) features with class-balanced weights
+    (fully or by the square root), the "decoupled" classifier retraining of Kang et al. (ICLR 2020): the
+    network keeps the features it learnt with its milder weighting, and only the decision
+    boundaries see the rare classes at full weight.
+    """
+    labels, counts = np.unique(y_train, return_counts=True)
+    sqrt_balanced = dict(zip(labels, np.sqrt(len(y_train) / (len(labels) * counts)).tolist()))
+    return {
+        "knn": (
+            make_pipeline(Normalizer(), KNeighborsClassifier()),
+            {
+                "kneighborsclassifier__n_neighbors": [3, 5, 7, 10, 15],
+                "kneighborsclassifier__weights": ["uniform", "distance"],
+            },
+            lambda p: (
+                f"{p['kneighborsclassifier__n_neighbors']}-NN ({p['kneighborsclassifier__weights']}, tta={p['tta']})"
+            ),
+        ),
+        "linear": (
+            make_pipeline(Normalizer(), StandardScaler(), LogisticRegression(max_iter=2000)),
+            {
+                "logisticregression__C": [0.01, 0.1, 1.0],
+                "logisticregression__class_weight": ["balanced", sqrt_balanced],
+            },
+            lambda p: "balanced linear head (C={:g}, {}, tta={})".format(
+                p["logisticregression__C"],
+                "balanced" if p["logisticregression__class_weight"] == "balanced" else "sqrt-balanced",
+                p["tta"],
+            ),
+        ),
+    }
+
+
+def head_on_features(networks, head, name, y, n_train, y_test, labels, seconds):
+    """A classifier fit on the features of one or more networks.
+
+    ``head`` is one of :func:`feature_heads`. ``networks`` holds each network's
+    ``network_features`` of train+val (train first, ``n_train`` of them) and of test; several
+    networks' features are put side by side (each L2-normalised, then the whole). The test-time
+    views (none, flip or crops) and the head's settings are chosen by macro-F1 on val, with train
+    to fit on (a GridSearchCV with that one split per view policy); the chosen model is then fit
+    on train+val. Returns the row's name and figures, and the chosen search with its ``tta``
     added to ``best_params_``.
     """
     start = time.perf_counter()
-    grid = {
-        "kneighborsclassifier__n_neighbors": [3, 5, 7, 10, 15],
-        "kneighborsclassifier__weights": ["uniform", "distance"],
-    }
+    estimator, grid, describe = head
     split = PredefinedSplit(np.r_[np.full(n_train, -1), np.zeros(len(y) - n_train)])
     searches = {}
     for tta in TTA_POLICIES:
-        searches[tta] = GridSearchCV(
-            make_pipeline(Normalizer(), KNeighborsClassifier()), grid, scoring="f1_macro", cv=split
-        ).fit(np.hstack([views[tta][0] for views in networks]), y)
+        searches[tta] = GridSearchCV(estimator, grid, scoring="f1_macro", cv=split).fit(
+            np.hstack([views[tta][0] for views in networks]), y
+        )
     tta, search = max(searches.items(), key=lambda item: item[1].best_score_)
     search.best_params_["tta"] = tta
     m = classification_metrics(y_test, search.predict(np.hstack([views[tta][1] for views in networks])), labels=labels)
-    return (*neighbour_row(name, m, search, seconds + time.perf_counter() - start), search)
+    return (*head_row(name, describe, m, search, seconds + time.perf_counter() - start), search)
 
 
-def neighbour_row(name, m, search, seconds):
-    """A neighbours row's name and figures: test figures of ``m``, and the val macro-F1 ``search`` chose by."""
-    params = search.best_params_
-    k, weights = params["kneighborsclassifier__n_neighbors"], params["kneighborsclassifier__weights"]
-    return f"{name}, {k}-NN ({weights}, tta={params['tta']}) on the features", {
+def head_row(name, describe, m, search, seconds):
+    """A head's row name and figures: test figures of ``m``, and the val macro-F1 ``search`` chose by."""
+    return f"{name}, {describe(search.best_params_)} on the features", {
         **headline(m),
         "val macro-F1": round(float(search.best_score_), 4),
         "fit s": round(seconds),
@@ -141,14 +176,29 @@ def neighbour_row(name, m, search, seconds):
     }
 
 
-def neighbours_on_refit_features(search, refit, name, X, y, X_test, y_test, fit_seconds):
-    """The neighbours and views ``search`` chose, on the features of the network refit on train+val."""
+def head_on_refit_features(search, describe, refit, name, X, y, X_test, y_test, fit_seconds):
+    """The head and views ``search`` chose, on the features of the network refit on train+val."""
     start = time.perf_counter()
     tta = search.best_params_["tta"]
     features, test_features = network_features(refit, X, X_test, policies=[tta])[tta]
-    neighbours = clone(search.best_estimator_).fit(features, y)
-    m = classification_metrics(y_test, neighbours.predict(test_features), labels=refit.classes_)
-    return neighbour_row(name, m, search, fit_seconds + time.perf_counter() - start)
+    head = clone(search.best_estimator_).fit(features, y)
+    m = classification_metrics(y_test, head.predict(test_features), labels=refit.classes_)
+    return head_row(name, describe, m, search, fit_seconds + time.perf_counter() - start)
+
+
+def network_and_head(search, views, n_train, y, network_val, network_test, y_test, classes):
+    """The network's probabilities averaged with those of the head ``search`` chose, weighted
+    (steps of 0.1) by macro-F1 on val: the head fit on train gives val's, the head fit on
+    train+val gives test's. Returns the weight of the head and the figures."""
+    features, test_features = views[search.best_params_["tta"]]
+    on_train = clone(search.best_estimator_).fit(features[:n_train], y[:n_train])
+    assert list(on_train.classes_) == list(classes), "the head and the network order classes alike"
+    head_val, head_test = on_train.predict_proba(features[n_train:]), search.predict_proba(test_features)
+    weights = vote_weights([network_val, head_val], y[n_train:], classes)
+    m = classification_metrics(
+        y_test, classes[np.tensordot(weights, [network_test, head_test], 1).argmax(axis=1)], labels=classes
+    )
+    return weights[1], m
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape, lr_schedule):
@@ -271,6 +321,24 @@ def main():
         "row for the neighbours on all their features side by side",
     )
     parser.add_argument(
+        "--linear",
+        action="store_true",
+        help="like --knn, with a class-balanced logistic regression on the features in place of the "
+        "neighbours (the classifier retrained alone, as in decoupled long-tail training): C and the "
+        "class weighting (balanced or its square root) chosen by macro-F1 on val",
+    )
+    parser.add_argument(
+        "--blend",
+        action="store_true",
+        help="with --knn or --linear: one more row for each of their rows on a single network, with the "
+        "network's probabilities averaged with the head's, weighted (steps of 0.1) by macro-F1 on val",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="DIR",
+        help="save each neural model fit on train with fersk.save, as DIR/<model>-seed<seed>.fersk",
+    )
+    parser.add_argument(
         "--vote",
         nargs="?",
         const="equal",
@@ -284,6 +352,9 @@ def main():
     args = parser.parse_args()
     if args.refit and args.oversample:
         parser.error("--refit refits the network alone; it does not combine with --oversample")
+    heads = [kind for kind in ("knn", "linear") if getattr(args, kind)]
+    if args.blend and not heads:
+        parser.error("--blend averages the network with a head on its features: add --knn or --linear")
     begin = time.perf_counter()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     available = {
@@ -355,29 +426,58 @@ def main():
             figures[name]["unshifted accuracy %"] = round(100 * u["accuracy"], 2)
             figures[name]["unshifted macro-F1"] = u["macro_f1"]
         print(figures[name], flush=True)
-        if args.knn and neural:
+        if args.save and neural:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            fersk.save(classifier, Path(args.save) / f"{key}-seed{seed}.fersk")
+        if heads and neural:
             X, y = train_and_val(data, X_train, y_train, val)
             start = time.perf_counter()
             networks[name] = network_features(classifier, X, data.data[test])
-            # a neighbours row's training time: the network's fit, its features, the search
+            # a head's training time: the network's fit, its features, the search
             network_seconds[name] = seconds + time.perf_counter() - start
-            knn_name, figures[knn_name], search = neighbours_on_features(
-                [networks[name]], name, y, len(X_train), y_test, classes, network_seconds[name]
-            )
-            print(knn_name, figures[knn_name], flush=True)
+            searches = {}
+            for kind in heads:
+                head = feature_heads(y_train)[kind]
+                head_name, figures[head_name], searches[kind] = head_on_features(
+                    [networks[name]], head, name, y, len(X_train), y_test, classes, network_seconds[name]
+                )
+                print(head_name, figures[head_name], flush=True)
+                if args.blend:
+                    weight, m = network_and_head(
+                        searches[kind],
+                        networks[name],
+                        len(X_train),
+                        y,
+                        val_proba[name],
+                        test_proba[name],
+                        y_test,
+                        classes,
+                    )
+                    blend_name = f"{head_name}, averaged with the network (head weight {weight:.1f}, chosen on val)"
+                    figures[blend_name] = {**headline(m), "per-class F1": per_class_f1(m)}
+                    print(blend_name, figures[blend_name], flush=True)
         if args.refit and neural:
             refit_name, figures[refit_name], refit = refit_on_train_and_val(
                 classifier, name, data, X_train, y_train, val, test
             )
             print(refit_name, figures[refit_name], flush=True)
-            if args.knn:
-                knn_name, figures[knn_name] = neighbours_on_refit_features(
-                    search, refit, refit_name, X, y, data.data[test], y_test, figures[refit_name]["fit s"]
+            for kind in heads:
+                head_name, figures[head_name] = head_on_refit_features(
+                    searches[kind],
+                    feature_heads(y_train)[kind][2],
+                    refit,
+                    refit_name,
+                    X,
+                    y,
+                    data.data[test],
+                    y_test,
+                    figures[refit_name]["fit s"],
                 )
-                print(knn_name, figures[knn_name], flush=True)
-    if len(networks) > 1:
-        knn_name, figures[knn_name], _ = neighbours_on_features(
+                print(head_name, figures[head_name], flush=True)
+    for kind in heads if len(networks) > 1 else []:
+        head_name, figures[head_name], _ = head_on_features(
             list(networks.values()),
+            feature_heads(y_train)[kind],
             " + ".join(networks),
             y,
             len(X_train),
@@ -385,7 +485,7 @@ def main():
             classes,
             sum(network_seconds.values()),
         )
-        print(knn_name, figures[knn_name], flush=True)
+        print(head_name, figures[head_name], flush=True)
     if args.vote != "none":
         names = list(test_proba)
         weights = np.full(len(names), 1 / len(names))
