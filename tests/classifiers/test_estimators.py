@@ -11,9 +11,10 @@ from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.preprocessing import Normalizer
+from sklearn.preprocessing import Normalizer, StandardScaler
 
 from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces, save
 from fersk.backbones import create_backbone
@@ -160,6 +161,18 @@ def test_a_network_feeds_nearest_neighbours_in_a_pipeline(faces):
     pipe = make_pipeline(cnn(max_epochs=3), Normalizer(), KNeighborsClassifier(n_neighbors=3))
     scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(2, shuffle=True, random_state=0))
     assert scores.mean() > 1 / len(np.unique(y))  # better than chance on easy faces
+
+
+def test_a_balanced_linear_head_retrained_on_a_networks_features(faces):
+    # the README's recipe for rare classes: the network's features, a class-balanced logistic regression
+    X, y = faces
+    head = LogisticRegression(class_weight="balanced", max_iter=2000)
+    pipe = make_pipeline(cnn(max_epochs=3), Normalizer(), StandardScaler(), head)
+    scores = cross_val_score(pipe, X, y, cv=StratifiedKFold(2, shuffle=True, random_state=0))
+    assert scores.mean() > 1 / len(np.unique(y))  # better than chance on easy faces
+    proba = pipe.fit(X, y).predict_proba(X[:5])
+    assert proba.shape == (5, len(np.unique(y)))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
 
 
 class NoEmbed(torch.nn.Module):
