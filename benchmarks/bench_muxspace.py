@@ -382,6 +382,7 @@ def main():
         neural = key not in ("hog", "nn")
         data, train, val, test = load_muxspace(size, grayscale=not (neural and args.color))
         X_train, y_train = train_images(data, train, per_class=250 if args.quick else None)
+        chosen_heads = {kind: head for kind, head in feature_heads(y_train).items() if kind in heads}
         model = build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
@@ -436,8 +437,7 @@ def main():
             # a head's training time: the network's fit, its features, the search
             network_seconds[name] = seconds + time.perf_counter() - start
             searches = {}
-            for kind in heads:
-                head = feature_heads(y_train)[kind]
+            for kind, head in chosen_heads.items():
                 head_name, figures[head_name], searches[kind] = head_on_features(
                     [networks[name]], head, name, y, len(X_train), y_test, classes, network_seconds[name]
                 )
@@ -461,10 +461,10 @@ def main():
                 classifier, name, data, X_train, y_train, val, test
             )
             print(refit_name, figures[refit_name], flush=True)
-            for kind in heads:
+            for kind, (_, _, describe) in chosen_heads.items():
                 head_name, figures[head_name] = head_on_refit_features(
                     searches[kind],
-                    feature_heads(y_train)[kind][2],
+                    describe,
                     refit,
                     refit_name,
                     X,
@@ -474,10 +474,10 @@ def main():
                     figures[refit_name]["fit s"],
                 )
                 print(head_name, figures[head_name], flush=True)
-    for kind in heads if len(networks) > 1 else []:
+    for head in chosen_heads.values() if len(networks) > 1 else []:
         head_name, figures[head_name], _ = head_on_features(
             list(networks.values()),
-            feature_heads(y_train)[kind],
+            head,
             " + ".join(networks),
             y,
             len(X_train),
