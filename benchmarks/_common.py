@@ -18,8 +18,19 @@ MUXSPACE_NEURAL = dict(augment="basic", class_weight="balanced_sqrt", label_smoo
 
 
 def machine():
-    """A one-line description of this machine."""
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    """A one-line description of this machine, with its GPU if PyTorch sees one."""
+    import torch
+
+    gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{platform.machine()}, {os.cpu_count()} cores{gpu}, Python {platform.python_version()}"
+
+
+def device_name(device):
+    """``device`` as a fitted network reports it, with the GPU's name for CUDA: ``"cuda (NVIDIA H200)"``."""
+    import torch
+
+    device = str(device)
+    return f"{device} ({torch.cuda.get_device_name(torch.device(device))})" if device.startswith("cuda") else device
 
 
 def record(name, figures, seconds, out_dir=HERE / "out"):
