@@ -26,11 +26,14 @@ def machine():
 
 
 def device_name(device):
-    """``device`` as a fitted network reports it, with the GPU's name for CUDA: ``"cuda (NVIDIA H200)"``."""
+    """``device`` as a fitted network reports it, with the GPU's name or the number of cores:
+    ``"cuda (NVIDIA H200)"``, ``"cpu (2 cores)"``."""
     import torch
 
     device = str(device)
-    return f"{device} ({torch.cuda.get_device_name(torch.device(device))})" if device.startswith("cuda") else device
+    if device.startswith("cuda"):
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return f"{device} ({os.cpu_count()} cores)"
 
 
 def record(name, figures, seconds, out_dir=HERE / "out"):

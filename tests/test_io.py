@@ -163,7 +163,7 @@ def test_a_fersk_file_is_a_transfer_weights_source(faces, tmp_path):
     target = FAMILIES["transfer"](weights=str(path), max_epochs=1, head_epochs=1, lr=0.0).fit(X[:40], y[:40])
     body = {k: v for k, v in source.module_.state_dict().items() if k.startswith("body.")}
     for key, value in body.items():
-        np.testing.assert_array_equal(target.module_.state_dict()[key].numpy(), value.numpy())
+        np.testing.assert_array_equal(target.module_.state_dict()[key].cpu().numpy(), value.cpu().numpy())
     cnn_path = fersk.save(FAMILIES["cnn"]().fit(X, y), tmp_path / "cnn.fersk")
     with pytest.raises(ValueError, match="do not fit backbone"):
         FAMILIES["transfer"](weights=str(cnn_path)).fit(X, y)
@@ -185,7 +185,7 @@ def test_pretrained_models_load_offline_from_the_package(faces, tmp_path, monkey
     started = FAMILIES["transfer"](weights="fer2013", max_epochs=1, lr=0.0).fit(X, y)
     for key, value in model.module_.state_dict().items():
         if key.startswith("body.") and "num_batches" not in key:
-            np.testing.assert_array_equal(started.module_.state_dict()[key].numpy(), value.numpy())
+            np.testing.assert_array_equal(started.module_.state_dict()[key].cpu().numpy(), value.cpu().numpy())
 
 
 def test_model_files_are_readable_by_others(saved):

@@ -28,4 +28,4 @@ def test_the_shipped_model_is_a_transfer_source(shared_data):
     source = fersk.load_pretrained("fer2013").module_.state_dict()
     for key, value in model.module_.state_dict().items():
         if key.startswith("body.") and "num_batches" not in key:
-            np.testing.assert_array_equal(value.numpy(), source[key].numpy())
+            np.testing.assert_array_equal(value.cpu().numpy(), source[key].cpu().numpy())

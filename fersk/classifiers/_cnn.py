@@ -77,8 +77,9 @@ class CNNClassifier(NeuralImageClassifier):
         The file is tied to its training data: other data is an error. Give
         each fit its own file (not one shared by a grid search).
     random_state : int, optional
-        Seeds weights, batches, augmentation and the validation split: on CPU, two
-        fits with the same seed give identical predictions.
+        Seeds weights, batches, augmentation and the validation split: two fits with
+        the same seed give identical predictions, on a GPU too (a seeded fit trains
+        with cuDNN's deterministic algorithms).
     device : str, default="auto"
         ``"auto"`` picks CUDA when present; after fit, ``device`` names the device used.
     progress : bool, default=False

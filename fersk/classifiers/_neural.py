@@ -1,5 +1,6 @@
 """The skorch base of fersk's neural estimators."""
 
+import contextlib
 import warnings
 
 import joblib
@@ -21,6 +22,21 @@ _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torc
 _LR_SCHEDULES = ("plateau", "cosine")
 # the shifts prior_shift="auto" chooses from, on the validation set
 PRIOR_SHIFTS = np.round(np.linspace(0.0, 1.0, 11), 2)
+
+
+@contextlib.contextmanager
+def _deterministic_cudnn(seeded):
+    """With ``seeded``, cuDNN's deterministic algorithms while the block runs, then the caller's
+    settings back: the same ``random_state`` then trains the same network on a GPU too
+    (cuDNN's fastest convolution gradients sum in a varying order)."""
+    cudnn = torch.backends.cudnn
+    saved = cudnn.deterministic, cudnn.benchmark
+    if seeded:
+        cudnn.deterministic, cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved
 
 
 def _accuracy(net, X, y):
@@ -267,7 +283,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                     # a finished run, restored: the seeded split gives back its validation set
                     self.get_split_datasets(self._to_tensors(X), y_encoded.astype(np.int64))
                     return self._tune_prior_shift()
-            super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+            with _deterministic_cudnn(self.random_state is not None):
+                super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
             return self._tune_prior_shift()
         finally:
             self.validation_set_ = self.tuning_set_ = None
@@ -361,7 +378,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return self.fit(X, y, **fit_params)
         X = self._validate_predict(X)
         try:
-            super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
+            with _deterministic_cudnn(self.random_state is not None):
+                super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
             return self._tune_prior_shift()
         finally:
             self.tuning_set_ = None

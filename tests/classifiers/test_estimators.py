@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import Normalizer, StandardScaler
+from skorch.callbacks import Callback
 
 from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, make_faces, save
 from fersk.backbones import create_backbone
@@ -74,6 +75,33 @@ def test_same_seed_same_predictions(faces, make):
     np.testing.assert_array_equal(first, second)
 
 
+class _CudnnSpy(Callback):
+    """Records cuDNN's (deterministic, benchmark) settings as each epoch begins."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.seen.append((torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark))
+
+
+@pytest.mark.parametrize("seed", [0, None])
+def test_a_seeded_fit_trains_with_deterministic_cudnn_and_gives_the_settings_back(faces, seed):
+    # cuDNN's fastest convolution gradients sum in a varying order, so on a GPU the same seed
+    # gives the same network only with its deterministic algorithms (seen on an H200: 1e-4 apart)
+    X, y = faces
+    cudnn = torch.backends.cudnn
+    saved = cudnn.deterministic, cudnn.benchmark
+    seen = []
+    try:
+        cudnn.deterministic, cudnn.benchmark = False, True
+        cnn(max_epochs=2, random_state=seed, callbacks=[("spy", _CudnnSpy(seen))]).fit(X, y)
+        assert seen == [(True, False)] * 2 if seed is not None else [(False, True)] * 2
+        assert (cudnn.deterministic, cudnn.benchmark) == (False, True)
+    finally:
+        cudnn.deterministic, cudnn.benchmark = saved
+
+
 def test_image_shaped_input_equals_flattened(faces):
     X, y = faces
     flat = hog().fit(X, y).predict_proba(X)
@@ -112,9 +140,9 @@ def test_balanced_class_weight_reaches_the_loss():
     X, y = make_faces(60, image_size=24, weights=[4, 1], emotions=["happy", "sad"], random_state=0)
     model = cnn(class_weight="balanced").fit(X, y)
     counts = np.array([np.sum(y == c) for c in model.classes_])
-    np.testing.assert_allclose(model.criterion_.weight.numpy(), len(y) / (2 * counts), rtol=1e-6)
+    np.testing.assert_allclose(model.criterion_.weight.cpu().numpy(), len(y) / (2 * counts), rtol=1e-6)
     milder = cnn(class_weight="balanced_sqrt").fit(X, y)
-    np.testing.assert_allclose(milder.criterion_.weight.numpy(), np.sqrt(len(y) / (2 * counts)), rtol=1e-6)
+    np.testing.assert_allclose(milder.criterion_.weight.cpu().numpy(), np.sqrt(len(y) / (2 * counts)), rtol=1e-6)
     with pytest.raises(ValueError, match="balanced_sqrt"):
         cnn(class_weight="auto").fit(X, y)
 
@@ -140,12 +168,12 @@ def test_transform_gives_the_features_the_head_takes_in(faces, make):
     X, y = faces
     model = make().fit(X, y)
     features = model.transform(X[:5])
-    assert features.shape == (5, model.module_.embed(torch.zeros(1, 1, 24, 24)).shape[1])
+    assert features.shape == (5, model.module_.embed(torch.zeros(1, 1, 24, 24, device=model.device)).shape[1])
     assert features.dtype == np.float32
     head = model.module_.head[2:] if make is cnn else model.module_.head  # FERNet's head starts by pooling
     with torch.no_grad():
-        logits = head.eval()(torch.as_tensor(features))
-    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), model.predict_proba(X[:5]), rtol=1e-4, atol=1e-6)
+        logits = head.eval()(torch.as_tensor(features, device=model.device))
+    np.testing.assert_allclose(torch.softmax(logits, 1).cpu().numpy(), model.predict_proba(X[:5]), rtol=1e-4, atol=1e-6)
 
 
 def test_transform_averages_the_tta_views(faces):
@@ -197,7 +225,7 @@ def test_frozen_backbone_keeps_batchnorm_statistics(faces):
     model.fit(X, y)
     reference = create_backbone("test_tiny", n_classes=7)
     bn = model.module_.stages[0][1]
-    np.testing.assert_array_equal(bn.running_mean.numpy(), reference.stages[0][1].running_mean.numpy())
+    np.testing.assert_array_equal(bn.running_mean.cpu().numpy(), reference.stages[0][1].running_mean.numpy())
     assert not any(p.requires_grad for p in model.module_.stages[0].parameters())
     assert all(p.requires_grad for p in model.module_.head.parameters())
 

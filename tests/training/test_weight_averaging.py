@@ -47,9 +47,10 @@ def test_early_stopping_restores_the_average_it_validated(faces):
 
 
 def _valid_loss(model, X, y):
-    images = torch.as_tensor(model._to_tensors(X))
+    images = torch.as_tensor(model._to_tensors(X), device=model.device)
+    target = torch.as_tensor(model._encode(y), device=model.device)
     with torch.no_grad():
-        return float(model.get_loss(model.module_.eval()(images), torch.as_tensor(model._encode(y))))
+        return float(model.get_loss(model.module_.eval()(images), target))
 
 
 @pytest.mark.parametrize("decay", [0.0, 1.0, 1.5])
