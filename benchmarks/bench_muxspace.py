@@ -186,19 +186,24 @@ def head_on_refit_features(search, describe, refit, name, X, y, X_test, y_test, 
     return head_row(name, describe, m, search, fit_seconds + time.perf_counter() - start)
 
 
-def network_and_head(search, views, n_train, y, network_val, network_test, y_test, classes):
-    """The network's probabilities averaged with those of the head ``search`` chose, weighted
-    (steps of 0.1) by macro-F1 on val: the head fit on train gives val's, the head fit on
-    train+val gives test's. Returns the weight of the head and the figures."""
+def head_probabilities(search, views, n_train, y, classes):
+    """The probabilities of the head ``search`` chose: on val from the head fit on train, and on
+    test from the head fit on train+val."""
     features, test_features = views[search.best_params_["tta"]]
     on_train = clone(search.best_estimator_).fit(features[:n_train], y[:n_train])
-    assert list(on_train.classes_) == list(classes), "the head and the network order classes alike"
-    head_val, head_test = on_train.predict_proba(features[n_train:]), search.predict_proba(test_features)
-    weights = vote_weights([network_val, head_val], y[n_train:], classes)
-    m = classification_metrics(
-        y_test, classes[np.tensordot(weights, [network_test, head_test], 1).argmax(axis=1)], labels=classes
+    assert list(on_train.classes_) == list(classes), "the heads and the network order classes alike"
+    return on_train.predict_proba(features[n_train:]), search.predict_proba(test_features)
+
+
+def blended(probas, y_val, y_test, classes):
+    """Several models' probabilities averaged, weighted (steps of 0.1) by macro-F1 on val.
+
+    ``probas`` holds (val, test) probabilities per model. Returns the weights and the figures on test."""
+    val, test = zip(*probas)
+    weights = vote_weights(list(val), y_val, classes)
+    return weights, classification_metrics(
+        y_test, classes[np.tensordot(weights, test, 1).argmax(axis=1)], labels=classes
     )
-    return weights[1], m
 
 
 def models(epochs, budget_seconds, seed, class_weight, oversample, ema, prior_shift, tta, image_shape, lr_schedule):
@@ -331,12 +336,19 @@ def main():
         "--blend",
         action="store_true",
         help="with --knn or --linear: one more row for each of their rows on a single network, with the "
-        "network's probabilities averaged with the head's, weighted (steps of 0.1) by macro-F1 on val",
+        "network's probabilities averaged with the head's, weighted (steps of 0.1) by macro-F1 on val; with "
+        "both, one more row for the network and both heads averaged, weighted alike",
     )
     parser.add_argument(
         "--save",
         metavar="DIR",
         help="save each neural model fit on train with fersk.save, as DIR/<model>-seed<seed>.fersk",
+    )
+    parser.add_argument(
+        "--load",
+        metavar="DIR",
+        help="take each neural model from DIR/<model>-seed<seed>.fersk, as --save wrote it, instead of "
+        "training it (to study heads and blends without training again); its fit time is its history's",
     )
     parser.add_argument(
         "--vote",
@@ -350,6 +362,10 @@ def main():
         "so that its val probabilities are not of its own training images (default: none)",
     )
     args = parser.parse_args()
+    if args.load and (args.refit or args.oversample):
+        parser.error(
+            "--load takes the networks as they were fit on train: it does not combine with --refit or --oversample"
+        )
     if args.refit and args.oversample:
         parser.error("--refit refits the network alone; it does not combine with --oversample")
     heads = [kind for kind in ("knn", "linear") if getattr(args, kind)]
@@ -383,13 +399,15 @@ def main():
         data, train, val, test = load_muxspace(size, grayscale=not (neural and args.color))
         X_train, y_train = train_images(data, train, per_class=250 if args.quick else None)
         chosen_heads = {kind: head for kind, head in feature_heads(y_train).items() if kind in heads}
-        model = build()
+        model = fersk.load(Path(args.load) / f"{key}-seed{seed}.fersk") if args.load and neural else build()
         classifier = model.steps[-1][1] if hasattr(model, "steps") else model
         # val is what settings are chosen on; HOG+SVM usually fits on it, and then has no val figure
         fits_on_val = not neural and args.vote != "val"
         start = time.perf_counter()
         if fits_on_val:
             model.fit(*train_and_val(data, X_train, y_train, val))
+        elif args.load and neural:
+            start -= sum(classifier.history[:, "dur"])  # trained before: its fit time is its history's
         elif not neural:
             model.fit(X_train, y_train)
         else:
@@ -436,24 +454,26 @@ def main():
             networks[name] = network_features(classifier, X, data.data[test])
             # a head's training time: the network's fit, its features, the search
             network_seconds[name] = seconds + time.perf_counter() - start
-            searches = {}
+            searches, head_names = {}, {}
             for kind, head in chosen_heads.items():
-                head_name, figures[head_name], searches[kind] = head_on_features(
+                head_names[kind], figures[head_names[kind]], searches[kind] = head_on_features(
                     [networks[name]], head, name, y, len(X_train), y_test, classes, network_seconds[name]
                 )
-                print(head_name, figures[head_name], flush=True)
-                if args.blend:
-                    weight, m = network_and_head(
-                        searches[kind],
-                        networks[name],
-                        len(X_train),
-                        y,
-                        val_proba[name],
-                        test_proba[name],
-                        y_test,
-                        classes,
+                print(head_names[kind], figures[head_names[kind]], flush=True)
+            if args.blend:
+                probas = {"network": (val_proba[name], test_proba[name])}
+                for kind, search in searches.items():
+                    probas[kind] = head_probabilities(search, networks[name], len(X_train), y, classes)
+                    weights, m = blended([probas["network"], probas[kind]], y[len(X_train) :], y_test, classes)
+                    blend_name = (
+                        f"{head_names[kind]}, averaged with the network (head weight {weights[1]:.1f}, chosen on val)"
                     )
-                    blend_name = f"{head_name}, averaged with the network (head weight {weight:.1f}, chosen on val)"
+                    figures[blend_name] = {**headline(m), "per-class F1": per_class_f1(m)}
+                    print(blend_name, figures[blend_name], flush=True)
+                if len(searches) > 1:
+                    weights, m = blended(list(probas.values()), y[len(X_train) :], y_test, classes)
+                    shown = ", ".join(f"{kind} {w:.1f}" for kind, w in zip(probas, weights))
+                    blend_name = f"{name}: the network and its heads averaged (weights {shown}, chosen on val)"
                     figures[blend_name] = {**headline(m), "per-class F1": per_class_f1(m)}
                     print(blend_name, figures[blend_name], flush=True)
         if args.refit and neural:
