@@ -11,6 +11,7 @@ with a model card beside it, and the confusion matrix goes to docs/images/.
 
 import argparse
 import datetime
+import sys
 import time
 
 import numpy as np
@@ -141,7 +142,7 @@ def _ship(model, figures, test_metrics, args, model_dir, image_dir, name):
   - A {args.budget_minutes:.0f}-minute budget on {figures["device"]}: {figures["epochs"]} epochs in
     {figures["train minutes"]} minutes.
   - Test-time augmentation: `tta={figures["tta (chosen on PublicTest)"]!r}`.
-- **Reproduce:** `python benchmarks/bench_fer2013.py` (seed {args.seed}; {machine()}).
+- **Reproduce:** `{" ".join(["python benchmarks/bench_fer2013.py", *sys.argv[1:]])}` (seed {args.seed}; {machine()}).
 - **Date:** {datetime.date.today().isoformat()}. File size: {size_mb:.1f} MB.
 
 ## Figures
