@@ -110,8 +110,8 @@ def main():
     }
     name = "fer2013" + ("-cuda" if str(model.device).startswith("cuda") else "")
     if not args.quick:
-        out = HERE / "out"
-        _ship(model, figures, test_metrics, args, *((out, out) if args.no_ship else (PRETRAINED, IMAGES)), name)
+        model_dir, image_dir = (HERE / "out", HERE / "out") if args.no_ship else (PRETRAINED, IMAGES)
+        _ship(model, figures, test_metrics, args, model_dir, image_dir, name)
     print(record(name + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
 
 

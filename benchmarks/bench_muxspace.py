@@ -464,14 +464,14 @@ def main():
                 probas = {"network": (val_proba[name], test_proba[name])}
                 for kind, search in searches.items():
                     probas[kind] = head_probabilities(search, networks[name], len(X_train), y, classes)
-                    weights, m = blended([probas["network"], probas[kind]], y[len(X_train) :], y_test, classes)
+                    weights, m = blended([probas["network"], probas[kind]], y_val, y_test, classes)
                     blend_name = (
                         f"{head_names[kind]}, averaged with the network (head weight {weights[1]:.1f}, chosen on val)"
                     )
                     figures[blend_name] = {**headline(m), "per-class F1": per_class_f1(m)}
                     print(blend_name, figures[blend_name], flush=True)
                 if len(searches) > 1:
-                    weights, m = blended(list(probas.values()), y[len(X_train) :], y_test, classes)
+                    weights, m = blended(list(probas.values()), y_val, y_test, classes)
                     shown = ", ".join(f"{kind} {w:.1f}" for kind, w in zip(probas, weights))
                     blend_name = f"{name}: the network and its heads averaged (weights {shown}, chosen on val)"
                     figures[blend_name] = {**headline(m), "per-class F1": per_class_f1(m)}

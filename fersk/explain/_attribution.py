@@ -80,17 +80,17 @@ def explain(estimator, X, *, method="gradcam", target=None, layer=None, batch_si
         raise ValueError(
             f"method={method!r} needs a neural network; use method='occlusion' for {type(estimator).__name__}"
         )
-    # the images and targets go where the network is (a GPU, when it was fitted on one)
+    # each batch and its targets go where the network is (a GPU, when it was fitted on one)
     device = next(estimator.module_.parameters()).device if neural else torch.device("cpu")
     images = (
-        torch.as_tensor(estimator._to_tensors(X), device=device)
+        torch.as_tensor(estimator._to_tensors(X))
         if neural
         else torch.as_tensor(np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c).transpose(0, 3, 1, 2) / 255.0)
     )
     forward = _neural_forward(estimator) if neural else _proba_forward(estimator)
     maps = []
     for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size]
+        batch = images[start : start + batch_size].to(device)
         batch_targets = torch.as_tensor(targets[start : start + batch_size], device=device)
         maps.append(_attribute(method, forward, estimator, batch, batch_targets, layer))
     return np.concatenate(maps)
