@@ -450,8 +450,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         proba = self._over_views(images, lambda v: torch.softmax(self.module_(v), dim=1)).astype(np.float64)
         if shift:
             proba = proba * self.class_prior_**-shift
-            proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        # softmax ran in float32: renormalise in float64 so rows sum to 1 as log_loss expects
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def _over_views(self, images, output):
         """``output`` of each batch of (n, c, h, w) images, averaged over the ``tta`` views."""
