@@ -71,7 +71,11 @@ class ImageClassifierMixin:
         return np.searchsorted(self.classes_, y)
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy on ``(X, y)``; labels unseen at ``fit`` are an error.
+        """Mean accuracy on ``(X, y)``, as scikit-learn's ``ClassifierMixin.score``.
+
+        Images whose label this model never saw at ``fit`` count as wrong, with a
+        warning that names those labels: a small ``learning_curve`` or
+        ``HalvingGridSearchCV`` step may train on fewer classes than it is scored on.
 
         Parameters
         ----------
@@ -86,7 +90,14 @@ class ImageClassifierMixin:
         from sklearn.metrics import accuracy_score
 
         check_is_fitted(self, "image_shape_")
-        self._encode(y)
+        unseen = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))
+        if unseen:
+            warnings.warn(
+                f"y holds label(s) {unseen} that this model never saw at fit (it knows "
+                f"{self.classes_.tolist()}); their images count as wrong",
+                UserWarning,
+                stacklevel=2,
+            )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
 
 

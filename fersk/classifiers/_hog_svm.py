@@ -1,12 +1,16 @@
 """HOG features with a support vector machine."""
 
+import warnings
+
 import numpy as np
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils.validation import _check_sample_weight
 
 from ..preprocessing import HOGTransformer
 from ._base import ImageClassifierMixin
@@ -87,9 +91,29 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def fit(self, X, y):
-        """Fit HOG, scaler and SVM on images ``X`` with labels ``y``; returns self."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit HOG, scaler and SVM on images ``X`` with labels ``y``; returns self.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels), or (n, h, w) / (n, h, w, c)
+            Images, pixel values 0-255.
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the images, given to the SVM and to its probability calibration;
+            they multiply ``class_weight``.
+
+        Returns
+        -------
+        self
+        """
         X, y_encoded = self._validate_fit(X, y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X)
+        svm = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=dict(enumerate(self.class_weight_)))
+        if sklearn.get_config()["enable_metadata_routing"]:
+            svm.set_fit_request(sample_weight=True)  # the calibration passes the weights on to the SVM
         self.pipeline_ = make_pipeline(
             HOGTransformer(
                 orientations=self.orientations,
@@ -99,16 +123,34 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
                 n_jobs=self.n_jobs,
             ),
             StandardScaler(),
-            CalibratedClassifierCV(
-                SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=dict(enumerate(self.class_weight_))),
-                ensemble=False,
-                cv=StratifiedKFold(
-                    max(2, min(5, np.bincount(y_encoded).min())), shuffle=True, random_state=self.random_state
-                ),
-            ),
+            CalibratedClassifierCV(svm, ensemble=False, cv=self._calibration_folds(y_encoded)),
         )
-        self.pipeline_.fit(X, y_encoded)
+        # the steps one by one: the weights go to the calibrated SVM alone, with metadata routing on or off
+        features = self.pipeline_[:-1].fit_transform(X)
+        self.pipeline_[-1].fit(features, y_encoded, sample_weight=sample_weight)
         return self
+
+    def _calibration_folds(self, y_encoded):
+        """Stratified folds for Platt scaling; one fold on all images when a class has a single image.
+
+        Cross-validated calibration needs two images of every class. With fewer (a small
+        ``learning_curve`` or ``HalvingGridSearchCV`` step), the sigmoid is fitted on the
+        SVM's decision values for its own training images: probabilities are then
+        over-confident, which the warning says, but ``fit`` works as ``SVC`` does.
+        """
+        counts = np.bincount(y_encoded, minlength=len(self.classes_))
+        if counts.min() >= 2:
+            return StratifiedKFold(min(5, counts.min()), shuffle=True, random_state=self.random_state)
+        single = self.classes_[counts < 2].tolist()
+        warnings.warn(
+            f"class(es) {single} have a single image, too few for cross-validated probability calibration; "
+            "the probabilities are calibrated on the training images and will be over-confident. "
+            "Give every class at least 2 images for calibrated probabilities",
+            UserWarning,
+            stacklevel=3,
+        )
+        everything = np.arange(len(y_encoded))
+        return [(everything, everything)]
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""

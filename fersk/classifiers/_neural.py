@@ -16,6 +16,7 @@ from skorch.utils import to_tensor
 
 from ..training import FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
+from ..preprocessing import feature_names
 from ._base import ImageClassifierMixin
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -234,7 +235,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         h, w, c = self.image_shape_
         return np.asarray(X, dtype=np.float32).reshape(len(X), h, w, c).transpose(0, 3, 1, 2) / 255.0
 
-    def fit(self, X, y, X_val=None, y_val=None, **fit_params):
+    def fit(self, X, y, X_val=None, y_val=None, sample_weight=None, **fit_params):
         """Train on images ``X`` (pixel values 0-255) with labels ``y``; returns self.
 
         Parameters
@@ -246,6 +247,12 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             A fixed validation set for early stopping and the learning-rate schedule,
             as in scikit-learn's ``HistGradientBoostingClassifier.fit``; it replaces
             the split drawn by ``validation_fraction``.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the training images: each image's loss is multiplied by its
+            weight and by its class's ``class_weight``, and each batch's loss is the
+            weighted mean. The validation loss and the split ignore them. A mixed
+            image (``mixup``, ``cutmix``) keeps the weight of the image it was mixed
+            into. Needs the default criterion (:class:`fersk.training.FocalLoss`).
         **fit_params
             Passed to skorch's ``fit``.
         """
@@ -257,6 +264,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             )
         self._check_prior_shift(X_val)
         X, y_encoded = self._validate_fit(X, y)
+        sample_weight = self._check_sample_weight(sample_weight, X)
         self.class_prior_ = np.bincount(y_encoded, minlength=len(self.classes_)) / len(y_encoded)
         self.prior_shift_ = 0.0 if self.prior_shift == "auto" else float(self.prior_shift)
         self.validation_set_ = self.tuning_set_ = None
@@ -278,16 +286,42 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self._check_image_size()
         try:
             if self.checkpoint is not None:
-                fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val)
+                fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val, sample_weight)
                 if fit_params["epochs"] == 0:
                     # a finished run, restored: the seeded split gives back its validation set
                     self.get_split_datasets(self._to_tensors(X), y_encoded.astype(np.int64))
                     return self._tune_prior_shift()
             with _deterministic_cudnn(self.random_state is not None):
-                super().partial_fit(self._to_tensors(X), y_encoded.astype(np.int64), **fit_params)
+                # _routing_method: requests made with set_fit_request are those of fit, not partial_fit
+                super().partial_fit(
+                    self._inputs(X, sample_weight),
+                    y_encoded.astype(np.int64),
+                    _routing_method="fit",
+                    **fit_params,
+                )
             return self._tune_prior_shift()
         finally:
             self.validation_set_ = self.tuning_set_ = None
+
+    def _check_sample_weight(self, sample_weight, X):
+        if sample_weight is None:
+            return None
+        from sklearn.utils.validation import _check_sample_weight
+
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+        criterion = self.criterion if isinstance(self.criterion, type) else type(self.criterion)
+        if not issubclass(criterion, FocalLoss):
+            raise ValueError(
+                f"sample_weight needs a criterion that weighs each sample, such as fersk's default "
+                f"FocalLoss; this model's criterion is {criterion.__name__}. Leave criterion at its default "
+                "(loss='cross_entropy' is FocalLoss with gamma=0) or drop sample_weight"
+            )
+        return sample_weight
+
+    def _inputs(self, X, sample_weight):
+        """What skorch trains on: the images, with their weights when there are any."""
+        images = self._to_tensors(X)
+        return images if sample_weight is None else {"X": images, "sample_weight": sample_weight}
 
     def _check_prior_shift(self, X_val):
         shift = self.prior_shift
@@ -345,10 +379,13 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         finally:
             self.module_.train(training)
 
-    def _resume(self, X, y_encoded, X_val, y_val):
+    def _resume(self, X, y_encoded, X_val, y_val, sample_weight):
         """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left."""
         checkpointer = dict(self.callbacks_)["checkpoint"]
-        checkpointer.fingerprint_ = joblib.hash((type(self).__name__, X, y_encoded, X_val, y_val))
+        fingerprint = (type(self).__name__, X, y_encoded, X_val, y_val)
+        if sample_weight is not None:  # unweighted runs keep the fingerprints they had
+            fingerprint += (sample_weight,)
+        checkpointer.fingerprint_ = joblib.hash(fingerprint)
         state = read_checkpoint(self.checkpoint, self, checkpointer.fingerprint_)
         if state is None:
             return None
@@ -359,7 +396,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             print(f"Resuming from {self.checkpoint}: {done} epoch(s) done, {left} to go.")
         return left
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs, continuing from the current weights.
 
         The first call on an unfitted estimator is :meth:`fit`. Later calls must use
@@ -371,15 +408,20 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         y : array-like of shape (n_samples,)
         classes : ignored
             Present for scikit-learn's API; the classes are fixed by the first fit.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the images, as in :meth:`fit`.
         **fit_params
             Passed to skorch's ``partial_fit``.
         """
         if not self.initialized_ or "fitted_classes_" not in self.__dict__:
-            return self.fit(X, y, **fit_params)
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
         X = self._validate_predict(X)
+        sample_weight = self._check_sample_weight(sample_weight, X)
         try:
             with _deterministic_cudnn(self.random_state is not None):
-                super().partial_fit(self._to_tensors(X), self._encode(y).astype(np.int64), **fit_params)
+                super().partial_fit(
+                    self._inputs(X, sample_weight), self._encode(y).astype(np.int64), **fit_params
+                )
             return self._tune_prior_shift()
         finally:
             self.tuning_set_ = None
@@ -422,14 +464,28 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         Xi, yi = to_tensor(Xi, device=self.device), to_tensor(yi, device=self.device)
+        weight = None
+        if isinstance(Xi, dict):  # images with their sample weights (fit's sample_weight)
+            Xi, weight = Xi["X"], Xi["sample_weight"]
         Xi = augment_batch(Xi, self.augment)
         Xi, y_a, y_b, lam = mix_batch(Xi, yi, mixup=self.mixup, cutmix=self.cutmix)
         y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, y_a, X=Xi, training=True)
+        loss = self.get_loss(y_pred, y_a, X=Xi, training=True, sample_weight=weight)
         if lam < 1.0:
-            loss = lam * loss + (1 - lam) * self.get_loss(y_pred, y_b, X=Xi, training=True)
+            loss = lam * loss + (1 - lam) * self.get_loss(y_pred, y_b, X=Xi, training=True, sample_weight=weight)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
+        """skorch's loss, weighing each sample by ``sample_weight`` when it is given."""
+        if sample_weight is None:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        return self.criterion_(y_pred, to_tensor(y_true, device=self.device), sample_weight=sample_weight)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict):  # images with their sample weights: the module takes the images
+            x = x["X"]
+        return super().infer(x, **fit_params)
 
     # -- prediction --------------------------------------------------------------------
 
@@ -498,6 +554,27 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             )
         return self._over_views(self._to_tensors(self._validate_predict(X)), self.module_.embed)
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features :meth:`transform` gives, ``embed0`` to ``embed{n-1}``.
+
+        They let ``set_output(transform="pandas")`` and Pipelines name the network's features.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API: the features are not named after pixels.
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        check_is_fitted(self, "module_")
+        h, w, c = self.image_shape_
+        self.module_.eval()
+        with torch.no_grad():
+            n_features = self.module_.embed(torch.zeros(1, c, h, w, device=self.device)).shape[1]
+        return feature_names("embed", n_features)
+
     def predict(self, X):
         """Predicted labels: the most probable class, after the prior shift if there is one."""
         proba = self.predict_proba(X)
@@ -520,4 +597,5 @@ def _arrays(dataset):
     if isinstance(dataset, torch.utils.data.Subset):
         images, labels = _arrays(dataset.dataset)
         return images[dataset.indices], labels[dataset.indices]
-    return dataset.X, dataset.y
+    images = dataset.X["X"] if isinstance(dataset.X, dict) else dataset.X  # weighted: the images alone
+    return images, dataset.y

@@ -80,7 +80,7 @@ def load_fer2013(path, subset=None, *, n_jobs=None, cache_dir=None):
     Returns
     -------
     sklearn.utils.Bunch
-        ``data`` (n, 2304) uint8, ``images`` (n, 48, 48), ``target`` (emotion
+        ``data`` (n, 2304) float32 pixels 0-255, ``images`` (n, 48, 48), ``target`` (emotion
         names), ``target_names``, ``usage``, ``filenames`` (the CSV form names rows
         ``fer2013.csv:<row>``, counting the header as row 1) and ``skipped``.
 

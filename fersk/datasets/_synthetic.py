@@ -148,8 +148,10 @@ def make_faces(
 
     Returns
     -------
-    X : ndarray of uint8, shape (n_samples, image_size * image_size)
-        One flattened grayscale face per row, pixel values 0-255.
+    X : ndarray of float32, shape (n_samples, image_size * image_size)
+        One flattened grayscale face per row, whole pixel values 0-255. Floats, as
+        scikit-learn's ``load_digits`` gives them, so that SMOTE's interpolation
+        cannot wrap around as it does in uint8.
     y : ndarray of str, shape (n_samples,)
         The expression of each face.
 
@@ -157,7 +159,7 @@ def make_faces(
     --------
     >>> X, y = make_faces(14, image_size=32, random_state=0)
     >>> X.shape, X.dtype
-    ((14, 1024), dtype('uint8'))
+    ((14, 1024), dtype('float32'))
     >>> sorted(set(y.tolist()))
     ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
     """
@@ -187,7 +189,7 @@ def make_faces(
     side = image_size * _SUPERSAMPLE
     grid = (np.arange(side) + 0.5) / side * 2 - 1
     x, yy = np.meshgrid(grid, grid)
-    X = np.empty((n_samples, image_size * image_size), dtype=np.uint8)
+    X = np.empty((n_samples, image_size * image_size), dtype=np.float32)
     for i, emotion in enumerate(y):
         person = pool[rng.randint(len(pool))] if pool else _identity(rng)
         strength = rng.uniform(1 - 0.7 * d, 1.0)
@@ -213,7 +215,7 @@ def make_faces(
         image = image * (1 + 0.6 * d * rng.uniform() * (np.cos(angle) * x + np.sin(angle) * yy) / 2)
         image = image.reshape(image_size, _SUPERSAMPLE, image_size, _SUPERSAMPLE).mean(axis=(1, 3))
         image = image + rng.normal(0, noise, size=image.shape)
-        X[i] = np.clip(image * 255 + 0.5, 0, 255).astype(np.uint8).ravel()
+        X[i] = np.floor(np.clip(image * 255 + 0.5, 0, 255)).ravel()
     if shuffle:
         order = rng.permutation(n_samples)
         X, y = X[order], y[order]

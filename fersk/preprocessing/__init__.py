@@ -2,7 +2,7 @@
 
 from ._faces import FaceCropper, crop_faces, detect_faces
 from ._hog import HOGTransformer
-from ._images import check_image_shape, flatten_images, infer_image_shape, to_images
+from ._images import check_image_shape, feature_names, flatten_images, infer_image_shape, to_images
 
 __all__ = [
     "FaceCropper",
@@ -10,6 +10,7 @@ __all__ = [
     "check_image_shape",
     "crop_faces",
     "detect_faces",
+    "feature_names",
     "flatten_images",
     "infer_image_shape",
     "to_images",

@@ -6,7 +6,7 @@ from skimage.feature import hog
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._images import flatten_images, infer_image_shape, to_images
+from ._images import feature_names, flatten_images, infer_image_shape, to_images
 
 _CHUNK = 256
 
@@ -81,6 +81,31 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = ["float32"]  # features are float32 whatever the pixels
         return tags
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the HOG features, ``hog0`` to ``hog{n-1}``; what ``set_output(transform="pandas")`` uses.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API: HOG features are not named after pixels.
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        check_is_fitted(self, "image_shape_")
+        blank = np.zeros((1, int(np.prod(self.image_shape_))), dtype=np.float32)
+        n_features = _hog_chunk(to_images(blank, self.image_shape_), self._hog_params()).shape[1]
+        return feature_names("hog", n_features)
+
+    def _hog_params(self):
+        return {
+            "orientations": self.orientations,
+            "pixels_per_cell": tuple(self.pixels_per_cell),
+            "cells_per_block": tuple(self.cells_per_block),
+            "block_norm": self.block_norm,
+        }
+
     def transform(self, X):
         """HOG features of each image, shape (n_samples, n_features)."""
         check_is_fitted(self, "image_shape_")
@@ -89,12 +114,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
             raise ValueError(f"X holds images of shape {tuple(carried)}, but fit saw {self.image_shape_}")
         X = validate_data(self, X, dtype="numeric", reset=False)  # uint8 pixels stay uint8: 8x less to ship
         images = to_images(X, self.image_shape_)
-        params = {
-            "orientations": self.orientations,
-            "pixels_per_cell": tuple(self.pixels_per_cell),
-            "cells_per_block": tuple(self.cells_per_block),
-            "block_norm": self.block_norm,
-        }
+        params = self._hog_params()
         n_workers = effective_n_jobs(self.n_jobs)
         size = max(_CHUNK, -(-len(images) // (4 * n_workers)))  # a few large tasks per worker
         chunks = [images[i : i + size] for i in range(0, len(images), size)]

@@ -92,3 +92,14 @@ def infer_image_shape(image_shape, n_features, carried=None):
 def to_images(X, image_shape):
     """Reshape 2-D rows to ``(n, h, w, c)`` images."""
     return np.asarray(X).reshape(len(X), *image_shape)
+
+
+def feature_names(prefix, n_features):
+    """Output feature names ``prefix0 .. prefix{n-1}``, as ``get_feature_names_out`` returns them.
+
+    Examples
+    --------
+    >>> feature_names("hog", 3).tolist()
+    ['hog0', 'hog1', 'hog2']
+    """
+    return np.asarray([f"{prefix}{i}" for i in range(n_features)], dtype=object)

@@ -1,5 +1,6 @@
 """Losses for imbalanced facial-expression data."""
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -24,17 +25,21 @@ class FocalLoss(nn.Module):
         self.gamma = gamma
         self.label_smoothing = label_smoothing
 
-    def forward(self, logits, target):
+    def forward(self, logits, target, sample_weight=None):
+        """Weighted mean loss of a batch; ``sample_weight`` multiplies the class weights."""
         log_p = F.log_softmax(logits, dim=1)
         n_classes = logits.shape[1]
         soft = F.one_hot(target, n_classes).to(log_p.dtype)
         soft = soft * (1 - self.label_smoothing) + self.label_smoothing / n_classes
         focal = (1 - log_p.exp()).pow(self.gamma)
         per_sample = (-soft * focal * log_p).sum(dim=1)
-        if self.weight is None:
+        if self.weight is None and sample_weight is None:
             return per_sample.mean()
         # a class weight weighs the samples of that class, smoothing terms included; weighing the
         # smoothing term of each class instead (as nn.CrossEntropyLoss does) pushes every sample
         # towards the rarest classes when their weights are large
-        sample_weight = self.weight[target]
-        return (per_sample * sample_weight).sum() / sample_weight.sum()
+        weight = torch.ones_like(per_sample) if self.weight is None else self.weight[target]
+        if sample_weight is not None:
+            weight = weight * sample_weight.to(weight.dtype)
+        # a batch whose weights are all 0 contributes nothing (rather than 0/0)
+        return (per_sample * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)

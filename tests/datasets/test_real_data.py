@@ -12,7 +12,7 @@ pytestmark = pytest.mark.realdata
 def test_fer2013_folder_layout_has_the_published_splits(shared_data):
     data = load_fer2013(shared_data / "fer2013")
     assert Counter(data.usage.tolist()) == {"Training": 28709, "PublicTest": 3589, "PrivateTest": 3589}
-    assert data.data.shape == (35887, 48 * 48) and data.data.dtype == "uint8"
+    assert data.data.shape == (35887, 48 * 48) and data.data.dtype == "float32"
     assert data.target_names.tolist() == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
     train = Counter(data.target[data.usage == "Training"].tolist())
     assert train["happy"] == 7215 and train["disgust"] == 436
