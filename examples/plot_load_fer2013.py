@@ -29,7 +29,7 @@ lines = ["emotion,pixels,Usage"] + [
 for row, (x, label, u) in enumerate(zip(X, y, usage), start=2):
     folder = root / "folders" / ("train" if u == "Training" else "test") / label
     folder.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(x.reshape(48, 48)).save(folder / f"{u}_{row}.png")
+    Image.fromarray(x.reshape(48, 48).astype(np.uint8)).save(folder / f"{u}_{row}.png")
 
 from_csv = load_fer2013(root / "fer2013.csv", cache_dir=False)
 from_folders = load_fer2013(root / "folders", cache_dir=False)

@@ -2,31 +2,20 @@
 
 import argparse
 import csv
-import os
-import platform
-import re
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.utils import Bunch
 
 from . import io
+from ._export import INPUT_DTYPES, export_onnx
 from ._pretrained import PRETRAINED, shipped_name
 from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
-from .datasets import decode_images, load_fer2013, load_image_folder, load_labeled_images, make_faces
-from .evaluation import (
-    evaluate,
-    plot_class_metrics,
-    plot_confusion_matrix,
-    plot_model_comparison,
-    plot_prediction_grid,
-    plot_training_curves,
-    write_json,
-)
-from .explain import METHODS, explain, overlay, plot_class_heatmaps, plot_explanations
+from .datasets import FORMATS, decode_images, load_dataset, make_faces, train_test_parts
+from .evaluation import evaluate, write_evaluation, write_report
+from .explain import METHODS, plot_explanation
 from .preprocessing import FaceCropper
 
 FAMILIES = ("hog", "cnn", "transfer")
@@ -41,7 +30,7 @@ def _add_data_options(parser):
     group.add_argument(
         "--data", help="a dataset: FER2013 folder or CSV, class folders, or an image folder with --labels"
     )
-    group.add_argument("--format", choices=["auto", "fer2013", "folder", "labeled"], default="auto")
+    group.add_argument("--format", choices=FORMATS, default="auto")
     group.add_argument("--labels", help="labels CSV, for --format labeled")
     group.add_argument("--split-csv", help="a split CSV (image,split) for --format labeled; else a 80/20 split")
     group.add_argument("--n-samples", type=int, default=2100, help="synthetic faces to draw (default: 2100)")
@@ -56,36 +45,13 @@ def _load(args):
         X, y = make_faces(
             args.n_samples, image_size=args.image_size, difficulty=args.difficulty, random_state=args.seed
         )
-        description = f"synthetic faces: make_faces({args.n_samples}, difficulty={args.difficulty}, seed {args.seed})"
-        return (*_split(X, y, args.seed), description)
-    path = Path(args.data)
-    if not path.exists():
-        raise ValueError(f"--data {path} does not exist")
-    if args.format == "fer2013" or (args.format == "auto" and _looks_like_fer2013(path)):
-        data = load_fer2013(path)
-        train, test = data.usage == "Training", data.usage == "PrivateTest"
-        description = f"FER2013 at {path}: Training / PrivateTest"
-        return data.data[train], data.target[train], data.data[test], data.target[test], description
-    if args.format == "labeled" or args.labels:
-        if not args.labels:
-            raise ValueError("--format labeled needs --labels CSV")
-        data = load_labeled_images(path, args.labels, split_csv=args.split_csv)
-        if args.split_csv:
-            test = np.asarray(data.split) == "test"
-            description = f"{path} labelled by {args.labels}, split by {args.split_csv}"
-            return data.data[~test], data.target[~test], data.data[test], data.target[test], description
-        return (*_split(data.data, data.target, args.seed), f"{path} labelled by {args.labels}, 80/20 split")
-    data = load_image_folder(path)
-    return (*_split(data.data, data.target, args.seed), f"class folders in {path}, 80/20 split")
-
-
-def _split(X, y, seed):
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
-    return X_train, y_train, X_test, y_test
-
-
-def _looks_like_fer2013(path):
-    return path.name.startswith("fer2013") or (path / "train").is_dir() or (path / "fer2013.csv").is_file()
+        data, source = Bunch(data=X, target=y), f"synthetic faces: make_faces({args.n_samples}, "
+        source += f"difficulty={args.difficulty}, seed {args.seed})"
+    else:
+        data = load_dataset(args.data, args.format, labels=args.labels, split_csv=args.split_csv)
+        source = f"{data.format} data at {args.data}"
+    *parts, how = train_test_parts(data, random_state=args.seed)
+    return (*parts, f"{source}, {how}")
 
 
 # -- models -----------------------------------------------------------------------------
@@ -124,10 +90,6 @@ def _name(family, args):
     return {"hog": "HOG+SVM", "cnn": "CNN (from scratch)", "transfer": f"Transfer ({args.backbone})"}[family]
 
 
-def _slug(name):
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 def _say(args, message):
     if not args.quiet:
         print(message, flush=True)
@@ -140,8 +102,6 @@ def compare(args):
     """Train and evaluate the families side by side; write report.md, metrics.json and PNGs."""
     X_train, y_train, X_test, y_test, description = _load(args)
     families = _families(args.models)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     _say(args, f"fersk compare: {description}; {len(y_train)} training and {len(y_test)} test images")
     results, fitted = {}, {}
     for family in families:
@@ -158,13 +118,9 @@ def compare(args):
             f"    accuracy {result['accuracy']:.2%}, macro-F1 {result['macro_f1']:.3f}, {result['fit_seconds']:.0f} s",
         )
     _say(args, "writing plots and explanations ...")
-    sections = _write_plots(out, fitted, results, X_test, y_test)
-    metrics = {"data": description, "n_train": len(y_train), "n_test": len(y_test), "models": results}
-    write_json(metrics, out / "metrics.json")
-    table = _comparison_table(results)
-    (out / "report.md").write_text(_report(description, len(y_train), len(y_test), table, results, sections))
+    table = write_report(args.out, fitted, results, X_test, y_test, description=description, n_train=len(y_train))
     print(table)
-    print(f"\nReport written to {out / 'report.md'}, with metrics.json and the plots beside it")
+    print(f"\nReport written to {Path(args.out) / 'report.md'}, with metrics.json and the plots beside it")
     return 0
 
 
@@ -174,101 +130,6 @@ def _families(models):
     if unknown or not chosen:
         raise ValueError(f"--models takes a comma-separated list of {', '.join(FAMILIES)}; got {models!r}")
     return chosen
-
-
-def _write_plots(out, fitted, results, X_test, y_test):
-    """Save every plot; returns the report's per-model sections (markdown)."""
-    _save(plot_model_comparison(results), out / "comparison.png")
-    sections = []
-    for name, model in fitted.items():
-        slug = _slug(name)
-        lines = [f"### {name}", ""]
-        _save(plot_confusion_matrix(results[name], title=name), out / f"confusion-{slug}.png")
-        _save(plot_class_metrics(results[name], title=name), out / f"class-metrics-{slug}.png")
-        lines.append(f"![confusion matrix](confusion-{slug}.png) ![per-class metrics](class-metrics-{slug}.png)")
-        if hasattr(model, "module_"):
-            _save(plot_training_curves(model, title=name), out / f"curves-{slug}.png")
-            _save(plot_explanations(model, X_test, y_test), out / f"gradcam-{slug}.png")
-            _save(plot_class_heatmaps(model, X_test, y_test, max_per_class=32), out / f"gradcam-classes-{slug}.png")
-            lines += [
-                "",
-                f"![training curves](curves-{slug}.png)",
-                "",
-                "Grad-CAM on correct (top) and wrong (bottom) predictions, then the mean map per class:",
-                "",
-                f"![Grad-CAM](gradcam-{slug}.png)",
-                "",
-                f"![Grad-CAM per class](gradcam-classes-{slug}.png)",
-            ]
-        sections.append("\n".join(lines))
-    best = max(results, key=lambda n: results[n]["macro_f1"])
-    model = fitted[best]
-    proba = model.predict_proba(X_test[:32])
-    images = X_test[:32].reshape(-1, *model.image_shape_)
-    _save(
-        plot_prediction_grid(
-            images,
-            y_test[:32],
-            model.classes_[proba.argmax(1)],
-            proba.max(1),
-            title=f"{best}: the first 32 test images",
-        ),
-        out / "predictions.png",
-    )
-    sections.append(f"### Predictions of the best model, {best}\n\n![predictions](predictions.png)")
-    return sections
-
-
-def _save(fig, path):
-    fig.savefig(path, dpi=110)
-
-
-def _comparison_table(results):
-    rows = [
-        "| model | accuracy | balanced accuracy | macro-F1 | training time |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, r in results.items():
-        rows.append(
-            f"| {name} | {r['accuracy']:.2%} | {r['balanced_accuracy']:.2%} | {r['macro_f1']:.3f} | "
-            f"{r['fit_seconds']:.0f} s |"
-        )
-    return "\n".join(rows)
-
-
-def _report(description, n_train, n_test, table, results, sections):
-    names = list(results)
-    classes = next(iter(results.values()))["classes"]
-    per_class = ["| class | support | " + " | ".join(f"{n} F1" for n in names) + " |"]
-    per_class.append("|---|---:|" + "---:|" * len(names))
-    for c in classes:
-        support = results[names[0]]["per_class"][str(c)]["support"]
-        f1s = " | ".join(f"{results[n]['per_class'][str(c)]['f1']:.3f}" for n in names)
-        per_class.append(f"| {c} | {support} | {f1s} |")
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    return "\n".join(
-        [
-            "# fersk compare",
-            "",
-            f"Data: {description}; {n_train} training and {n_test} test images.",
-            f"Run on {date.today().isoformat()}, {machine}. Training time includes validation-based early stopping.",
-            "",
-            "## Comparison",
-            "",
-            table,
-            "",
-            "![model comparison](comparison.png)",
-            "",
-            "## Per-class F1",
-            "",
-            *per_class,
-            "",
-            "## Each model",
-            "",
-            "\n\n".join(sections),
-            "",
-        ]
-    )
 
 
 # -- train / evaluate -------------------------------------------------------------------
@@ -291,13 +152,7 @@ def evaluate_command(args):
     model = _load_model(args.model)
     _, _, X_test, y_test, description = _load(args)
     result = evaluate(model, X_test, y_test)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json({"model": str(args.model), "data": description, **result}, out / "metrics.json")
-    _save(plot_confusion_matrix(result), out / "confusion.png")
-    _save(plot_class_metrics(result), out / "class-metrics.png")
-    if hasattr(model, "module_") and len(model.history):
-        _save(plot_training_curves(model), out / "curves.png")
+    write_evaluation(args.out, model, result, model=str(args.model), data=description)
     print(f"{description}: {len(y_test)} test images")
     print(
         f"accuracy {result['accuracy']:.2%}, balanced accuracy {result['balanced_accuracy']:.2%}, "
@@ -306,7 +161,7 @@ def evaluate_command(args):
     print("| class | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|")
     for c, m in result["per_class"].items():
         print(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-    print(f"metrics and plots written to {out}")
+    print(f"metrics and plots written to {args.out}")
     return 0
 
 
@@ -369,28 +224,25 @@ def predict(args):
 
 def explain_command(args):
     """An attribution heatmap over one face, side by side with the face, as a PNG."""
-    from matplotlib.figure import Figure
-
     model = _load_model(args.model)
     X, _ = _read_photos([args.image], model, args.crop_faces)
-    proba = model.predict_proba(X)[0]
-    target = args.target if args.target is not None else model.classes_[int(np.argmax(proba))]
-    heat = explain(model, X, method=args.method, target=target)[0]
-    image = X[0].reshape(model.image_shape_)
-    fig = Figure(figsize=(5, 2.8))
-    left, right = fig.subplots(1, 2)
-    left.imshow(image.squeeze(), cmap="gray" if image.shape[2] == 1 else None, vmin=0, vmax=255)
-    left.set_title(f"predicted {model.classes_[int(np.argmax(proba))]} {proba.max():.0%}", fontsize=9)
-    right.imshow(overlay(image, heat))
-    right.set_title(f"{args.method} for {target}", fontsize=9)
-    for ax in (left, right):
-        ax.set_axis_off()
-    fig.tight_layout()
+    fig = plot_explanation(model, X, method=args.method, target=args.target)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=120)
+    print(f"{args.image}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {args.out}")
+    return 0
+
+
+def export_command(args):
+    """The model as an ONNX file: pixel rows in, class probabilities out, TTA and preprocessing inside."""
+    model = _load_model(args.model)
+    if args.tta != "model":
+        model.set_params(tta=None if args.tta == "none" else args.tta)
+    path = export_onnx(model, args.out, input_dtype=args.input_dtype)
+    h, w, c = model.image_shape_
     print(
-        f"{args.image}: predicted {model.classes_[int(np.argmax(proba))]} ({proba.max():.0%}); "
-        f"{args.method} for {target} written to {args.out}"
+        f"{path}: input 'images' (n, {h * w * c}), {args.input_dtype} pixels 0-255 of {h}x{w}x{c} images; "
+        f"output 'probabilities' (n, {len(model.classes_)}): {', '.join(map(str, model.classes_))}; tta {model.tta}"
     )
     return 0
 
@@ -461,6 +313,23 @@ def build_parser():
     exp.add_argument("--target", help="the class to explain (default: the predicted one)")
     exp.add_argument("--crop-faces", action="store_true", help="find and crop the largest face first (photos)")
     exp.set_defaults(handler=explain_command)
+
+    onx = commands.add_parser(
+        "export",
+        help="write a neural model as an ONNX file, for onnxruntime and other runtimes",
+        description="Export a CNN or transfer model to ONNX: input pixel rows 0-255, output class probabilities, "
+        "with the scaling, resizing, normalisation and test-time augmentation in the graph. Needs fersk[onnx].",
+    )
+    onx.add_argument("model", help=MODEL_HELP)
+    onx.add_argument("out", help="ONNX file to write")
+    onx.add_argument("--input-dtype", choices=sorted(INPUT_DTYPES), default="float32", help="(default: float32)")
+    onx.add_argument(
+        "--tta",
+        choices=("model", "none", "flip", "crops"),
+        default="model",
+        help="test-time augmentation in the graph (default: the model's own)",
+    )
+    onx.set_defaults(handler=export_command, quiet=False)
 
     for sub in (cmp, trn):
         sub.add_argument("--quiet", action="store_true", help="print only the results")

@@ -28,7 +28,7 @@ def image_files(tmp_path_factory):
     paths = []
     for i, x in enumerate(X):
         paths.append(folder / f"face{i}.png")
-        Image.fromarray(x.reshape(40, 40)).save(paths[-1])
+        Image.fromarray(x.reshape(40, 40).astype(np.uint8)).save(paths[-1])
     photo = folder / "astronaut.jpg"
     Image.fromarray(astronaut()).save(photo)
     return paths, photo

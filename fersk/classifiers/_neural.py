@@ -14,9 +14,9 @@ from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, Passthrou
 from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
+from ..preprocessing import feature_names
 from ..training import FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
-from ..preprocessing import feature_names
 from ._base import ImageClassifierMixin
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -419,9 +419,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         sample_weight = self._check_sample_weight(sample_weight, X)
         try:
             with _deterministic_cudnn(self.random_state is not None):
-                super().partial_fit(
-                    self._inputs(X, sample_weight), self._encode(y).astype(np.int64), **fit_params
-                )
+                super().partial_fit(self._inputs(X, sample_weight), self._encode(y).astype(np.int64), **fit_params)
             return self._tune_prior_shift()
         finally:
             self.tuning_set_ = None

@@ -1,7 +1,7 @@
 """Explanations: where a model looks. Grad-CAM, occlusion and integrated gradients (captum)."""
 
 from ._attribution import METHODS, default_target_layer, explain
-from ._plots import class_heatmaps, overlay, plot_class_heatmaps, plot_explanations
+from ._plots import class_heatmaps, overlay, plot_class_heatmaps, plot_explanation, plot_explanations
 
 __all__ = [
     "METHODS",
@@ -10,5 +10,6 @@ __all__ = [
     "explain",
     "overlay",
     "plot_class_heatmaps",
+    "plot_explanation",
     "plot_explanations",
 ]

@@ -43,6 +43,55 @@ def overlay(image, heatmap, *, alpha=0.45, cmap="jet"):
     return ((1 - alpha) * rgb + alpha * coloured).clip(0, 255).astype(np.uint8)
 
 
+def plot_explanation(estimator, x, *, method="gradcam", target=None, layer=None):
+    """One face beside its attribution heatmap, titled with the prediction: what ``fersk explain`` draws.
+
+    Parameters
+    ----------
+    estimator : fitted fersk estimator
+    x : array-like of shape (n_pixels,) or (1, n_pixels), or image-shaped
+        One image, as the estimator takes it.
+    method : str, default="gradcam"
+        See :func:`fersk.explain.explain`.
+    target : label, optional
+        The class to explain; default the predicted one.
+    layer : torch.nn.Module, optional
+        Grad-CAM's layer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(40, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), random_state=0).fit(X, y)
+    >>> fig = plot_explanation(model, X[0], target="happy")
+    >>> fig.axes[1].get_title()
+    'gradcam for happy'
+    """
+    X = np.asarray(x)
+    X = estimator._validate_predict(X.reshape(1, -1) if X.ndim == 1 or X.shape == estimator.image_shape_ else X)
+    if len(X) != 1:
+        raise ValueError(f"plot_explanation draws one image; got {len(X)}")
+    proba = estimator.predict_proba(X)[0]
+    predicted = estimator.classes_[int(np.argmax(proba))]
+    target = predicted if target is None else target
+    heat = explain(estimator, X, method=method, target=target, layer=layer)[0]
+    image = X[0].reshape(estimator.image_shape_)
+    fig = Figure(figsize=(5, 2.8))
+    left, right = fig.subplots(1, 2)
+    left.imshow(image.squeeze().astype(np.uint8), cmap="gray" if image.shape[2] == 1 else None, vmin=0, vmax=255)
+    left.set_title(f"predicted {predicted} {proba.max():.0%}", fontsize=9)
+    right.imshow(overlay(image, heat))
+    right.set_title(f"{method} for {target}", fontsize=9)
+    for ax in (left, right):
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
 def plot_explanations(estimator, X, y, *, method="gradcam", n=8, layer=None, random_state=0):
     """Grids of heatmaps over correctly and wrongly classified faces.
 

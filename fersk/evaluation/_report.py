@@ -1,0 +1,217 @@
+"""A report folder comparing fitted models: report.md, metrics.json and every plot.
+
+Grad-CAM figures come from :mod:`fersk.explain`, imported when a network is reported.
+"""
+
+import os
+import platform
+import re
+from datetime import date
+from pathlib import Path
+
+from ._metrics import write_json
+from ._plots import (
+    plot_class_metrics,
+    plot_confusion_matrix,
+    plot_model_comparison,
+    plot_prediction_grid,
+    plot_training_curves,
+)
+
+
+def write_report(out, models, results, X_test, y_test, *, description="", n_train=None):
+    """Write a comparison of fitted models to the folder ``out``, as ``fersk compare`` does.
+
+    The folder gets ``report.md``, ``metrics.json``, a comparison chart, a confusion
+    matrix and per-class metrics for each model, training curves and Grad-CAM grids for
+    each network, and a grid of the best model's predictions.
+
+    Parameters
+    ----------
+    out : str or Path
+        The report folder; made if missing.
+    models : dict of str to fitted estimator
+        The models, by the name the report gives them.
+    results : dict of str to dict
+        Each model's :func:`fersk.evaluation.evaluate` on ``(X_test, y_test)``, by the
+        same names; a ``fit_seconds`` entry, where present, goes into the table.
+    X_test, y_test : array-like
+        The test images and labels.
+    description : str, optional
+        What the data is, for the report's first line.
+    n_train : int, optional
+        How many images the models were trained on.
+
+    Returns
+    -------
+    str
+        The comparison table, in Markdown.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fersk import HOGSVMClassifier, make_faces
+    >>> from fersk.evaluation import evaluate
+    >>> X, y = make_faces(140, random_state=0)
+    >>> model = HOGSVMClassifier(random_state=0).fit(X[:100], y[:100])
+    >>> out = tempfile.mkdtemp()
+    >>> table = write_report(out, {"HOG+SVM": model}, {"HOG+SVM": evaluate(model, X[100:], y[100:])},
+    ...                      X[100:], y[100:], description="synthetic faces", n_train=100)
+    >>> sorted(p.name for p in Path(out).iterdir())[:3]
+    ['class-metrics-hog-svm.png', 'comparison.png', 'confusion-hog-svm.png']
+    """
+    if set(models) != set(results):
+        raise ValueError(f"models and results must name the same models; got {sorted(models)} and {sorted(results)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sections = _write_plots(out, models, results, X_test, y_test)
+    metrics = {"data": description, "n_train": n_train, "n_test": len(y_test), "models": results}
+    write_json(metrics, out / "metrics.json")
+    table = comparison_table(results)
+    (out / "report.md").write_text(_markdown(description, n_train, len(y_test), table, results, sections))
+    return table
+
+
+def write_evaluation(out, estimator, result, **info):
+    """Write one model's evaluation to the folder ``out``, as ``fersk evaluate`` does.
+
+    The folder gets ``metrics.json`` (``info`` and ``result``), ``confusion.png``,
+    ``class-metrics.png`` and, for a network with a training history, ``curves.png``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The folder; made if missing.
+    estimator : fitted estimator
+    result : dict
+        :func:`fersk.evaluation.evaluate`'s result for ``estimator``.
+    **info
+        What else ``metrics.json`` records (the model's name, the data).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json({**info, **result}, out / "metrics.json")
+    _save(plot_confusion_matrix(result), out / "confusion.png")
+    _save(plot_class_metrics(result), out / "class-metrics.png")
+    if hasattr(estimator, "module_") and len(estimator.history):
+        _save(plot_training_curves(estimator), out / "curves.png")
+    return out
+
+
+def comparison_table(results):
+    """The models side by side, as a Markdown table: accuracy, balanced accuracy, macro-F1, training time.
+
+    Parameters
+    ----------
+    results : dict of str to dict
+        :func:`fersk.evaluation.evaluate`'s result per model name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(comparison_table({"m": {"accuracy": 0.5, "balanced_accuracy": 0.4, "macro_f1": 0.3}}))
+    | model | accuracy | balanced accuracy | macro-F1 | training time |
+    |---|---:|---:|---:|---:|
+    | m | 50.00% | 40.00% | 0.300 |  |
+    """
+    rows = [
+        "| model | accuracy | balanced accuracy | macro-F1 | training time |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        seconds = f"{r['fit_seconds']:.0f} s" if "fit_seconds" in r else ""
+        rows.append(
+            f"| {name} | {r['accuracy']:.2%} | {r['balanced_accuracy']:.2%} | {r['macro_f1']:.3f} | {seconds} |"
+        )
+    return "\n".join(rows)
+
+
+def _slug(name):
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _save(fig, path):
+    fig.savefig(path, dpi=110)
+
+
+def _write_plots(out, models, results, X_test, y_test):
+    """Save every plot; returns the report's per-model sections (Markdown)."""
+    _save(plot_model_comparison(results), out / "comparison.png")
+    sections = []
+    for name, model in models.items():
+        slug = _slug(name)
+        lines = [f"### {name}", ""]
+        _save(plot_confusion_matrix(results[name], title=name), out / f"confusion-{slug}.png")
+        _save(plot_class_metrics(results[name], title=name), out / f"class-metrics-{slug}.png")
+        lines.append(f"![confusion matrix](confusion-{slug}.png) ![per-class metrics](class-metrics-{slug}.png)")
+        if hasattr(model, "module_"):
+            from ..explain import plot_class_heatmaps, plot_explanations
+
+            _save(plot_training_curves(model, title=name), out / f"curves-{slug}.png")
+            _save(plot_explanations(model, X_test, y_test), out / f"gradcam-{slug}.png")
+            _save(plot_class_heatmaps(model, X_test, y_test, max_per_class=32), out / f"gradcam-classes-{slug}.png")
+            lines += [
+                "",
+                f"![training curves](curves-{slug}.png)",
+                "",
+                "Grad-CAM on correct (top) and wrong (bottom) predictions, then the mean map per class:",
+                "",
+                f"![Grad-CAM](gradcam-{slug}.png)",
+                "",
+                f"![Grad-CAM per class](gradcam-classes-{slug}.png)",
+            ]
+        sections.append("\n".join(lines))
+    best = max(results, key=lambda n: results[n]["macro_f1"])
+    model = models[best]
+    proba = model.predict_proba(X_test[:32])
+    images = X_test[:32].reshape(-1, *model.image_shape_)
+    grid = plot_prediction_grid(
+        images, y_test[:32], model.classes_[proba.argmax(1)], proba.max(1), title=f"{best}: the first 32 test images"
+    )
+    _save(grid, out / "predictions.png")
+    sections.append(f"### Predictions of the best model, {best}\n\n![predictions](predictions.png)")
+    return sections
+
+
+def _markdown(description, n_train, n_test, table, results, sections):
+    names = list(results)
+    classes = next(iter(results.values()))["classes"]
+    per_class = ["| class | support | " + " | ".join(f"{n} F1" for n in names) + " |"]
+    per_class.append("|---|---:|" + "---:|" * len(names))
+    for c in classes:
+        support = results[names[0]]["per_class"][str(c)]["support"]
+        f1s = " | ".join(f"{results[n]['per_class'][str(c)]['f1']:.3f}" for n in names)
+        per_class.append(f"| {c} | {support} | {f1s} |")
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    sizes = f"{n_train} training and {n_test} test images" if n_train is not None else f"{n_test} test images"
+    return "\n".join(
+        [
+            "# fersk compare",
+            "",
+            f"Data: {description}; {sizes}.",
+            f"Run on {date.today().isoformat()}, {machine}. Training time includes validation-based early stopping.",
+            "",
+            "## Comparison",
+            "",
+            table,
+            "",
+            "![model comparison](comparison.png)",
+            "",
+            "## Per-class F1",
+            "",
+            *per_class,
+            "",
+            "## Each model",
+            "",
+            "\n\n".join(sections),
+            "",
+        ]
+    )
