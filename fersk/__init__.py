@@ -23,6 +23,7 @@ _EXPORTS = {
     "canonical_emotion": "datasets",
     "create_backbone": "backbones",
     "default_cache_dir": "datasets",
+    "export_onnx": "_export",
     "list_backbones": "backbones",
     "load": "io",
     "load_fer2013": "datasets",

@@ -6,7 +6,8 @@ TTA_POLICIES = (None, "flip", "crops")
 
 
 def _crop(x, top, left, size):
-    h, w = x.shape[-2:]
+    # Python ints, also while torch.onnx traces the views into a graph (the image size is fixed there)
+    h, w = (int(d) for d in x.shape[-2:])
     ch, cw = int(round(h * size)), int(round(w * size))
     y0, x0 = int(round(top * (h - ch))), int(round(left * (w - cw)))
     patch = x[..., y0 : y0 + ch, x0 : x0 + cw]

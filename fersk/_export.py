@@ -1,0 +1,244 @@
+"""ONNX export of a fitted neural estimator: everything ``predict_proba`` does, in one graph.
+
+The graph takes what the estimator takes, rows of pixel values 0-255, and gives what
+``predict_proba`` gives, so that a deployment runs it without Python, fersk or PyTorch:
+``onnxruntime`` in a service, ONNX Runtime Web in a browser, or any other ONNX runtime.
+"""
+
+import copy
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from .classifiers import HOGSVMClassifier, NeuralImageClassifier
+from .training import tta_views
+
+INPUT_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}
+OPSET = 17  # ONNX Runtime 1.14 (2023) and later run it; the exporter's own default moves with torch
+
+
+class InferenceGraph(nn.Module):
+    """The prediction path of a fitted neural estimator as one module: pixels in, probabilities out.
+
+    It does, in order, what ``predict_proba`` does: reshape rows of pixel values 0-255 to
+    (n, c, h, w) scaled to [0, 1], the ``tta`` views, the network (with its own channel
+    repeat, resizing and normalisation) and a softmax per view, the mean over the views,
+    and the prior shift, renormalised.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network; it takes (n, c, h, w) images in [0, 1].
+    image_shape : (h, w, c)
+    tta : {None, "flip", "crops"}
+    class_weights : array-like of shape (n_classes,), optional
+        What each class's probability is multiplied by before renormalising:
+        ``class_prior_ ** -prior_shift_``. None leaves the probabilities as they are.
+    """
+
+    def __init__(self, module, image_shape, tta=None, class_weights=None):
+        super().__init__()
+        self.module = module
+        self.image_shape = tuple(int(d) for d in image_shape)
+        self.tta = tta
+        weights = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
+
+    def forward(self, images):
+        h, w, c = self.image_shape
+        x = images.to(torch.float32).reshape(-1, h, w, c).permute(0, 3, 1, 2) / 255.0
+        views = tta_views(x, self.tta)
+        proba = sum(torch.softmax(self.module(v), dim=1) for v in views) / len(views)
+        if self.class_weights is not None:
+            proba = proba * self.class_weights
+            proba = proba / proba.sum(dim=1, keepdim=True)
+        return proba
+
+
+def _exportable(estimator):
+    """The neural estimator that ``estimator`` predicts with, or a ValueError saying why there is none."""
+    steps = getattr(estimator, "steps", None)
+    if steps is not None:  # a scikit-learn or imbalanced-learn Pipeline
+        # resamplers only act in fit; at prediction a Pipeline passes the images on untouched
+        acting = [
+            name
+            for name, step in steps[:-1]
+            if step is not None and step != "passthrough" and not hasattr(step, "fit_resample")
+        ]
+        if acting:
+            raise ValueError(
+                f"export_onnx cannot export this Pipeline: its step(s) {acting} transform the images in "
+                "Python before the network sees them, and only the network's own preprocessing is folded "
+                "into the ONNX graph. Export the final estimator (pipeline[-1]) and apply those steps "
+                "before feeding the ONNX model, or fit the network on the images those steps give"
+            )
+        estimator = steps[-1][1]
+    if isinstance(estimator, HOGSVMClassifier):
+        raise ValueError(
+            "HOGSVMClassifier cannot be exported to ONNX: its HOG features are computed by scikit-image "
+            "in Python, and ONNX has no HOG operator. Export a CNNClassifier or TransferClassifier, or "
+            "deploy the HOG+SVM model with fersk.save and fersk.load"
+        )
+    if not isinstance(estimator, NeuralImageClassifier):
+        raise ValueError(
+            f"export_onnx exports fersk's neural estimators (CNNClassifier, TransferClassifier); "
+            f"got {type(estimator).__name__}"
+        )
+    check_is_fitted(estimator, "module_")
+    return estimator
+
+
+def inference_graph(estimator):
+    """The prediction path of a fitted neural estimator as one module on the CPU, in eval mode.
+
+    The network is a copy: the estimator is left as it was.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier or TransferClassifier
+        Fitted. A Pipeline whose other steps are resamplers stands for its final step.
+
+    Returns
+    -------
+    InferenceGraph
+        Called on a tensor of rows of pixel values 0-255, it returns what
+        ``estimator.predict_proba`` returns, in float32.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=1, module__channels=(8, 16), tta="flip", random_state=0).fit(X, y)
+    >>> graph = inference_graph(clf)
+    >>> proba = graph(torch.as_tensor(X[:5])).detach().numpy()
+    >>> bool(abs(proba - clf.predict_proba(X[:5])).max() < 1e-5)
+    True
+    """
+    estimator = _exportable(estimator)
+    module = copy.deepcopy(estimator.module_).cpu().eval()
+    shift = float(getattr(estimator, "prior_shift_", 0.0))
+    weights = np.asarray(estimator.class_prior_, dtype=float) ** -shift if shift else None
+    return InferenceGraph(module, estimator.image_shape_, estimator.tta, weights).eval()
+
+
+def export_onnx(estimator, path, *, input_dtype="float32"):
+    """Write a fitted neural estimator as an ONNX model: pixel rows in, class probabilities out.
+
+    The graph does everything ``predict_proba`` does (see :class:`InferenceGraph`): the
+    scaling of the pixels, the network's channel repeat, resizing and normalisation, the
+    test-time augmentation views (``tta``) and the prior shift (``prior_shift_``). Its
+    input, ``images``, is what the estimator takes: a 2-D array (n, h * w * c) of pixel
+    values 0-255, one flattened image per row, any number of rows. Its output,
+    ``probabilities``, is (n, n_classes), columns in the order of ``classes_``; it equals
+    ``predict_proba`` to about 1e-6.
+
+    The file's ``metadata_props`` say how to use it: ``classes`` (a JSON list, the
+    columns' labels), ``image_shape`` (JSON ``[h, w, c]``), ``input_dtype``, ``tta``
+    (``"none"``, ``"flip"`` or ``"crops"``), ``prior_shift``, ``estimator`` and
+    ``fersk_version``. onnxruntime reads them with
+    ``session.get_modelmeta().custom_metadata_map``.
+
+    Needs the ``onnx`` package (``pip install "fersk[onnx]"``, which brings onnxruntime
+    too). The export uses PyTorch's TorchScript-based exporter (``dynamo=False``), which
+    needs nothing more and writes one self-contained file.
+
+    Parameters
+    ----------
+    estimator : CNNClassifier or TransferClassifier
+        Fitted. A Pipeline whose steps before the network are resamplers (which act only
+        in ``fit``) exports its network. HOGSVMClassifier, and Pipelines with steps that
+        transform the images, cannot be exported: ValueError says why.
+    path : str or Path
+        The ONNX file to write (``.onnx``).
+    input_dtype : {"float32", "uint8"}, default="float32"
+        Element type of the graph's input. Image decoders give uint8, which is 4 times
+        less data to pass; float32 takes any pixel values 0-255.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        When the estimator cannot be exported, and why.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import onnxruntime as ort
+    >>> from fersk import CNNClassifier, export_onnx, make_faces
+    >>> X, y = make_faces(70, image_size=32, random_state=0)
+    >>> clf = CNNClassifier(max_epochs=1, module__channels=(8, 16), random_state=0).fit(X, y)
+    >>> path = export_onnx(clf, tempfile.mkdtemp() + "/faces.onnx")
+    >>> session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    >>> proba = session.run(None, {"images": X[:5]})[0]  # float32 pixels, as make_faces gives them
+    >>> bool(abs(proba - clf.predict_proba(X[:5])).max() < 1e-4)
+    True
+    >>> session.get_modelmeta().custom_metadata_map["image_shape"]
+    '[32, 32, 1]'
+    """
+    if input_dtype not in INPUT_DTYPES:
+        raise ValueError(f"input_dtype must be one of {sorted(INPUT_DTYPES)}, got {input_dtype!r}")
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError('export_onnx needs the onnx package: pip install "fersk[onnx]"') from None
+    estimator = _exportable(estimator)
+    graph = inference_graph(estimator)
+    h, w, c = graph.image_shape
+    example = torch.zeros(2, h * w * c, dtype=INPUT_DTYPES[input_dtype])
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # the exporter warns that shapes are constants in the graph (they are: one image shape
+            # per model) and that its TorchScript path is deprecated in favour of torch.export,
+            # which needs onnxscript and takes ten times longer here for the same graph
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export")
+            torch.onnx.export(
+                graph,
+                (example,),
+                str(path),
+                dynamo=False,
+                input_names=["images"],
+                output_names=["probabilities"],
+                dynamic_axes={"images": {0: "n"}, "probabilities": {0: "n"}},
+                opset_version=OPSET,
+            )
+    except Exception as exc:  # noqa: BLE001 - the exporter reports an unsupported network in many ways
+        raise ValueError(
+            f"the network of this {type(estimator).__name__} ({type(estimator.module_).__name__}) could not be "
+            f"exported to ONNX: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+    from . import __version__
+
+    model = onnx.load(str(path))
+    metadata = {
+        "classes": json.dumps(np.asarray(estimator.classes_).tolist()),
+        "image_shape": json.dumps([h, w, c]),
+        "input_dtype": input_dtype,
+        "tta": str(estimator.tta).lower(),  # "none", "flip" or "crops"
+        "prior_shift": str(float(getattr(estimator, "prior_shift_", 0.0))),
+        "estimator": type(estimator).__name__,
+        "fersk_version": __version__,
+    }
+    onnx.helper.set_model_props(model, metadata)
+    model.producer_name, model.producer_version = "fersk", __version__
+    model.doc_string = (
+        f"{type(estimator).__name__} exported by fersk: input 'images', {input_dtype} rows of {h}x{w}x{c} "
+        "pixel values 0-255 (one flattened image per row); output 'probabilities', one column per class in "
+        "metadata 'classes'"
+    )
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

@@ -1,0 +1,175 @@
+"""ONNX export: onnxruntime gives fersk's probabilities, with preprocessing, TTA and prior shift in the graph."""
+
+import json
+
+import numpy as np
+import pytest
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.pipeline import make_pipeline
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+import fersk
+from fersk import CNNClassifier, HOGSVMClassifier, TransferClassifier, export_onnx, make_faces
+from fersk.cli import main
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+TOLERANCE = 1e-4
+
+
+def run(path, X):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"images": X})[0]
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return make_faces(500, image_size=48, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def cnn(faces):
+    X, y = faces
+    # prior_shift is folded into the graph too
+    return CNNClassifier(max_epochs=1, module__channels=(8, 16), prior_shift=0.5, random_state=0).fit(X[:200], y[:200])
+
+
+@pytest.fixture(scope="module")
+def colour_faces(faces):
+    """Non-square colour images (48 high, 40 wide, 3 channels), each channel a different shade."""
+    X, y = faces
+    images = X.reshape(-1, 48, 48, 1)[:, :, 4:44] * np.array([1.0, 0.8, 0.6], dtype=np.float32)
+    return images.reshape(len(X), -1), y
+
+
+@pytest.fixture(scope="module")
+def transfer(colour_faces):
+    X, y = colour_faces
+    # resized to 32x32 inside the network; an MLP head for BatchNorm1d
+    return TransferClassifier(
+        "test_tiny",
+        weights=None,
+        input_size=32,
+        head="mlp",
+        image_shape=(48, 40, 3),
+        max_epochs=1,
+        head_epochs=1,
+        random_state=0,
+    ).fit(X[:200], y[:200])
+
+
+@pytest.mark.parametrize("tta, input_dtype", [(None, "float32"), ("flip", "uint8"), ("crops", "float32")])
+def test_onnxruntime_gives_the_cnns_probabilities(cnn, faces, tta, input_dtype, tmp_path):
+    X, _ = faces
+    cnn.set_params(tta=tta)
+    path = export_onnx(cnn, tmp_path / "cnn.onnx", input_dtype=input_dtype)
+    proba = run(path, X.astype(input_dtype))
+    assert proba.shape == (500, 7) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba, cnn.predict_proba(X), atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(run(path, X[:1].astype(input_dtype)), cnn.predict_proba(X[:1]), atol=TOLERANCE, rtol=0)
+
+
+def test_the_prior_shift_is_in_the_graph(cnn, faces, tmp_path):
+    X, _ = faces
+    cnn.set_params(tta=None)
+    shifted = run(export_onnx(cnn, tmp_path / "shifted.onnx"), X)
+    cnn.prior_shift_, shift = 0.0, cnn.prior_shift_
+    try:
+        unshifted = run(export_onnx(cnn, tmp_path / "unshifted.onnx"), X)
+    finally:
+        cnn.prior_shift_ = shift
+    assert np.abs(shifted - unshifted).max() > 1e-3  # the shift changes the probabilities...
+    weighted = unshifted * cnn.class_prior_**-shift
+    np.testing.assert_allclose(shifted, weighted / weighted.sum(1, keepdims=True), atol=1e-5)  # ... as fersk does
+
+
+def test_onnxruntime_gives_a_transfer_backbones_probabilities(transfer, colour_faces, tmp_path):
+    X, _ = colour_faces
+    transfer.set_params(tta="crops")
+    path = export_onnx(transfer, tmp_path / "transfer.onnx")
+    np.testing.assert_allclose(run(path, X), transfer.predict_proba(X), atol=TOLERANCE, rtol=0)
+
+
+def test_the_file_passes_the_checker_and_says_how_to_use_it(transfer, tmp_path):
+    transfer.set_params(tta="flip")
+    path = export_onnx(transfer, tmp_path / "transfer.onnx", input_dtype="uint8")
+    onnx.checker.check_model(str(path), full_check=True)
+    model = onnx.load(str(path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["classes"]) == transfer.classes_.tolist()
+    assert json.loads(meta["image_shape"]) == [48, 40, 3]
+    assert (meta["input_dtype"], meta["tta"], meta["estimator"]) == ("uint8", "flip", "TransferClassifier")
+    (images,), (probabilities,) = model.graph.input, model.graph.output
+    assert images.name == "images" and probabilities.name == "probabilities"
+    assert images.type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    n, width = images.type.tensor_type.shape.dim
+    assert n.dim_param and width.dim_value == 48 * 40 * 3
+    assert probabilities.type.tensor_type.shape.dim[1].dim_value == 7
+
+
+def test_export_leaves_the_estimator_as_it_was(cnn, faces, tmp_path):
+    X, _ = faces
+    cnn.set_params(tta=None)
+    before = cnn.predict_proba(X[:20])
+    module, training = cnn.module_, cnn.module_.training
+    export_onnx(cnn, tmp_path / "cnn.onnx")
+    assert cnn.module_ is module and cnn.module_.training == training
+    np.testing.assert_array_equal(cnn.predict_proba(X[:20]), before)
+
+
+def test_a_pipeline_of_resamplers_and_a_network_exports_the_network(cnn, faces, tmp_path):
+    X, y = faces
+    cnn.set_params(tta=None)
+    pipeline = make_pipeline(RandomOverSampler(random_state=0), cnn)
+    path = export_onnx(pipeline, tmp_path / "pipeline.onnx")
+    np.testing.assert_allclose(run(path, X[:50]), cnn.predict_proba(X[:50]), atol=TOLERANCE, rtol=0)
+
+
+def test_what_cannot_be_exported_is_refused_with_the_reason(cnn, faces, tmp_path):
+    X, y = faces
+    hog = HOGSVMClassifier(pixels_per_cell=(12, 12)).fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match="HOGSVMClassifier cannot be exported to ONNX: its HOG features"):
+        export_onnx(hog, tmp_path / "hog.onnx")
+    scaled = make_pipeline(StandardScaler(), cnn)
+    with pytest.raises(ValueError, match=r"step\(s\) \['standardscaler'\] transform the images"):
+        export_onnx(scaled, tmp_path / "scaled.onnx")
+    with pytest.raises(ValueError, match="exports fersk's neural estimators.*got LogisticRegression"):
+        export_onnx(LogisticRegression(), tmp_path / "lr.onnx")
+    with pytest.raises(NotFittedError):
+        export_onnx(CNNClassifier(), tmp_path / "unfitted.onnx")
+    with pytest.raises(ValueError, match="input_dtype must be one of"):
+        export_onnx(cnn, tmp_path / "cnn.onnx", input_dtype="float64")
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_export_command_writes_a_model_onnxruntime_runs(cnn, faces, tmp_path, capsys):
+    X, _ = faces
+    cnn.set_params(tta="crops")
+    model_file = fersk.save(cnn, tmp_path / "cnn.fersk")
+    out = tmp_path / "cnn.onnx"
+    assert main(["export", str(model_file), str(out), "--tta", "none", "--input-dtype", "uint8"]) == 0
+    assert "input 'images' (n, 2304), uint8 pixels 0-255 of 48x48x1 images" in capsys.readouterr().out
+    cnn.set_params(tta=None)
+    np.testing.assert_allclose(run(out, X[:50].astype(np.uint8)), cnn.predict_proba(X[:50]), atol=TOLERANCE, rtol=0)
+    hog_file = fersk.save(HOGSVMClassifier(pixels_per_cell=(12, 12)).fit(X[:100], faces[1][:100]), tmp_path / "h.fersk")
+    assert main(["export", str(hog_file), str(tmp_path / "hog.onnx")]) == 2
+    assert "HOGSVMClassifier cannot be exported" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_onnxruntime_gives_the_shipped_models_probabilities(shared_data, tmp_path):
+    model = fersk.load_pretrained("fer2013")
+    assert model.tta == "crops"  # its default: ten views, each a forward pass
+    data = fersk.load_fer2013(shared_data / "fer2013", subset="test")
+    X = data.data[data.usage == "PrivateTest"][:500]
+    # the network and its preprocessing on 500 faces; the ten views on 100 of them (5,000 passes in all)
+    for tta, n in ((None, 500), ("crops", 100)):
+        model.set_params(tta=tta)
+        path = export_onnx(model, tmp_path / "fer2013.onnx", input_dtype="uint8")
+        proba = run(path, X[:n].astype(np.uint8))
+        expected = model.predict_proba(X[:n])
+        np.testing.assert_allclose(proba, expected, atol=TOLERANCE, rtol=0)
+        assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.99
