@@ -43,12 +43,11 @@ class ImageClassifierMixin:
         if isinstance(self.class_weight, str) and self.class_weight in ("balanced", "balanced_sqrt"):
             weights = compute_class_weight("balanced", classes=np.arange(n_classes), y=y_encoded)
             return np.sqrt(weights) if self.class_weight == "balanced_sqrt" else weights
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
-            if unknown:
-                raise ValueError(f"class_weight names classes not in y: {sorted(unknown)}")
-            return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
-        raise ValueError(f"class_weight must be None, 'balanced', 'balanced_sqrt' or a dict, got {self.class_weight!r}")
+        # a dict: the parameter constraints refuse anything else
+        unknown = set(self.class_weight) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(f"class_weight names classes not in y: {sorted(unknown)}")
+        return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
 
     def _validate_predict(self, X):
         """Validate data for prediction against what ``fit`` saw; returns the 2-D X."""

@@ -36,11 +36,18 @@ class CNNClassifier(NeuralImageClassifier):
         SGD uses momentum 0.9 unless ``optimizer__momentum`` says otherwise.
     lr : float, default=1e-3
     weight_decay : float, default=0.0
+        The optimizer's weight decay: the short name of ``optimizer__weight_decay``;
+        setting both to different values is an error.
     max_epochs : int, default=30
     batch_size : int, default=64
     validation_fraction : float, default=0.1
         Held out (stratified, seeded by ``random_state``) for early stopping and
         the learning-rate schedule; 0 trains on everything and monitors train loss.
+        Used while ``train_split="auto"``.
+    train_split : "auto", None or callable, default="auto"
+        skorch's parameter, as skorch documents it: None trains on everything, a
+        callable (``skorch.dataset.ValidSplit(5)``) splits. ``"auto"`` holds out
+        ``validation_fraction``. ``fit``'s ``X_val`` and ``y_val`` replace any split.
     early_stopping : int or None, default=5
         Patience in epochs; training stops and the best epoch's weights are restored.
     lr_schedule : {"plateau", "cosine"}, default="plateau"

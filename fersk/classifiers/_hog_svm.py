@@ -1,6 +1,7 @@
 """HOG features with a support vector machine."""
 
 import warnings
+from numbers import Real
 
 import numpy as np
 import sklearn
@@ -10,6 +11,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ..preprocessing import HOGTransformer
@@ -67,6 +69,16 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
     (2, 7)
     """
 
+    _parameter_constraints = {
+        **HOGTransformer._parameter_constraints,
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "kernel": [StrOptions({"linear", "poly", "rbf", "sigmoid"})],
+        "gamma": [StrOptions({"scale", "auto"}), Interval(Real, 0, None, closed="neither")],
+        "class_weight": [StrOptions({"balanced", "balanced_sqrt"}), dict, None],
+        "random_state": ["random_state"],
+    }
+    _parameter_constraints.pop("block_norm")
+
     def __init__(
         self,
         orientations=9,
@@ -108,6 +120,7 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         X, y_encoded = self._validate_fit(X, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)

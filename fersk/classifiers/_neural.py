@@ -1,13 +1,16 @@
 """The skorch base of fersk's neural estimators."""
 
 import contextlib
+import os
 import warnings
+from numbers import Integral, Real
 
 import joblib
 import numpy as np
 import torch
 from sklearn.base import TransformerMixin
 from sklearn.metrics import f1_score
+from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
@@ -15,12 +18,37 @@ from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
 from ..preprocessing import feature_names
-from ..training import FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
+from ..training import POLICIES, TTA_POLICIES, FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
 from ._base import ImageClassifierMixin
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-_LR_SCHEDULES = ("plateau", "cosine")
+# skorch's own parameters, and its prefixed routes (module__*, optimizer__*, ...): skorch checks them
+_SKORCH_PARAMS = {
+    "callbacks",
+    "classes",
+    "compile",
+    "criterion",
+    "dataset",
+    "iterator_train",
+    "iterator_valid",
+    "module",
+    "predict_nonlinearity",
+    "torch_load_kwargs",
+    "use_caching",
+    "warm_start",
+}
+
+
+def _skorch_checks(name):
+    """Whether skorch, not fersk, checks a parameter: its own, its prefixed routes, and private
+    attributes its ``get_params`` reports (``_params_to_validate``; scikit-learn's
+    ``_parent_callback_ctx``, set on estimators inside a search)."""
+    return name in _SKORCH_PARAMS or "__" in name or name.startswith("_")
+
+
+_NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+_PATIENCE = [Interval(Integral, 0, None, closed="left"), None]
 # the shifts prior_shift="auto" chooses from, on the validation set
 PRIOR_SHIFTS = np.round(np.linspace(0.0, 1.0, 11), 2)
 
@@ -93,7 +121,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         **kwargs,
     ):
         kwargs.setdefault("criterion", FocalLoss)
-        kwargs.setdefault("train_split", None)  # None: split by validation_fraction (get_split_datasets)
+        kwargs.setdefault("train_split", "auto")  # "auto": split by validation_fraction (get_split_datasets)
         super().__init__(
             module,
             optimizer=optimizer,
@@ -124,6 +152,56 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self.random_state = random_state
         self.progress = progress
 
+    # what fersk adds to skorch, declared once: checked at fit by scikit-learn's validator
+    _fersk_constraints = {
+        "image_shape": [tuple, list, None],
+        "augment": [StrOptions(set(POLICIES))],
+        "mixup": _NON_NEGATIVE,
+        "cutmix": _NON_NEGATIVE,
+        "class_weight": [StrOptions({"balanced", "balanced_sqrt"}), dict, None],
+        "loss": [StrOptions({"cross_entropy", "focal"})],
+        "focal_gamma": _NON_NEGATIVE,
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": _NON_NEGATIVE,
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
+        "train_split": [StrOptions({"auto"}), callable, None],
+        "early_stopping": _PATIENCE,
+        "lr_schedule": [StrOptions({"plateau", "cosine"})],
+        "lr_patience": _PATIENCE,
+        "ema": [Interval(Real, 0, 1, closed="neither"), None],
+        "tta": [StrOptions({p for p in TTA_POLICIES if p}), None],
+        "prior_shift": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "checkpoint": [str, os.PathLike, None],
+        "random_state": [Interval(Integral, None, None, closed="neither"), None],
+        "device": [str, torch.device, None],
+        "progress": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    @property
+    def _parameter_constraints(self):
+        """Each parameter's constraints, as scikit-learn declares them: fersk's own are checked at fit;
+        skorch's and its prefixed routes (``module__*``, ``optimizer__*``) are skorch's to check."""
+        return {
+            name: "no_validation" if _skorch_checks(name) else self._fersk_constraints[name]
+            for name in self.get_params(deep=False)
+        }
+
+    def _validate_params(self):
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
+        routed = self.get_params().get("optimizer__weight_decay", self.weight_decay)
+        if self.weight_decay and routed != self.weight_decay:
+            raise ValueError(
+                f"weight_decay={self.weight_decay!r} and optimizer__weight_decay={routed!r} set the same "
+                "thing; set one of them (weight_decay is the short name for optimizer__weight_decay)"
+            )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]  # features are float32 whatever the pixels
@@ -133,7 +211,9 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
 
     @property
     def _default_callbacks(self):
-        validating = bool(self.validation_fraction) or getattr(self, "validation_set_", None) is not None
+        validating = getattr(self, "validation_set_", None) is not None or (
+            callable(self.train_split) or (self.train_split == "auto" and bool(self.validation_fraction))
+        )
         monitor = "valid_loss" if validating else "train_loss"
         callbacks = [
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
@@ -148,7 +228,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if self.ema is not None:
             # before the callbacks that read the weights at the end of an epoch
             callbacks.append(("ema", WeightAveraging(self.ema)))
-        if self.lr_schedule == "cosine":  # initialize refuses values not in _LR_SCHEDULES
+        if self.lr_schedule == "cosine":  # the constraints refuse other values at initialize
             # from lr down towards 0 over max_epochs, a step per epoch
             scheduler = LRScheduler(policy=torch.optim.lr_scheduler.CosineAnnealingLR, T_max=self.max_epochs)
             callbacks.append(("lr_scheduler", scheduler))
@@ -183,8 +263,6 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             params.setdefault("n_classes", len(self.classes_))
             params.setdefault("in_chans", self.image_shape_[2])
         if prefix == "criterion":
-            if self.loss not in ("cross_entropy", "focal"):
-                raise ValueError(f"loss must be 'cross_entropy' or 'focal', got {self.loss!r}")
             params.setdefault("weight", torch.as_tensor(self.class_weight_, dtype=torch.float32))
             params.setdefault("gamma", self.focal_gamma if self.loss == "focal" else 0.0)
             params.setdefault("label_smoothing", self.label_smoothing)
@@ -201,9 +279,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             self.device = "auto"
 
     def initialize(self):
-        if self.lr_schedule not in _LR_SCHEDULES:
-            choices = " or ".join(map(repr, _LR_SCHEDULES))
-            raise ValueError(f"lr_schedule must be {choices}, got {self.lr_schedule!r}")
+        self._validate_params()
         self.device = resolve_device(self.device)
         super().initialize()
         # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)
@@ -216,11 +292,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return args, kwargs
 
     def initialize_optimizer(self, *args, **kwargs):
-        optimizer = (
-            _OPTIMIZERS.get(self.optimizer, self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
-        )
-        if isinstance(optimizer, str):
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)} or a torch optimizer, got {optimizer!r}")
+        optimizer = _OPTIMIZERS[self.optimizer] if isinstance(self.optimizer, str) else self.optimizer
         groups, options = self._optimizer_groups(self.get_all_learnable_params())
         options.setdefault("weight_decay", self.weight_decay)
         if optimizer is torch.optim.SGD:
@@ -262,6 +334,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 "mixup and CutMix would be dropped without a word; fersk does not support it. Scale out "
                 "with one worker per GPU instead (see the user guide, 'Scaling out')"
             )
+        self._validate_params()
         self._check_prior_shift(X_val)
         X, y_encoded = self._validate_fit(X, y)
         sample_weight = self._check_sample_weight(sample_weight, X)
@@ -324,16 +397,12 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return images if sample_weight is None else {"X": images, "sample_weight": sample_weight}
 
     def _check_prior_shift(self, X_val):
-        shift = self.prior_shift
-        if shift == "auto":
-            if X_val is None and not self.validation_fraction:
-                raise ValueError(
-                    "prior_shift='auto' chooses the shift on the validation set, and there is none: "
-                    "pass X_val and y_val to fit, set validation_fraction > 0, or give prior_shift a number"
-                )
-            return
-        if isinstance(shift, str) or not np.isscalar(shift) or not np.isfinite(shift) or shift < 0:
-            raise ValueError(f"prior_shift must be a number >= 0 or 'auto', got {shift!r}")
+        has_split = callable(self.train_split) or (self.train_split == "auto" and self.validation_fraction)
+        if self.prior_shift == "auto" and X_val is None and not has_split:
+            raise ValueError(
+                "prior_shift='auto' chooses the shift on the validation set, and there is none: "
+                "pass X_val and y_val to fit, set validation_fraction > 0, or give prior_shift a number"
+            )
 
     def _tune_prior_shift(self):
         """With ``prior_shift="auto"``, choose ``prior_shift_`` by macro-F1 on the validation set."""
@@ -425,12 +494,13 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             self.tuning_set_ = None
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        # X_val/y_val, else validation_fraction, unless a skorch train_split was given
+        # X_val/y_val; else train_split: "auto" splits by validation_fraction, None trains on
+        # everything (as skorch documents), a callable splits as in skorch
         dataset = self.get_dataset(X, y)
         if getattr(self, "validation_set_", None) is not None:
             dataset_valid = self.validation_set_
         else:
-            split = self.train_split if self.train_split is not None else self._split(y)
+            split = self._split(y) if self.train_split == "auto" else self.train_split
             if split is None:
                 return dataset, None
             dataset, dataset_valid = split(dataset, y, **fit_params)

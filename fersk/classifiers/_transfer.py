@@ -1,5 +1,10 @@
 """ImageNet backbones fine-tuned by transfer learning."""
 
+import os
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
 from ..backbones import create_backbone
 from ..training import TwoPhaseFineTuning
 from ._neural import NeuralImageClassifier
@@ -30,7 +35,8 @@ class TransferClassifier(NeuralImageClassifier):
     head_epochs : int, default=3
         Epochs of phase 1.
     backbone_lr_scale : float, default=0.1
-        Learning rate of the backbone relative to ``lr``.
+        Learning rate of the backbone relative to ``lr``. Parameter groups of your own
+        (``optimizer__param_groups``) replace this split, and the scale is then unused.
     head : {"linear", "mlp"}, default="linear"
         ``"mlp"`` is the VGG19 report's Linear-BN-ReLU-Dropout-Linear head.
     input_size : int, "native" or None, default=None
@@ -47,6 +53,17 @@ class TransferClassifier(NeuralImageClassifier):
     >>> clf.fit(X, y).predict(X[:2]).shape
     (2,)
     """
+
+    _fersk_constraints = {
+        **NeuralImageClassifier._fersk_constraints,
+        "backbone": [str],
+        "weights": [str, os.PathLike, None],
+        "fine_tune_layers": [Interval(Integral, 0, None, closed="left"), StrOptions({"all"})],
+        "head_epochs": [Interval(Integral, 0, None, closed="left")],
+        "backbone_lr_scale": [Interval(Real, 0, None, closed="left")],
+        "head": [StrOptions({"linear", "mlp"})],
+        "input_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"native"}), None],
+    }
 
     def __init__(
         self,

@@ -1,9 +1,12 @@
 """HOG features as a scikit-learn transformer."""
 
+from numbers import Integral
+
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from skimage.feature import hog
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._images import feature_names, flatten_images, infer_image_shape, to_images
@@ -45,6 +48,15 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     (20, 900)
     """
 
+    _parameter_constraints = {
+        "orientations": [Interval(Integral, 1, None, closed="left")],
+        "pixels_per_cell": [tuple, list],
+        "cells_per_block": [tuple, list],
+        "block_norm": [StrOptions({"L1", "L1-sqrt", "L2", "L2-Hys"})],
+        "image_shape": [tuple, list, None],
+        "n_jobs": [Integral, None],
+    }
+
     def __init__(
         self,
         orientations=9,
@@ -63,6 +75,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Learn the image shape; returns self."""
+        self._validate_params()
         X, carried = flatten_images(X)
         X = validate_data(self, X, dtype="numeric")
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)

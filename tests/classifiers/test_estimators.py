@@ -386,7 +386,8 @@ def test_a_cosine_schedule_anneals_the_learning_rate_over_max_epochs(faces):
     plateau = cnn(max_epochs=2, lr=0.01).fit(X, y)
     assert plateau.history[:, "event_lr"] == [0.01, 0.01]
     unknown = clone(cnn(lr_schedule="linear"))  # refused at fit, as scikit-learn checks parameters
-    with pytest.raises(ValueError, match="lr_schedule must be 'plateau' or 'cosine', got 'linear'"):
+    message = "The 'lr_schedule' parameter of CNNClassifier must be a str among {'cosine', 'plateau'}. Got 'linear'"
+    with pytest.raises(ValueError, match=message):
         unknown.fit(X, y)
 
 
@@ -407,3 +408,36 @@ def test_a_last_batch_of_one_image_does_not_break_batchnorm(make):
     model = make(validation_fraction=0, early_stopping=None).fit(X, y)
     assert model.history_[-1, "batches", -1, "train_batch_size"] == 32
     assert set(model.predict(X)) <= set(model.classes_)
+
+
+def test_weight_decay_and_its_skorch_route_set_one_thing(faces):
+    X, y = faces
+    routed = cnn(optimizer__weight_decay=0.01).fit(X, y)
+    assert routed.optimizer_.param_groups[0]["weight_decay"] == 0.01
+    flat = cnn(weight_decay=0.02).fit(X, y)
+    assert flat.optimizer_.param_groups[0]["weight_decay"] == 0.02
+    assert cnn(weight_decay=0.01, optimizer__weight_decay=0.01).fit(X, y)  # the same value twice is no conflict
+    with pytest.raises(ValueError, match="weight_decay=0.02 and optimizer__weight_decay=0.01 set the same thing"):
+        cnn(weight_decay=0.02, optimizer__weight_decay=0.01).fit(X, y)
+
+
+def test_train_split_none_trains_on_everything_as_skorch_documents(faces):
+    from skorch.dataset import ValidSplit
+
+    X, y = faces
+    assert "valid_loss" in cnn().fit(X, y).history[-1]  # "auto": validation_fraction held out
+    everything = cnn(train_split=None).fit(X, y)
+    assert "valid_loss" not in everything.history[-1]
+    assert everything.history[-1, "batches"][0]["train_batch_size"] == 32  # all 112 images in batches of 32
+    assert sum(b["train_batch_size"] for b in everything.history[-1, "batches"]) == len(y)
+    five_fold = cnn(train_split=ValidSplit(5, stratified=True), validation_fraction=0).fit(X, y)
+    held_out = sum(b.get("valid_batch_size", 0) for b in five_fold.history[-1, "batches"])
+    assert held_out == pytest.approx(len(y) / 5, abs=1)  # one fold of five, not validation_fraction
+
+
+def test_own_parameter_groups_replace_the_backbone_learning_rate_scale(faces):
+    X, y = faces
+    model = transfer(backbone_lr_scale=0.1, lr=0.01).fit(X, y)
+    assert [g["lr"] for g in model.optimizer_.param_groups] == [0.01, 0.001]
+    own = transfer(backbone_lr_scale=0.1, lr=0.01, optimizer__param_groups=[("body.*", {"lr": 0.005})]).fit(X, y)
+    assert sorted(g["lr"] for g in own.optimizer_.param_groups) == [0.005, 0.01]  # the scale is unused

@@ -79,7 +79,8 @@ def test_the_shift_survives_save_and_load(imbalanced, tmp_path):
 
 @pytest.mark.parametrize("bad", [-0.5, "yes", float("nan"), [0.5]])
 def test_a_bad_shift_is_a_clear_error(imbalanced, bad):
-    with pytest.raises(ValueError, match="prior_shift must be a number >= 0 or 'auto'"):
+    message = r"The 'prior_shift' parameter of CNNClassifier must be a float in the range \[0.0, inf\) or a str among"
+    with pytest.raises(ValueError, match=message):
         cnn(prior_shift=bad).fit(*imbalanced)
 
 

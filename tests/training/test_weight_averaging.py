@@ -55,8 +55,12 @@ def _valid_loss(model, X, y):
 
 @pytest.mark.parametrize("decay", [0.0, 1.0, 1.5])
 def test_a_decay_outside_zero_to_one_is_a_clear_error(faces, decay):
-    with pytest.raises(ValueError, match="decay \\(ema\\) must lie between 0 and 1"):
+    with pytest.raises(
+        ValueError, match=r"The 'ema' parameter of CNNClassifier must be a float in the range \(0.0, 1.0\)"
+    ):
         cnn(ema=decay).fit(*faces)
+    with pytest.raises(ValueError, match="decay \\(ema\\) must lie between 0 and 1"):  # the callback on its own
+        WeightAveraging(decay).on_train_begin(None)
 
 
 def test_the_callback_on_its_own_averages_a_plain_skorch_net(faces):
