@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "CNNClassifier": "classifiers",
     "EMOTIONS": "datasets",
+    "Face": "faces",
     "FaceCropper": "preprocessing",
     "FerskDataWarning": "datasets",
     "HOGSVMClassifier": "classifiers",
@@ -24,6 +25,7 @@ _EXPORTS = {
     "create_backbone": "backbones",
     "default_cache_dir": "datasets",
     "export_onnx": "_export",
+    "detect_faces": "faces",
     "list_backbones": "backbones",
     "load": "io",
     "load_fer2013": "datasets",
@@ -32,6 +34,7 @@ _EXPORTS = {
     "load_pretrained": "io",
     "make_faces": "datasets",
     "pretrained_path": "_pretrained",
+    "read_image": "faces",
     "save": "io",
 }
 

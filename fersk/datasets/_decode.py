@@ -36,24 +36,101 @@ def check_image_size(image_size):
 BOMB = "image over the decompression-bomb limit"
 NOT_IMAGE = "not an image"
 CORRUPT = "corrupt image"
+MISSING = "no such file"
+
+
+class ImageReadError(ValueError):
+    """An image file that cannot be used; ``reason`` says why (a bomb, not an image, corrupt, missing)."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"cannot read image {path}: {reason}")
+        self.path, self.reason = str(path), reason
+
+
+class MissingImageError(ImageReadError, FileNotFoundError):
+    """A path with no file behind it: both a ``ValueError`` and a ``FileNotFoundError``."""
+
+
+def _upright(image, mode):
+    """``image`` turned as its EXIF orientation says and converted to ``mode`` ("L" or "RGB").
+
+    16-bit and 32-bit integer images are scaled to 0-255 (not clipped), float images are
+    clipped to 0-255, and transparent pixels are laid over white, as a viewer shows them.
+    """
+    from PIL import ImageOps
+
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode != "F" and (image.mode.startswith("I;16") or values.max(initial=0) > 255):
+            values = values / 257.0  # 65535 -> 255
+        image = Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+    return image.convert(mode)
+
+
+def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None):
+    """Decode one image file into a uint8 array, upright, as a person looking at it sees it.
+
+    The one reader of image files in fersk: the loaders, ``fersk.faces.read_image`` and
+    face cropping all decode through it. The EXIF orientation is applied; grayscale,
+    palette, RGBA/LA (over white), CMYK, 16-bit and float images are converted.
+
+    Parameters
+    ----------
+    path : path-like
+    grayscale : bool, default=False
+        One channel (``L``, shape ``(h, w)``) or RGB (shape ``(h, w, 3)``).
+    image_size : (int, int), optional
+        ``(height, width)`` to resize to (bilinear).
+    max_pixels : int, optional
+        Images with more pixels are refused (Pillow's ``Image.MAX_IMAGE_PIXELS`` by default).
+
+    Returns
+    -------
+    ndarray of uint8
+
+    Raises
+    ------
+    ImageReadError
+        A ``ValueError`` naming the file, with its ``reason``: a decompression bomb, not an
+        image, or corrupt; :class:`MissingImageError` (also a ``FileNotFoundError``) when
+        there is no file.
+    """
+    if max_pixels is None:
+        max_pixels = Image.MAX_IMAGE_PIXELS or np.iinfo(np.int64).max
+    if not Path(path).is_file():
+        raise MissingImageError(path, MISSING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > max_pixels:
+                    raise ImageReadError(path, BOMB)
+                image = _upright(image, "L" if grayscale else "RGB")
+                if image_size is not None and image.size != (image_size[1], image_size[0]):
+                    image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
+                return np.asarray(image, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(path, BOMB) from None
+    except UnidentifiedImageError:
+        raise ImageReadError(path, NOT_IMAGE) from None
+    except ImageReadError:
+        raise
+    except (OSError, SyntaxError, ValueError):  # truncated or corrupt files
+        raise ImageReadError(path, CORRUPT) from None
 
 
 def _decode_one(path, image_size, grayscale, max_pixels):
     """Decode one file; return an array, or the reason it cannot be used."""
     try:
-        with Image.open(path) as image:
-            if image.width * image.height > max_pixels:
-                return BOMB
-            image = image.convert("L" if grayscale else "RGB")
-            if image_size is not None and image.size != (image_size[1], image_size[0]):
-                image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return BOMB
-    except UnidentifiedImageError:
-        return NOT_IMAGE
-    except (OSError, SyntaxError, ValueError):  # truncated or corrupt files
-        return CORRUPT
+        return read_image_file(path, grayscale=grayscale, image_size=image_size, max_pixels=max_pixels)
+    except ImageReadError as error:
+        return error.reason
 
 
 def _decode_chunk(paths, image_size, grayscale, max_pixels):
@@ -120,7 +197,8 @@ def decode_images(paths, *, image_size, grayscale, n_jobs=None, cache_dir=None, 
     if max_pixels is None:
         max_pixels = Image.MAX_IMAGE_PIXELS or np.iinfo(np.int64).max
     paths = [str(p) for p in paths]
-    key = [file_fingerprint(paths), repr(image_size), repr(bool(grayscale)), repr(max_pixels)]
+    # "upright": images decoded since the reader applies EXIF orientation are cached apart
+    key = [file_fingerprint(paths), repr(image_size), repr(bool(grayscale)), repr(max_pixels), "upright"]
     result = cached(
         cache_dir,
         "images",

@@ -4,7 +4,9 @@ from PIL import Image
 from skimage.data import astronaut
 from sklearn.pipeline import make_pipeline
 
+import fersk
 from fersk import FaceCropper, make_faces
+from fersk.faces import extract_face
 from fersk.preprocessing import crop_faces, detect_faces
 
 from ..classifiers.test_estimators import cnn
@@ -24,18 +26,40 @@ def _noise(seed=0):
     return np.random.default_rng(seed).integers(0, 255, (120, 160)).astype(np.uint8)
 
 
-def test_the_largest_face_is_found_where_it_is():
+def test_the_old_detect_faces_warns_and_keeps_its_tuples():
     for offset in [(10, 20), (120, 300)]:
-        row, col, height, width = detect_faces(_photo(offset))[0]
+        with pytest.warns(DeprecationWarning, match=r"fersk.detect_faces\(image, detector='lbp'\)"):
+            row, col, height, width = detect_faces(_photo(offset))[0]
         # the astronaut's face sits at about rows 70-160, columns 175-265 of her photo
         assert abs(row - (offset[0] + 70)) < 30 and abs(col - (offset[1] + 175 - 120)) < 30
         assert 60 < height < 130
+        face = fersk.detect_faces(_photo(offset), detector="lbp")[0]  # the same face, as a Face record
+        assert (round(face.box[1]), round(face.box[0]), round(face.height), round(face.width)) == (
+            row,
+            col,
+            height,
+            width,
+        )
 
 
-def test_a_crop_is_the_detected_box_with_its_margin():
+def test_the_cropper_finds_the_face_with_mtcnn_by_default():
+    photos = [_photo((10, 20)), _photo((120, 300))]
+    crops = FaceCropper(output_size=48).fit_transform(photos)
+    # the same face wherever it is in the photo: aligned crops agree (up to the detector's jitter)
+    assert np.abs(crops[0].astype(int) - crops[1]).mean() < 8
+    shifted = extract_face(np.asarray(Image.fromarray(photos[1]).convert("L")), fersk.detect_faces(photos[0])[0], 48)
+    assert np.abs(crops[0].astype(int) - shifted.ravel()).mean() > 25  # what a crop of the wrong place looks like
+    face = fersk.detect_faces(photos[0])[0]
+    expected = extract_face(np.asarray(Image.fromarray(photos[0]).convert("L")), face, 48)
+    assert np.abs(crops[0].astype(int) - expected.ravel()).mean() < 3  # grey conversions differ by rounding only
+
+
+def test_a_crop_without_alignment_is_the_detected_box_with_its_margin():
     photo = _photo((10, 20))
-    row, col, height, width = detect_faces(photo)[0]
-    crops = FaceCropper(output_size=32, margin=0.25).fit_transform([photo, _photo((120, 300))])
+    with pytest.warns(DeprecationWarning):
+        row, col, height, width = detect_faces(photo)[0]
+    cropper = FaceCropper(output_size=32, detector="lbp", align=False, margin=0.25)
+    crops = cropper.fit_transform([photo, _photo((120, 300))])
     assert crops.shape == (2, 32 * 32) and crops.dtype == np.uint8
     pad = round(0.25 * height)
     gray = Image.fromarray(photo).convert("L").crop((col - pad, row - pad, col + width + pad, row + height + pad))
@@ -43,6 +67,8 @@ def test_a_crop_is_the_detected_box_with_its_margin():
     assert np.abs(crops[0] - expected).mean() < 3  # grey conversions differ by rounding only
     rgb = FaceCropper(output_size=16, grayscale=False).transform([photo])
     assert rgb.shape == (1, 16 * 16 * 3)
+    with pytest.raises(ValueError, match="unknown face detector 'haar'"):
+        FaceCropper(detector="haar").fit([photo])
 
 
 def test_the_policy_for_images_without_a_face():
@@ -67,8 +93,10 @@ def test_files_of_any_size_and_bad_input(tmp_path):
         paths.append(path)
     assert FaceCropper(output_size=24).transform(paths).shape == (2, 576)
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
-    with pytest.raises(ValueError, match="cannot read image"):
+    with pytest.raises(ValueError, match=r"cannot read image .*bad\.jpg: not an image"):
         FaceCropper().transform([tmp_path / "bad.jpg"])
+    with pytest.raises(ValueError, match=r"cannot read image .*gone\.jpg: no such file"):
+        FaceCropper().transform([tmp_path / "gone.jpg"])
     with pytest.raises(ValueError, match="NaN"):
         FaceCropper().transform([np.full((50, 50), np.nan)])
 

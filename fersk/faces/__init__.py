@@ -1,0 +1,33 @@
+"""Faces in photos: detectors (MTCNN, the LBP cascade, a registry), aligned crops and a photo reader.
+
+``detect_faces(image)`` returns every face as a :class:`Face` (box, score, five
+landmarks), largest first; ``extract_face(image, face)`` cuts it out, rotated so the eyes
+are level and framed like FER2013's faces; ``read_image(path)`` reads a photo upright.
+:class:`fersk.FaceCropper` puts them together as a scikit-learn transformer.
+"""
+
+from ._align import FER2013_LANDMARKS, extract_face
+from ._detect import detect_faces, detect_faces_batch
+from ._face import LANDMARK_NAMES, Face
+from ._image import ImageReadError, MissingImageError, read_image
+from ._lbp import LBPDetector
+from ._mtcnn import MTCNNDetector
+from ._registry import FaceDetector, get_detector, list_detectors, register_detector
+
+__all__ = [
+    "FER2013_LANDMARKS",
+    "LANDMARK_NAMES",
+    "Face",
+    "FaceDetector",
+    "ImageReadError",
+    "LBPDetector",
+    "MTCNNDetector",
+    "MissingImageError",
+    "detect_faces",
+    "detect_faces_batch",
+    "extract_face",
+    "get_detector",
+    "list_detectors",
+    "read_image",
+    "register_detector",
+]

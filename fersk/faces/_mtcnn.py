@@ -1,0 +1,163 @@
+"""MTCNN (Zhang et al., 2016): a cascade of three small networks that finds faces and five landmarks.
+
+P-Net slides over an image pyramid and proposes windows; R-Net rejects most of them; O-Net
+scores the rest and places the eyes, the nose and the mouth corners. The networks and the
+cascade are written here in PyTorch, image batches and all, and load the weights that
+facenet-pytorch 2.5.3 ships (MIT; ``weights/LICENSE-facenet-pytorch.md``), so the default
+detector works offline and needs nothing beyond torch and torchvision.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+
+from ._face import Face
+from ._registry import FaceDetector, register_detector
+
+_CHUNK_PIXELS = 2_000_000  # images per P-Net batch: about this many pixels in all
+
+
+@contextmanager
+def _one_thread():
+    """Run PyTorch on one thread, then restore the setting.
+
+    MTCNN's tensors are small: on a busy 2-core machine a second thread made detection of
+    84 photos of 130-180 px 6 to 11 times slower (50 s against 4.5 to 8.7 s), the threads
+    waiting on each other. Batches use the cores through processes instead (``n_jobs``).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)
+
+
+@register_detector("mtcnn")
+class MTCNNDetector(FaceDetector):
+    """MTCNN face detector: every face, with a confidence and five landmarks.
+
+    The default detector of fersk. Torch-native, offline (the weights ship with fersk),
+    batched: images of one size go through each network together.
+
+    Parameters
+    ----------
+    min_face_size : float, default=20
+        Smallest face searched for, in pixels of the image as searched.
+    thresholds : tuple of 3 floats, default=(0.6, 0.7, 0.7)
+        The face probability each stage (P-, R-, O-Net) needs to pass a window on.
+    factor : float, default=0.709
+        Scale step of the image pyramid.
+    border : float, default=0.2
+        Before searching, each side of the image is padded by this fraction of its shorter
+        side, in mid-grey. MTCNN misses faces its windows cannot surround: a face
+        cut by the image's edge, or one that fills a tight crop (FER2013's 48x48 faces,
+        most photos of face datasets). Boxes and landmarks are given in pixels of the image
+        as passed and may reach past its edge. 0 searches the image as it is.
+    detect_size : int or None, default=1280
+        Images whose longest side (border included) is larger are searched downscaled to
+        this size, then boxes are mapped back; None searches every image at full size.
+    device : str, default="cpu"
+        Where the networks run ("cpu", "cuda").
+    n_jobs : int, optional
+        Processes for :meth:`detect_batch` (joblib; -1: all cores). None: this process,
+        on one thread (MTCNN's tensors are too small for PyTorch's threads to pay).
+
+    Examples
+    --------
+    >>> from skimage.data import astronaut
+    >>> faces = MTCNNDetector().detect(astronaut())
+    >>> len(faces), faces[0].score > 0.99
+    (1, True)
+    >>> left, top, right, bottom = faces[0].box
+    >>> 160 < left < 200 and 40 < top < 80 and 250 < right < 290
+    True
+    >>> (faces[0].landmarks[0, 0] < faces[0].landmarks[1, 0])  # the left eye is left of the right eye
+    np.True_
+    """
+
+    def __init__(
+        self,
+        min_face_size=20,
+        thresholds=(0.6, 0.7, 0.7),
+        factor=0.709,
+        border=0.2,
+        detect_size=1280,
+        device="cpu",
+        n_jobs=None,
+    ):
+        self.min_face_size = min_face_size
+        self.thresholds = thresholds
+        self.factor = factor
+        self.border = border
+        self.detect_size = detect_size
+        self.device = device
+        self.n_jobs = n_jobs
+
+    def _check_params(self):
+        if not self.min_face_size >= 12:
+            raise ValueError(f"min_face_size must be at least 12 pixels (P-Net's window), got {self.min_face_size!r}")
+        if not 0 < self.factor < 1:
+            raise ValueError(f"factor must be between 0 and 1, got {self.factor!r}")
+        if len(self.thresholds) != 3 or not all(0 <= t <= 1 for t in self.thresholds):
+            raise ValueError(f"thresholds must be three probabilities, got {self.thresholds!r}")
+        if not 0 <= self.border <= 1:
+            raise ValueError(f"border must be between 0 and 1, got {self.border!r}")
+
+    def _start_worker(self):
+        import torch
+
+        torch.set_num_threads(1)  # the worker processes share the cores
+
+    def _detect_many(self, images):
+        import torch
+
+        from ._mtcnn_networks import cascade
+
+        self._check_params()
+        prepared = [self._prepare(image) for image in images]
+        results = [None] * len(images)
+        by_shape = {}
+        for i, (tensor, _, _) in enumerate(prepared):
+            by_shape.setdefault(tuple(tensor.shape), []).append(i)
+        with _one_thread():  # small tensors: more threads only wait on each other (n_jobs uses the cores)
+            for shape, indices in by_shape.items():
+                if min(shape[1:]) < 12:  # smaller than P-Net's window: nothing can be found
+                    for i in indices:
+                        results[i] = []
+                    continue
+                per_chunk = max(1, _CHUNK_PIXELS // (shape[1] * shape[2]))
+                for start in range(0, len(indices), per_chunk):
+                    chunk = indices[start : start + per_chunk]
+                    batch = torch.stack([prepared[i][0] for i in chunk]).to(self.device)
+                    found = cascade(batch, self.min_face_size, self.thresholds, self.factor, self.device)
+                    for i, (boxes, scores, points) in zip(chunk, found):
+                        _, offset, scale = prepared[i]
+                        results[i] = [
+                            Face((box - offset[[0, 1, 0, 1]]) / scale, score, (pts - offset) / scale)
+                            for box, score, pts in zip(boxes, scores, points)
+                        ]
+        return results
+
+    def _prepare(self, image):
+        """(3, h, w) float tensor with its border and scaling; the offset and scale that map back."""
+        import torch
+        import torch.nn.functional as F
+
+        rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+        h, w = rgb.shape[:2]
+        pad = int(round(self.border * min(h, w)))
+        if pad:
+            rgb = np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), constant_values=127.5)
+        tensor = torch.from_numpy(np.ascontiguousarray(rgb, dtype=np.float32)).permute(2, 0, 1)
+        scale = 1.0
+        longest = max(tensor.shape[1:])
+        if self.detect_size is not None and longest > self.detect_size:
+            scale = self.detect_size / longest
+            size = (max(1, round(tensor.shape[1] * scale)), max(1, round(tensor.shape[2] * scale)))
+            tensor = F.interpolate(tensor[None], size=size, mode="area")[0]
+        return tensor, np.array([pad, pad], dtype=np.float64), scale

@@ -1,0 +1,191 @@
+"""The detectors find every face where it is, largest first; the registry and the Face record."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.data import astronaut
+
+import fersk
+from fersk.faces import (
+    Face,
+    FaceDetector,
+    LBPDetector,
+    MTCNNDetector,
+    detect_faces,
+    detect_faces_batch,
+    get_detector,
+    list_detectors,
+    register_detector,
+)
+from fersk.faces._mtcnn_networks import WEIGHTS, ONet, PNet, RNet
+
+# the astronaut's face in her photo, as (left, top, right, bottom): about columns 177-268, rows 59-175
+HEAD = astronaut()[0:256, 120:320]  # her head and shoulders: the face at columns 57-148, rows 59-175
+FACE_IN_HEAD = np.array([57, 59, 148, 175])
+
+
+def _canvas(size=(300, 420), seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(90, 130, (*size, 3)).astype(np.uint8)
+
+
+def _paste(canvas, image, row, col):
+    canvas[row : row + image.shape[0], col : col + image.shape[1]] = image
+    return canvas
+
+
+def _small(image, factor):
+    h, w = image.shape[:2]
+    return np.asarray(Image.fromarray(image).resize((round(w * factor), round(h * factor)), Image.BILINEAR))
+
+
+@pytest.mark.parametrize("detector", ["mtcnn", "lbp"])
+def test_a_face_is_found_where_it_was_pasted(detector):
+    head = _small(HEAD, 0.6)
+    for row, col in [(10, 15), (120, 280)]:
+        faces = detect_faces(_paste(_canvas(), head, row, col), detector=detector)
+        assert len(faces) == 1
+        expected = FACE_IN_HEAD * 0.6 + [col, row, col, row]
+        # MTCNN's box is tight on the face; the cascade's square is larger: both centre on it
+        assert np.allclose(faces[0].center, [(expected[0] + expected[2]) / 2, (expected[1] + expected[3]) / 2], atol=9)
+        assert 0.8 < faces[0].height / (expected[3] - expected[1]) < 1.4
+
+
+def test_mtcnn_gives_a_score_and_five_landmarks_in_place():
+    face = detect_faces(_paste(_canvas(), _small(HEAD, 0.6), 10, 15))[0]
+    assert 0.95 < face.score <= 1
+    left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
+    assert left_eye[0] < nose[0] < right_eye[0] and mouth_left[0] < mouth_right[0]
+    assert left_eye[1] < nose[1] < mouth_left[1] and right_eye[1] < nose[1] < mouth_right[1]
+    left, top, right, bottom = face.box
+    assert np.all((face.landmarks[:, 0] > left) & (face.landmarks[:, 0] < right))
+    assert np.all((face.landmarks[:, 1] > top) & (face.landmarks[:, 1] < bottom))
+
+
+def test_two_faces_give_two_records_largest_first():
+    photo = _paste(_paste(_canvas((300, 460)), _small(HEAD, 0.4), 150, 30), _small(HEAD, 0.9), 20, 220)
+    faces = detect_faces(photo)
+    assert len(faces) == 2
+    assert faces[0].area > 3 * faces[1].area
+    assert faces[0].center[0] > 220 > faces[1].center[0]  # the large face is the one pasted on the right
+
+
+def test_no_face_and_images_too_small_to_hold_one():
+    noise = np.random.default_rng(0).integers(0, 255, (120, 160)).astype(np.uint8)
+    for detector in list_detectors():
+        assert detect_faces(noise, detector=detector) == []
+        assert detect_faces(np.zeros((1, 9)), detector=detector) == []
+        assert detect_faces(np.full((8, 8, 3), 128.0), detector=detector) == []
+
+
+def test_grey_rgba_and_float_images_are_searched_alike():
+    photo = _paste(_canvas(), _small(HEAD, 0.6), 10, 15)
+    rgb = detect_faces(photo)[0]
+    rgba = detect_faces(np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)]))[0]
+    assert rgb == rgba
+    assert detect_faces(photo.astype(np.float64))[0] == rgb
+    grey = detect_faces(np.asarray(Image.fromarray(photo).convert("L")))[0]
+    assert np.allclose(grey.box, rgb.box, atol=6)
+
+
+def _batch():
+    return [
+        _paste(_canvas(), _small(HEAD, 0.6), 10, 15),
+        _paste(_canvas(), _small(HEAD, 0.6), 100, 200),  # same size: batched together with the first
+        _small(astronaut(), 0.4),
+        np.zeros((60, 80)),
+    ]
+
+
+def test_a_batch_finds_the_faces_one_by_one_finds():
+    images = _batch()
+    one_by_one = [detect_faces(image) for image in images]
+    assert [len(f) for f in one_by_one] == [1, 1, 1, 0]
+    batched = detect_faces_batch(images)
+    for alone, together in zip(one_by_one, batched):
+        assert len(alone) == len(together)
+        for a, b in zip(alone, together):  # P-Net's batch arithmetic may differ in the last bits
+            assert np.allclose(a.box, b.box, atol=1e-3) and np.allclose(a.landmarks, b.landmarks, atol=1e-3)
+
+
+@pytest.mark.slow  # starting two worker processes that import torch takes a while on a busy machine
+def test_a_batch_in_two_processes_finds_the_same_faces():
+    images = _batch()
+    in_two = detect_faces_batch(images, n_jobs=2)
+    assert [len(f) for f in in_two] == [1, 1, 1, 0]
+    assert np.allclose(in_two[2][0].box, detect_faces(images[2])[0].box, atol=1e-3)
+
+
+def test_border_finds_a_face_cut_by_the_edge_and_maps_its_box_back():
+    cut = HEAD[59 + 30 : 175 + 10, 57 - 10 : 148 + 10]  # the face with its top third cut off
+    cut = _small(cut, 0.8)
+    found = detect_faces(cut)
+    assert len(found) == 1 and found[0].box[1] < 0  # the box reaches above the image
+    assert found[0].landmarks[2, 1] > 0  # the nose is in the image
+
+
+def test_the_weights_load_with_weights_only_and_fill_every_parameter():
+    for name, cls in (("pnet", PNet), ("rnet", RNet), ("onet", ONet)):
+        state = torch.load(WEIGHTS / f"{name}.pt", map_location="cpu", weights_only=True)
+        net = cls()
+        assert set(state) == set(net.state_dict())
+        net.load_state_dict(state)  # strict: every parameter has its weights
+    assert "MIT License" in (WEIGHTS / "LICENSE-facenet-pytorch.md").read_text()
+
+
+def test_the_registry():
+    assert list_detectors() == ["lbp", "mtcnn"]
+    assert isinstance(get_detector(), MTCNNDetector)
+    assert get_detector("mtcnn", min_face_size=40).min_face_size == 40
+    configured = LBPDetector(min_size=30)
+    assert get_detector(configured) is configured
+    assert get_detector(configured, min_size=40).min_size == 40 and configured.min_size == 30
+    with pytest.raises(ValueError, match=r"unknown face detector 'retina'; choose from \['lbp', 'mtcnn'\]"):
+        detect_faces(np.zeros((20, 20)), detector="retina")
+    with pytest.raises(TypeError, match="detector 'mtcnn'.*min_size"):
+        get_detector("mtcnn", min_size=3)
+    with pytest.raises(ValueError, match="min_face_size must be at least 12"):
+        detect_faces(np.zeros((20, 20)), min_face_size=5)
+
+
+def test_a_registered_detector_is_used_by_name_and_by_the_cropper():
+    @register_detector("corner")
+    class Corner(FaceDetector):
+        def __init__(self, side=10):
+            self.side = side
+
+        def _detect(self, image):
+            return [Face((0, 0, self.side, self.side), 1.0), Face((0, 0, 2 * self.side, 2 * self.side), 0.5)]
+
+    try:
+        faces = detect_faces(np.zeros((40, 40)), detector="corner")
+        assert [f.width for f in faces] == [20, 20 // 2]  # largest first, whatever the detector's order
+        image = np.zeros((40, 40), np.uint8)
+        image[:20, :20] = 200
+        crop = fersk.FaceCropper(detector="corner", align=False, output_size=8).fit_transform([image])
+        crop = crop.reshape(8, 8)
+        assert crop[:6, :6].min() == 200 and crop.mean() > 190  # the largest face: the bright corner
+        assert fersk.FaceCropper(detector=Corner(side=4)).get_params()["detector__side"] == 4
+    finally:
+        from fersk.faces._registry import _DETECTORS
+
+        del _DETECTORS["corner"]
+
+
+def test_the_face_record():
+    face = Face((10, 20, 60, 80), 0.9, np.arange(10).reshape(5, 2))
+    assert (face.width, face.height, face.area, face.center) == (50.0, 60.0, 3000.0, (35.0, 50.0))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        face.score = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        face.landmarks[0, 0] = 5
+    assert face == Face((10.0, 20.0, 60.0, 80.0), 0.9, np.arange(10.0).reshape(5, 2))
+    assert face != Face((10, 20, 60, 80), 0.9)
+    row = face.to_dict()
+    assert row["left"] == 10 and row["right_eye_x"] == 2 and row["mouth_right_y"] == 9
+    with pytest.raises(ValueError, match="right >= left"):
+        Face((10, 20, 5, 80), 1.0)
+    assert fersk.Face is Face and fersk.detect_faces is detect_faces
