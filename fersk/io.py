@@ -43,15 +43,38 @@ TRUSTED_SKOPS_TYPES = [
 # classes a parameter may name (a network, a loss, an optimizer); imported, never unpickled
 TRUSTED_CLASS_PREFIXES = ("fersk.", "torch.nn.", "torch.optim.", "skorch.")
 TRAINING_ONLY = {"callbacks", "checkpoint"}
+# fitted attributes a model file keeps, each with how it is read back: listed once, for save and load
+FITTED = {
+    "classes_": np.asarray,
+    "image_shape_": tuple,
+    "class_weight_": lambda value: np.asarray(value, dtype=float),
+    "n_features_in_": int,
+}
+NEURAL_FITTED = {
+    "class_prior_": lambda value: np.asarray(value, dtype=float),
+    "prior_shift_": float,
+}
+# what files written before an attribute existed predict with: unshifted
+FITTED_DEFAULTS = {"prior_shift_": 0.0}
+# the Pipelines fersk.save takes, and the steps before the classifier that it can store: steps
+# that do not learn from the data, so their parameters (and fersk's own fitted shapes) are all
+# there is to keep. Resamplers only act in fit; FaceCropper only checks shapes.
+PIPELINES = ("sklearn.pipeline:Pipeline", "imblearn.pipeline:Pipeline")
+STORABLE_STEP_PREFIXES = ("fersk.preprocessing.", "imblearn.over_sampling.", "imblearn.under_sampling.")
 
 
 def save(estimator, path):
-    """Save a fitted fersk estimator to a file that runs no code when loaded.
+    """Save a fitted fersk estimator, or a Pipeline ending in one, to a file that runs no code when loaded.
 
     Parameters
     ----------
-    estimator : HOGSVMClassifier, CNNClassifier or TransferClassifier
-        A fitted estimator.
+    estimator : HOGSVMClassifier, CNNClassifier, TransferClassifier or Pipeline
+        A fitted estimator, or a fitted scikit-learn or imbalanced-learn ``Pipeline``
+        whose last step is one and whose other steps learn nothing from the data:
+        resamplers (``RandomOverSampler``, ``SMOTE``, ...) and ``FaceCropper``. Steps
+        that learn (``StandardScaler``, ``PCA``) are refused: their fitted state is
+        arrays of any kind, which the safe format does not store; ``joblib.dump`` them
+        for trusted use.
     path : str or Path
         Where to write; ``.fersk`` is the conventional suffix. Written atomically.
 
@@ -68,6 +91,14 @@ def save(estimator, path):
     >>> (fersk.load(path).predict(X) == clf.predict(X)).all()
     np.True_
     """
+    if _qualified(type(estimator)) in PIPELINES:
+        return _save_pipeline(estimator, path)
+    manifest, members = _manifest(estimator)
+    return write_archive(path, manifest, members)
+
+
+def _manifest(estimator):
+    """A fitted fersk estimator's manifest and archive members."""
     name = type(estimator).__name__
     if name not in ESTIMATORS or type(estimator) is not ESTIMATORS[name]:
         raise TypeError(f"fersk.save takes a {', '.join(ESTIMATORS)}; got {name}. Use joblib.dump for other objects")
@@ -80,20 +111,53 @@ def save(estimator, path):
         "fersk_version": __version__,
         "torch_version": torch.__version__,
         "params": _encode_params(estimator),
-        "fitted": {
-            "classes_": estimator.classes_.tolist(),
-            "image_shape_": list(estimator.image_shape_),
-            "class_weight_": np.asarray(estimator.class_weight_).tolist(),
-            "n_features_in_": int(estimator.n_features_in_),
-        },
+        "fitted": {name: _fitted_value(getattr(estimator, name)) for name in _fitted_attributes(estimator)},
     }
     if isinstance(estimator, NeuralImageClassifier):
-        manifest["fitted"]["class_prior_"] = estimator.class_prior_.tolist()
-        manifest["fitted"]["prior_shift_"] = estimator.prior_shift_
         manifest["history"] = json.loads(json.dumps(estimator.history.to_list(), default=float))
         members = {MODULE: tensors_to_bytes({k: v.cpu() for k, v in estimator.module_.state_dict().items()})}
     else:
         members = {PIPELINE: sio.dumps(estimator.pipeline_)}
+    return manifest, members
+
+
+def _fitted_attributes(estimator):
+    return {**FITTED, **NEURAL_FITTED} if isinstance(estimator, NeuralImageClassifier) else FITTED
+
+
+def _fitted_value(value):
+    return np.asarray(value).tolist() if isinstance(value, (np.ndarray, tuple)) else _encode(value)
+
+
+def _qualified(cls):
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _save_pipeline(pipeline, path):
+    *steps, (final_name, final) = pipeline.steps
+    stored = []
+    for name, step in steps:
+        if step is None or step == "passthrough":
+            stored.append({"name": name, "class": None})
+            continue
+        if not type(step).__module__.startswith(STORABLE_STEP_PREFIXES):
+            raise ValueError(
+                f"fersk.save cannot store the pipeline step {name!r} ({type(step).__name__}): a safe model file "
+                "keeps steps that learn nothing from the data (resamplers, FaceCropper) before a fersk "
+                "classifier. Fit that step's work into the classifier, or joblib.dump the pipeline for trusted use"
+            )
+        fitted = {}  # a resampler acts in fit only: a Pipeline passes it by when predicting
+        if not hasattr(step, "fit_resample"):
+            try:
+                fitted = {k: _encode(v) for k, v in vars(step).items() if k.endswith("_") and not k.startswith("_")}
+            except TypeError:
+                raise ValueError(
+                    f"the pipeline step {name!r} holds fitted arrays (fitted on a DataFrame?) that a safe "
+                    "model file does not store; fit the pipeline on arrays, or joblib.dump it for trusted use"
+                ) from None
+        stored.append({"name": name, "class": _qualified(type(step)), "params": _encode_params(step), "fitted": fitted})
+    manifest, members = _manifest(final)
+    manifest["pipeline"] = {"class": _qualified(type(pipeline)), "steps": stored, "final": final_name}
     return write_archive(path, manifest, members)
 
 
@@ -137,23 +201,48 @@ def load(path, device=None):
         raise ValueError(f"{path} holds an unknown estimator {manifest.get('estimator')!r}")
     params = _decode_params(manifest["params"])
     estimator = cls(**params)
-    fitted = manifest["fitted"]
-    estimator.classes_ = np.asarray(fitted["classes_"])
-    estimator.image_shape_ = tuple(fitted["image_shape_"])
-    estimator.class_weight_ = np.asarray(fitted["class_weight_"], dtype=float)
-    estimator.n_features_in_ = fitted["n_features_in_"]
+    fitted = {**FITTED_DEFAULTS, **manifest["fitted"]}
+    for name, read in _fitted_attributes(estimator).items():
+        if name in fitted:  # files from before class_prior_ existed lack it
+            setattr(estimator, name, read(fitted[name]))
     if isinstance(estimator, NeuralImageClassifier):
-        # files written before fersk had prior shifts predict as they did: unshifted
-        estimator.prior_shift_ = fitted.get("prior_shift_", 0.0)
-        if "class_prior_" in fitted:
-            estimator.class_prior_ = np.asarray(fitted["class_prior_"], dtype=float)
         _restore_network(estimator, members[MODULE], manifest.get("history", []), device)
     else:
         untrusted = set(sio.get_untrusted_types(data=members[PIPELINE])) - set(TRUSTED_SKOPS_TYPES)
         if untrusted:
             raise ValueError(f"{path} holds types fersk does not trust: {sorted(untrusted)}")
         estimator.pipeline_ = sio.loads(members[PIPELINE], trusted=TRUSTED_SKOPS_TYPES)
+    if "pipeline" in manifest:
+        return _load_pipeline(manifest["pipeline"], estimator, path)
     return estimator
+
+
+def _trusted_class(qualified, prefixes, path):
+    module, _, qualname = qualified.partition(":")
+    if not module.startswith(prefixes):
+        trusted = ", ".join(prefix.rstrip(".") for prefix in prefixes)
+        raise ValueError(f"{path} names a class fersk does not trust, outside {trusted}: {qualified}")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _load_pipeline(stored, final, path):
+    if stored["class"] not in PIPELINES:
+        raise ValueError(f"{path} holds an unknown kind of pipeline {stored['class']!r}")
+    steps = []
+    for step in stored["steps"]:
+        if step["class"] is None:
+            steps.append((step["name"], "passthrough"))
+            continue
+        obj = _trusted_class(step["class"], STORABLE_STEP_PREFIXES, path)(**_decode_params(step["params"]))
+        for name, value in step["fitted"].items():
+            setattr(obj, name, _decode(value))
+        steps.append((step["name"], obj))
+    return _trusted_class(stored["class"], ("sklearn.pipeline", "imblearn.pipeline"), path)(
+        [*steps, (stored["final"], final)]
+    )
 
 
 def load_pretrained(name="fer2013", device=None):
@@ -258,12 +347,7 @@ def _decode(value):
     if "__dict__" in value:
         return {k: _decode(v) for k, v in value["__dict__"].items()}
     if "__class__" in value:
-        module, _, qualname = value["__class__"].partition(":")
-        if not module.startswith(TRUSTED_CLASS_PREFIXES):
-            raise ValueError(f"the model file names a class outside fersk and torch: {value['__class__']}")
-        obj = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+        obj = _trusted_class(value["__class__"], TRUSTED_CLASS_PREFIXES, "the model file")
         if not isinstance(obj, type):
             raise ValueError(f"the model file names {value['__class__']}, which is not a class")
         return obj

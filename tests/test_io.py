@@ -129,7 +129,7 @@ def test_classes_outside_fersk_and_torch_are_never_imported(saved, tmp_path):
     manifest, members = fersk._archive.read_archive(path)
     manifest["params"]["module"] = {"__class__": "os:system"}
     forged = write_archive(tmp_path / "forged.fersk", {k: v for k, v in manifest.items() if k != "files"}, members)
-    with pytest.raises(ValueError, match="outside fersk and torch"):
+    with pytest.raises(ValueError, match="does not trust, outside fersk, torch.nn"):
         fersk.load(forged)
 
 
@@ -154,6 +154,38 @@ def test_save_refuses_what_it_cannot_store(faces, tmp_path):
         fersk.save(object(), tmp_path / "b.fersk")
     with pytest.raises(FileNotFoundError):
         fersk.load(tmp_path / "missing.fersk")
+
+
+@pytest.mark.parametrize("make_pipeline", ["sklearn", "imblearn"])
+def test_pipelines_with_resamplers_round_trip(faces, tmp_path, make_pipeline):
+    from imblearn.over_sampling import SMOTE, RandomOverSampler
+
+    X, y = faces
+    if make_pipeline == "sklearn":
+        from sklearn.pipeline import make_pipeline as build
+
+        pipeline = build(FAMILIES["cnn"]())
+    else:
+        from imblearn.pipeline import make_pipeline as build
+
+        pipeline = build(RandomOverSampler(random_state=0), SMOTE(k_neighbors=2, random_state=0), FAMILIES["cnn"]())
+    pipeline.fit(X, y)
+    loaded = fersk.load(fersk.save(pipeline, tmp_path / "pipeline.fersk"))
+    assert type(loaded) is type(pipeline)
+    assert [name for name, _ in loaded.steps] == [name for name, _ in pipeline.steps]
+    for (_, step), (_, original) in zip(loaded.steps[:-1], pipeline.steps[:-1]):
+        assert type(step) is type(original) and step.get_params() == original.get_params()
+    np.testing.assert_allclose(loaded.predict_proba(X), pipeline.predict_proba(X), rtol=1e-6)
+
+
+def test_pipelines_with_steps_that_learn_are_refused_with_the_reason(faces, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = faces
+    pipeline = make_pipeline(MinMaxScaler(feature_range=(0, 255)), FAMILIES["hog"]()).fit(X, y)
+    with pytest.raises(ValueError, match=r"cannot store the pipeline step 'minmaxscaler' \(MinMaxScaler\)"):
+        fersk.save(pipeline, tmp_path / "scaled.fersk")
 
 
 def test_a_fersk_file_is_a_transfer_weights_source(faces, tmp_path):

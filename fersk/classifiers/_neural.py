@@ -163,7 +163,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         "focal_gamma": _NON_NEGATIVE,
         "label_smoothing": [Interval(Real, 0, 1, closed="left")],
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
-        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr": _NON_NEGATIVE,
         "weight_decay": _NON_NEGATIVE,
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
