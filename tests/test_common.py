@@ -7,7 +7,7 @@ Checks expected to fail are listed below, each with its reason.
 
 import pytest
 from sklearn.base import BaseEstimator
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 import fersk
 from fersk import CNNClassifier, FaceCropper, HOGSVMClassifier, HOGTransformer, TransferClassifier
@@ -87,3 +87,9 @@ def test_every_public_estimator_is_checked():
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_parameters_are_validated_by_their_declared_constraints(estimator):
+    # scikit-learn runs this check on its own estimators only; every parameter has a constraint
+    check_param_validation(type(estimator).__name__, estimator)

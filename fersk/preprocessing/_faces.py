@@ -13,7 +13,7 @@ from sklearn.utils.validation import validate_data
 from ..faces import Face, FaceDetector, LBPDetector, extract_face, get_detector
 from ..faces._image import as_image, gray
 from ..faces._registry import _n_workers
-from ._images import flatten_images, infer_image_shape
+from ._images import feature_names, flatten_images, infer_image_shape
 
 ON_MISSING = ("error", "keep", "drop")
 _CHUNK = 64  # images detected together: MTCNN batches images of one size through its networks
@@ -118,7 +118,8 @@ def _crop_all(items, detector, params, image_shape, n_jobs):
             if len(chunk)
         )
     flat = [r for chunk in results for r in chunk]
-    return np.stack([crop for crop, _ in flat]), [face for _, face in flat]
+    # float32 pixel rows, as the loaders give them: SMOTE interpolates in the input dtype
+    return np.stack([crop for crop, _ in flat]).astype(np.float32), [face for _, face in flat]
 
 
 class FaceCropper(TransformerMixin, BaseEstimator):
@@ -207,7 +208,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Face crops, one flattened row of ``output_size**2`` (times 3 for RGB) uint8 values per image."""
+        """Face crops: one flattened row of ``output_size**2`` (times 3 for RGB) float32 pixels 0-255 per image."""
         params = self._params()
         items, image_shape = self._items(X, reset=False)
         crops, faces = _crop_all(items, get_detector(self.detector), params, image_shape, self.n_jobs)
@@ -224,6 +225,20 @@ class FaceCropper(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return crops
+
+    def get_feature_names_out(self, input_features=None):
+        """One name per output pixel, ``pixel0`` to ``pixel{n-1}``, as ``set_output(transform="pandas")`` uses them.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API: the crops' pixels are not the input's.
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        return feature_names("pixel", self.output_size**2 * (1 if self.grayscale else 3))
 
     def _items(self, X, reset):
         """X as a list of images or paths, and the shape of flattened rows (None otherwise)."""
@@ -247,7 +262,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         tags.input_tags.string = True  # file paths
-        tags.transformer_tags.preserves_dtype = []  # crops are uint8 pixels whatever comes in
+        tags.transformer_tags.preserves_dtype = ["float32"]  # crops are float32 pixels whatever comes in
         return tags
 
 
@@ -282,7 +297,7 @@ def crop_faces(
 
     Returns
     -------
-    faces : ndarray of shape (n_found, output_size ** 2) or (n_found, output_size ** 2 * 3), uint8
+    faces : ndarray of shape (n_found, output_size ** 2) or (n_found, output_size ** 2 * 3), float32
     kept : ndarray of int
         Indices into X of the rows of ``faces``; use ``y[kept]`` to keep labels aligned.
 

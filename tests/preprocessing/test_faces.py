@@ -60,7 +60,7 @@ def test_a_crop_without_alignment_is_the_detected_box_with_its_margin():
         row, col, height, width = detect_faces(photo)[0]
     cropper = FaceCropper(output_size=32, detector="lbp", align=False, margin=0.25)
     crops = cropper.fit_transform([photo, _photo((120, 300))])
-    assert crops.shape == (2, 32 * 32) and crops.dtype == np.uint8
+    assert crops.shape == (2, 32 * 32) and crops.dtype == np.float32  # pixel rows as the loaders give them
     pad = round(0.25 * height)
     gray = Image.fromarray(photo).convert("L").crop((col - pad, row - pad, col + width + pad, row + height + pad))
     expected = np.asarray(gray.resize((32, 32), Image.BILINEAR), dtype=float).ravel()
@@ -117,3 +117,12 @@ def test_a_pipeline_learns_from_photos():
         model.fit(photos, y)
         predicted = model.predict(photos[:5])
     assert set(predicted) <= set(y)
+
+
+def test_face_crops_are_named_pixels_and_come_out_as_pandas():
+    import pandas as pd
+
+    cropper = FaceCropper(output_size=8, grayscale=False).set_output(transform="pandas")
+    crops = cropper.fit_transform([astronaut()])
+    assert isinstance(crops, pd.DataFrame) and crops.shape == (1, 8 * 8 * 3)
+    assert crops.columns[[0, -1]].tolist() == ["pixel0", "pixel191"]
