@@ -7,6 +7,7 @@ are level and framed like FER2013's faces; ``read_image(path)`` reads a photo up
 """
 
 from ._align import FER2013_LANDMARKS, extract_face
+from ._analyze import FaceRecord, analyze_faces, draw_faces
 from ._detect import detect_faces, detect_faces_batch
 from ._face import LANDMARK_NAMES, Face
 from ._image import ImageReadError, MissingImageError, read_image
@@ -19,12 +20,15 @@ __all__ = [
     "LANDMARK_NAMES",
     "Face",
     "FaceDetector",
+    "FaceRecord",
     "ImageReadError",
     "LBPDetector",
     "MTCNNDetector",
     "MissingImageError",
+    "analyze_faces",
     "detect_faces",
     "detect_faces_batch",
+    "draw_faces",
     "extract_face",
     "get_detector",
     "list_detectors",

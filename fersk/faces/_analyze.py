@@ -1,0 +1,357 @@
+"""Every face in a photo, with its box and the model's probabilities; and the photo with them drawn on it."""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ._align import extract_face
+from ._detect import detect_faces_batch
+from ._image import as_image, gray, read_image
+
+ON_MISSING = ("whole", "skip")
+# Fewer images are detected in this process: starting the worker processes (each imports
+# torch) took 6 to 50 s on a busy 2-core machine, against about 2 s per 512 px photo here.
+MIN_IMAGES_FOR_WORKERS = 8
+BOX_FIELDS = ("left", "top", "right", "bottom")
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    """One face of one image, as :func:`analyze_faces` found and classified it.
+
+    A frozen dataclass, as :class:`Face` is: fields read as attributes, and
+    :meth:`to_dict` gives one flat row of plain Python values, ready for
+    ``csv.DictWriter``, ``json.dumps`` or ``pandas.DataFrame``.
+
+    Parameters
+    ----------
+    image : int
+        Position of the image in the ``images`` given to :func:`analyze_faces`.
+    path : str or None
+        The image's file, when it was given as a path.
+    face : int or None
+        The face's position among the image's faces, largest first (0 is the largest);
+        None when no face was found.
+    face_found : bool
+        False for the one record of an image in which no face was found.
+    box : tuple of 4 floats or None
+        ``(left, top, right, bottom)`` in the image's pixels, as in :class:`Face`; the
+        whole image with ``detector=None``; None when no face was found.
+    score : float or None
+        The detector's confidence (see :class:`Face`); None without a detection.
+    probabilities : dict or None
+        Class -> probability, in the estimator's ``classes_`` order; None when nothing
+        was classified (``on_missing="skip"`` and no face).
+    predicted : label or None
+        The class with the highest probability.
+
+    Examples
+    --------
+    >>> record = FaceRecord(0, "a.jpg", 0, True, (1, 2, 3, 4), 0.9, {"happy": 0.75, "sad": 0.25}, "happy")
+    >>> record.to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'image': 'a.jpg', 'face': 0, 'face_found': True, 'left': 1, 'top': 2, 'right': 3, 'bottom': 4,
+     'score': 0.9, 'predicted': 'happy', 'happy': 0.75, 'sad': 0.25}
+    """
+
+    image: int
+    path: str | None
+    face: int | None
+    face_found: bool
+    box: tuple | None
+    score: float | None
+    probabilities: dict | None
+    predicted: object = None
+
+    @property
+    def probability(self):
+        """The probability of the predicted class (None when nothing was classified)."""
+        return None if self.probabilities is None else self.probabilities[self.predicted]
+
+    def to_dict(self):
+        """The record as one flat row: ``image`` (the path, else the position), ``face``,
+        ``face_found``, ``left``, ``top``, ``right``, ``bottom``, ``score``, ``predicted``,
+        then one column per class. Missing values are None."""
+        box = self.box if self.box is not None else (None,) * 4
+        row = {"image": self.path if self.path is not None else self.image, "face": self.face}
+        row["face_found"] = self.face_found
+        row.update(zip(BOX_FIELDS, box))
+        row.update(score=self.score, predicted=self.predicted)
+        row.update(self.probabilities or {})
+        return row
+
+
+def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.0, on_missing="whole", n_jobs=-1):
+    """Find every face in each image and classify it: one record per face per image.
+
+    The faces of all images are detected (on every core), cut out at the estimator's
+    input shape (framed like FER2013's faces, grayscale or RGB as the estimator was
+    fitted) and classified together in one ``predict_proba`` call.
+
+    Images that are already face crops (FER2013's 48x48 faces, a folder of crops): pass
+    ``detector=None`` to turn detection off; each whole image is then the face, resized
+    to the estimator's input as the loaders resize images (its box is the whole image).
+    With a detector on, an image in which no face is found, such as a small crop the
+    detector misses, is never dropped: by default (``on_missing="whole"``) the whole image
+    is classified the same way, and its one record says ``face_found=False``.
+
+    Parameters
+    ----------
+    estimator : fitted fersk classifier, or Pipeline ending in one
+        Anything with ``predict_proba`` and ``classes_`` whose last step has
+        ``image_shape_`` (the crop shape and grayscale/RGB follow it). A Pipeline that
+        starts with a :class:`~fersk.FaceCropper` would look for a face again in each
+        crop: pass the pipeline's classifier instead.
+    images : list of paths or arrays, a path, or an array
+        Paths are read upright with :func:`read_image`. Arrays hold pixel values 0-255:
+        one image ``(h, w, 3)`` / ``(h, w, 4)``, or ``(h, w)`` grayscale; a stack
+        ``(n, h, w, c)`` or ``(n, h, w)``; or flattened rows ``(n, h * w * c)`` of the
+        estimator's ``image_shape_`` (such as FER2013's ``data``).
+    detector : str, FaceDetector or None, default="mtcnn"
+        ``"mtcnn"``, ``"lbp"`` or another name from :func:`list_detectors`, or a detector
+        object such as ``MTCNNDetector(min_face_size=40)``; None (or ``"none"``): no
+        detection, each whole image is one face.
+    align : bool, default=True
+        Level the eyes and frame each face as FER2013 frames its faces (see
+        :func:`extract_face`); False crops the detector's box, made square.
+    margin : float, default=0.0
+        Context around each face, as a fraction of its side (see :func:`extract_face`).
+    on_missing : {"whole", "skip"}, default="whole"
+        An image with no face gives one record with ``face_found=False``, ``face`` and
+        ``box`` None; ``"whole"`` classifies the whole image for it, ``"skip"`` leaves
+        its ``probabilities`` and ``predicted`` None.
+    n_jobs : int, optional, default=-1
+        Processes for detection (:func:`detect_faces_batch`); -1: every core, None: this
+        process only. Fewer than 8 images are always detected in this process: starting
+        the workers would cost more than they save.
+
+    Returns
+    -------
+    list of FaceRecord
+        Image by image in the order given, each image's faces largest first.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, for a missing or unreadable image (see :func:`read_image`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage.data import astronaut
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=8).fit(X, y)
+    >>> small = np.pad(astronaut()[::2, ::2], ((0, 256), (0, 256), (0, 0)), mode="edge")
+    >>> two = np.concatenate([astronaut(), small], axis=1)  # a large face at left, a small one at right
+    >>> records = analyze_faces(model, [two, np.zeros((48, 48))], n_jobs=None)
+    >>> [(r.image, r.face, r.face_found) for r in records]
+    [(0, 0, True), (0, 1, True), (1, None, False)]
+    >>> records[0].box[0] < 512 < records[1].box[0]  # largest first
+    True
+    >>> sorted(records[0].probabilities) == sorted(model.classes_)
+    True
+    """
+    if on_missing not in ON_MISSING:
+        raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    shape = _input_shape(estimator)
+    items, paths = _as_items(images, shape)
+    photos = [read_image(item) if isinstance(item, (str, Path)) else as_image(item) for item in items]
+    if detector is None or (isinstance(detector, str) and detector.lower() == "none"):
+        found = [None] * len(photos)
+    else:
+        if len(photos) < MIN_IMAGES_FOR_WORKERS:
+            n_jobs = None
+        found = detect_faces_batch(photos, detector=detector, n_jobs=n_jobs) if photos else []
+
+    pending, crops = [], []  # (image, face index, Face or None) per record; crops of those classified
+    for i, (photo, faces) in enumerate(zip(photos, found)):
+        if faces is None:  # no detection: the whole image is the face
+            pending.append((i, 0, None))
+            crops.append(_whole(photo, shape))
+        elif faces:
+            for j, face in enumerate(faces):
+                pending.append((i, j, face))
+                crops.append(_crop(photo, face, shape, align, margin))
+        else:
+            pending.append((i, None, None))
+            crops.append(_whole(photo, shape) if on_missing == "whole" else None)
+
+    rows = [crop.reshape(-1) for crop in crops if crop is not None]
+    proba = np.asarray(estimator.predict_proba(np.stack(rows).astype(np.float32))) if rows else None
+    classes = [_plain(c) for c in estimator.classes_]
+    records, k = [], 0
+    for (i, j, face), crop in zip(pending, crops):
+        probabilities = predicted = None
+        if crop is not None:
+            probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
+            predicted = classes[int(np.argmax(proba[k]))]
+            k += 1
+        if face is not None:
+            box, score = face.box, face.score
+        elif j == 0:  # detector None
+            h, w = photos[i].shape[:2]
+            box, score = (0.0, 0.0, float(w), float(h)), None
+        else:
+            box = score = None
+        records.append(FaceRecord(i, paths[i], j, j is not None, box, score, probabilities, predicted))
+    return records
+
+
+def _input_shape(estimator):
+    """``(h, w, c)`` of the estimator's input: its own ``image_shape_`` or its last step's."""
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    shape = getattr(last, "image_shape_", None)
+    if shape is None or not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            f"analyze_faces needs a fitted fersk classifier (or a Pipeline ending in one) with image_shape_ "
+            f"and predict_proba; got {type(estimator).__name__}"
+        )
+    h, w, *c = (int(v) for v in shape)
+    return h, w, (c[0] if c else 1)
+
+
+def _as_items(images, shape):
+    """The images as a list (paths or arrays) and the path of each (None for arrays)."""
+    if isinstance(images, (str, Path)):
+        images = [images]
+    elif isinstance(images, np.ndarray):
+        h, w, c = shape
+        if images.ndim == 2 and images.shape[1] == h * w * c and images.shape != (h, w * c):
+            images = list(images.reshape(len(images), h, w, c))  # flattened rows
+        elif images.ndim == 2 or (images.ndim == 3 and images.shape[2] in (3, 4)):
+            images = [images]  # one image
+        elif images.ndim in (3, 4):
+            images = list(images)
+        else:
+            raise ValueError(f"images must be a list of paths or images, or an array of them; got shape {images.shape}")
+    images = list(images)
+    return images, [str(item) if isinstance(item, (str, Path)) else None for item in images]
+
+
+def _crop(photo, face, shape, align, margin):
+    h, w, c = shape
+    crop = extract_face(gray(photo) if c == 1 else photo, face, (h, w), align=align, margin=margin)
+    return np.repeat(crop[..., None], 3, axis=2) if c == 3 and crop.ndim == 2 else crop
+
+
+def _whole(photo, shape):
+    """The whole image resized to the input shape, as the loaders resize images (bilinear)."""
+    h, w, c = shape
+    image = Image.fromarray(np.clip(np.round(photo), 0, 255).astype(np.uint8))
+    image = image.convert("L" if c == 1 else "RGB")
+    if image.size != (w, h):
+        image = image.resize((w, h), Image.Resampling.BILINEAR)
+    return np.asarray(image)
+
+
+def _plain(value):
+    """A numpy scalar as the Python value (so records serialise to JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# -- drawing ----------------------------------------------------------------------------
+
+# one colour per emotion (RGB), so a face's label reads at a glance and stays the same across frames
+COLOURS = {
+    "angry": (230, 57, 70),
+    "disgust": (106, 153, 78),
+    "fear": (155, 93, 229),
+    "happy": (255, 190, 11),
+    "sad": (58, 134, 255),
+    "surprise": (0, 200, 200),
+    "neutral": (220, 220, 220),
+    "contempt": (251, 133, 0),
+}
+_PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
+
+
+def draw_faces(image, records, *, min_size=256):
+    """The image with each face's box and label (emotion and probability) drawn on it.
+
+    Line width and font size follow the image's size, so labels read on 128-pixel photos
+    and on large ones alike. An image whose record says no face was found gets its label
+    ("no face", and the whole image's prediction when it was classified) in its top-left
+    corner.
+
+    Parameters
+    ----------
+    image : path or array
+        The image the records were made from (pixel values 0-255).
+    records : list of FaceRecord
+        The image's records from :func:`analyze_faces`: for image ``i`` of several,
+        ``[r for r in records if r.image == i]``.
+    min_size : int, default=256
+        Images whose shorter side is smaller are enlarged by a whole factor first (boxes
+        with them), so that labels stay readable; 0 keeps every image's size.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+        RGB; ``(H, W)`` is the image's size times the enlargement factor (1 for most photos).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fersk.faces import FaceRecord
+    >>> record = FaceRecord(0, None, 0, True, (40, 30, 90, 95), 0.99, {"happy": 0.9, "sad": 0.1}, "happy")
+    >>> drawn = draw_faces(np.zeros((128, 160, 3)), [record])
+    >>> drawn.shape, drawn.dtype  # enlarged twice, to a shorter side of at least 256
+    ((256, 320, 3), dtype('uint8'))
+    >>> drawn[60:190, 80].max(axis=0).tolist()  # the box's left edge, in happy's colour
+    [255, 190, 11]
+    """
+    photo = read_image(image) if isinstance(image, (str, Path)) else as_image(image)
+    picture = Image.fromarray(np.clip(np.round(photo), 0, 255).astype(np.uint8)).convert("RGB")
+    factor = max(1, math.ceil(min_size / min(picture.size))) if min_size else 1
+    if factor > 1:
+        picture = picture.resize((picture.width * factor, picture.height * factor), Image.Resampling.BICUBIC)
+    side = min(picture.size)
+    line = max(2, round(side / 200))
+    font = _font(max(11, round(side / 24)))
+    draw = ImageDraw.Draw(picture)
+    for record in records:
+        colour = _colour(record.predicted)
+        if record.box is None:
+            text = "no face" if record.predicted is None else f"no face: {_label(record)}"
+            _draw_label(draw, text, (0, 0), colour, font, picture.size, line)
+            continue
+        left, top, right, bottom = (v * factor for v in record.box)
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=colour, width=line)
+        if record.predicted is not None:
+            _draw_label(draw, _label(record), (left, top), colour, font, picture.size, line)
+    return np.asarray(picture)
+
+
+def _label(record):
+    return f"{record.predicted} {record.probability:.0%}"
+
+
+def _colour(label):
+    if label is None:
+        return (200, 200, 200)
+    return COLOURS.get(str(label).lower(), _PALETTE[sum(map(ord, str(label))) % len(_PALETTE)])
+
+
+def _font(size):
+    try:
+        return ImageFont.load_default(size=size)  # Pillow's bundled scalable font (needs FreeType)
+    except (TypeError, OSError, ImportError):  # pragma: no cover - Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _draw_label(draw, text, corner, colour, font, size, line):
+    """Text on a filled band in the box's colour: above the box's top-left corner, inside it when there is no room."""
+    left, top = corner
+    x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
+    pad = max(1, line // 2)
+    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    x = min(max(0, left), max(0, size[0] - width))
+    y = top - height if top - height >= 0 else max(0, top)
+    draw.rectangle((x, y, x + width, y + height), fill=colour)
+    ink = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)
+    draw.text((x + pad - x0, y + pad - y0), text, fill=ink, font=font)
