@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from PIL import Image
 from sklearn.utils import Bunch
 
 from . import io
@@ -16,6 +16,7 @@ from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from .datasets import FORMATS, decode_images, load_dataset, make_faces, train_test_parts
 from .evaluation import evaluate, write_evaluation, write_report
 from .explain import METHODS, plot_explanation
+from .faces import analyze_faces, draw_faces
 from .preprocessing import FaceCropper
 
 FAMILIES = ("hog", "cnn", "transfer")
@@ -200,26 +201,64 @@ def _read_photos(paths, model, crop_faces):
 
 
 def predict(args):
-    """Per-emotion probabilities for each image, printed and optionally written as CSV."""
+    """One row per face of each photo: box, predicted emotion, probabilities; printed, as CSV, drawn."""
     model = _load_model(args.model)
-    X, paths = _read_photos(args.images, model, args.crop_faces)
-    proba = model.predict_proba(X)
-    classes = [str(c) for c in model.classes_]
-    rows = [
-        {"image": str(p), "predicted": classes[int(np.argmax(row))], **dict(zip(classes, row.round(4).tolist()))}
-        for p, row in zip(paths, proba)
-    ]
-    header = ["image", "predicted", *classes]
+    missing = [p for p in args.images if not Path(p).is_file()]
+    if missing:
+        raise ValueError(f"no such image file(s): {', '.join(map(str, missing[:5]))}")
+    if args.crop_faces:
+        print(
+            "fersk predict: --crop-faces is deprecated and will be removed in the next release: predict now finds "
+            "every face; --crop-faces keeps only the largest one",
+            file=sys.stderr,
+        )
+    detector = None if args.detector == "none" else args.detector
+    records = analyze_faces(model, args.images, detector=detector)
+    if args.crop_faces:
+        records = [r for r in records if not r.face]  # the largest face (0), or the image's no-face record
+    rows = [{k: _rounded(k, v) for k, v in r.to_dict().items()} for r in records]
+    header = list(rows[0])
     print("\t".join(header))
     for row in rows:
-        print("\t".join(str(row[k]) for k in header))
+        print("\t".join("-" if row[k] is None else str(row[k]) for k in header))
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=header)
             writer.writeheader()
             writer.writerows(rows)
-        print(f"probabilities written to {args.csv}", file=sys.stderr)
+        print(f"rows written to {args.csv}", file=sys.stderr)
+    if args.annotate:
+        for path in _annotate(args.images, records, args.annotate):
+            print(f"annotated photo written to {path}", file=sys.stderr)
+    without = sum(not r.face_found for r in records)
+    print(
+        f"photos: {len(args.images)}, faces: {len(records) - without}, photos without a face: {without}"
+        + (" (classified whole)" if without else ""),
+        file=sys.stderr,
+    )
     return 0
+
+
+def _rounded(key, value):
+    """Box corners to a tenth of a pixel, scores and probabilities to 4 decimals."""
+    if not isinstance(value, float):
+        return value
+    return round(value, 1 if key in ("left", "top", "right", "bottom") else 4)
+
+
+def _annotate(paths, records, folder):
+    """Write each photo with its faces drawn as ``folder/<name>.png``; yield the files written."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    used = set()
+    for i, path in enumerate(paths):
+        name = Path(path).stem
+        if name in used:  # two photos of one name from different folders
+            name = f"{name}-{i}"
+        used.add(name)
+        out = folder / f"{name}.png"
+        Image.fromarray(draw_faces(path, [r for r in records if r.image == i])).save(out)
+        yield out
 
 
 def explain_command(args):
@@ -292,13 +331,22 @@ def build_parser():
 
     prd = commands.add_parser(
         "predict",
-        help="per-emotion probabilities for image files",
-        description="Predict the emotion in each image; print per-emotion probabilities, optionally as CSV.",
+        help="find every face in photos and predict its emotion",
+        description="Find every face in each photo and predict its emotion: one row per face (image, face, box, "
+        "detector score, predicted emotion, per-emotion probabilities); a photo with no face gets one row that "
+        "says so, classified whole. For images that are already face crops, use --detector none.",
     )
     prd.add_argument("images", nargs="+", help="image files")
     prd.add_argument("--model", required=True, help=MODEL_HELP)
-    prd.add_argument("--crop-faces", action="store_true", help="find and crop the largest face first (photos)")
-    prd.add_argument("--csv", help="write the probabilities to this CSV file")
+    prd.add_argument(
+        "--detector",
+        choices=("mtcnn", "lbp", "none"),
+        default="mtcnn",
+        help="face detector (default: mtcnn); none: each whole image is one face, for face crops",
+    )
+    prd.add_argument("--csv", help="write the rows to this CSV file")
+    prd.add_argument("--annotate", metavar="DIR", help="write each photo with boxes and labels as DIR/<name>.png")
+    prd.add_argument("--crop-faces", action="store_true", help="deprecated: keep only the largest face of each photo")
     prd.set_defaults(handler=predict)
 
     exp = commands.add_parser(

@@ -75,15 +75,83 @@ def test_predict_prints_and_writes_probabilities(model_file, image_files, tmp_pa
     out = tmp_path / "predictions.csv"
     assert main(["predict", *map(str, paths), "--model", str(model_file), "--csv", str(out)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split("\t")[:2] == ["image", "predicted"] and len(lines) == 4
+    assert lines[0].split("\t")[:3] == ["image", "face", "face_found"] and len(lines) == 4
     with open(out) as f:
         rows = list(csv.DictReader(f))
-    assert [r["image"] for r in rows] == [str(p) for p in paths]
+    assert [r["image"] for r in rows] == [str(p) for p in paths]  # one row each: synthetic faces, drawn
+    classes = [str(c) for c in fersk.load(model_file).classes_]
     for row in rows:
-        probabilities = np.array([float(v) for k, v in row.items() if k not in ("image", "predicted")])
+        probabilities = np.array([float(row[c]) for c in classes])
         assert probabilities.sum() == pytest.approx(1.0, abs=1e-3)
-        assert row["predicted"] in row and float(row[row["predicted"]]) == pytest.approx(probabilities.max())
+        assert float(row[row["predicted"]]) == pytest.approx(probabilities.max())
     assert main(["predict", str(photo), "--crop-faces", "--model", str(model_file)]) == 0
+    captured = capsys.readouterr()
+    assert "--crop-faces is deprecated" in captured.err and len(captured.out.strip().splitlines()) == 2
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory):
+    """Two photos: two people (the astronaut, and again at half size) and a blank wall."""
+    folder = tmp_path_factory.mktemp("people")
+    small = np.pad(astronaut()[::2, ::2], ((0, 256), (0, 256), (0, 0)), mode="edge")
+    two, blank = folder / "two.png", folder / "blank.png"
+    Image.fromarray(np.concatenate([astronaut(), small], axis=1)).save(two)
+    Image.fromarray(np.full((128, 128, 3), 200, np.uint8)).save(blank)
+    return two, blank
+
+
+def test_predict_gives_a_row_per_face_and_one_for_a_photo_without(model_file, people, tmp_path, capsys):
+    two, blank = people
+    out, drawn = tmp_path / "faces.csv", tmp_path / "annotated"
+    argv = ["predict", str(two), str(blank), "--model", str(model_file), "--csv", str(out), "--annotate", str(drawn)]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    printed = [line.split("\t") for line in captured.out.strip().splitlines()]
+    assert [row[:3] for row in printed] == [
+        ["image", "face", "face_found"],
+        [str(two), "0", "True"],
+        [str(two), "1", "True"],
+        [str(blank), "-", "False"],
+    ]
+    assert "photos: 2, faces: 2, photos without a face: 1 (classified whole)" in captured.err
+    with open(out) as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["image"], r["face"], r["face_found"]) for r in rows] == [
+        (str(two), "0", "True"),
+        (str(two), "1", "True"),
+        (str(blank), "", "False"),
+    ]
+    boxes = [[float(r[k]) for k in ("left", "top", "right", "bottom")] for r in rows[:2]]
+    assert np.allclose(boxes[0], [177, 59, 268, 175], atol=8) and np.allclose(boxes[1][0], 512 + 177 / 2, atol=6)
+    assert rows[2]["left"] == "" and rows[2]["predicted"]  # no box, but the whole photo is classified
+
+    before = np.asarray(Image.open(two).convert("RGB"))
+    after = np.asarray(Image.open(drawn / "two.png"))
+    changed = np.any(before != after, axis=2)
+    left, top, _, bottom = (round(v) for v in boxes[0])
+    assert changed[top + 10 : bottom - 10, left].all() and not changed[300:].any()
+    assert Image.open(drawn / "blank.png").size == (256, 256)
+
+
+def test_predict_detector_none_takes_each_image_as_the_face(model_file, image_files, capsys):
+    paths, _ = image_files
+    assert main(["predict", str(paths[0]), "--model", str(model_file), "--detector", "none"]) == 0
+    captured = capsys.readouterr()
+    header, row = (line.split("\t") for line in captured.out.strip().splitlines())
+    values = dict(zip(header, row))
+    assert (values["face"], values["face_found"], values["left"], values["right"]) == ("0", "True", "0.0", "40.0")
+    assert "photos: 1, faces: 1, photos without a face: 0" in captured.err
+    model = fersk.load(model_file)
+    x = np.asarray(Image.open(paths[0]).convert("L").resize((24, 24), Image.Resampling.BILINEAR), np.float32)
+    expected = model.predict_proba(x.reshape(1, -1))[0]
+    assert [float(values[str(c)]) for c in model.classes_] == pytest.approx(expected, abs=1e-4)
+
+
+def test_predict_refuses_an_unreadable_photo_in_one_line(model_file, tmp_path, capsys):
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    assert main(["predict", str(tmp_path / "notes.jpg"), "--model", str(model_file)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fersk predict:") and "notes.jpg" in err and len(err.splitlines()) == 1
 
 
 def test_explain_writes_an_overlay(model_file, image_files, tmp_path, capsys):
@@ -115,7 +183,7 @@ def test_the_pretrained_model_is_named_instead_of_a_file(image_files, tmp_path, 
     paths, _ = image_files
     assert main(["predict", *map(str, paths), "--model", "fer2013"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split("\t") == ["image", "predicted", *map(str, fersk.load_pretrained("fer2013").classes_)]
+    assert lines[0].split("\t")[-8:] == ["predicted", *map(str, fersk.load_pretrained("fer2013").classes_)]
     assert len(lines) == 1 + len(paths)
     assert main(["predict", str(paths[0]), "--model", "fer2014"]) == 2
     err = capsys.readouterr().err
