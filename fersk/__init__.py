@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 # public name -> the subpackage or module that defines it
 _EXPORTS = {
+    "analyze_video": "video",
     "CNNClassifier": "classifiers",
     "EMOTIONS": "datasets",
     "Face": "faces",

@@ -286,6 +286,37 @@ def export_command(args):
     return 0
 
 
+def video_command(args):
+    """Faces of a video tracked and classified: frames.csv, timeline.png and, with --annotate, annotated.mp4."""
+    from .video import analyze_video, plot_emotion_timeline, write_annotated_video
+
+    model = _load_model(args.model)
+    records = analyze_video(
+        model, args.video, every=args.every, fps=args.fps, detect_every=args.detect_every, progress=None
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records.to_csv(out / "frames.csv")
+    plot_emotion_timeline(records).savefig(out / "timeline.png", dpi=110)
+    written = ["frames.csv", "timeline.png"]
+    if args.annotate:
+        write_annotated_video(args.video, records, out / "annotated.mp4")
+        written.append("annotated.mp4")
+    summary = records.summary()
+    print(
+        f"{args.video}: {len(records.frames_analysed)} frames analysed, {len(summary)} face"
+        f"{'' if len(summary) == 1 else 's'} tracked, no face in {len(records.frames_without_face)}"
+    )
+    for fid, face in summary.items():
+        share = face["mean"][face["dominant"]]
+        print(
+            f"face {fid}: {face['dominant']} ({share:.0%} on average) in {face['frames']} frames, "
+            f"{face['first']:.2f}-{face['last']:.2f} s"
+        )
+    print(f"{', '.join(written)} written to {out}")
+    return 0
+
+
 # -- the parser -------------------------------------------------------------------------
 
 
@@ -378,6 +409,24 @@ def build_parser():
         help="test-time augmentation in the graph (default: the model's own)",
     )
     onx.set_defaults(handler=export_command, quiet=False)
+
+    vid = commands.add_parser(
+        "video",
+        help="track and classify the faces of a video: per-frame CSV, timeline PNG, annotated MP4",
+        description="Find, track and classify every face of a video; write DIR/frames.csv (one row per face per "
+        "analysed frame), DIR/timeline.png and, with --annotate, DIR/annotated.mp4.",
+    )
+    vid.add_argument("video", help="a video file (MP4, MKV, AVI, WebM...)")
+    vid.add_argument("--model", required=True, help=MODEL_HELP)
+    rate = vid.add_mutually_exclusive_group()
+    rate.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default: 1)")
+    rate.add_argument("--fps", type=float, help="analyse about this many frames per second of video")
+    vid.add_argument(
+        "--detect-every", type=int, default=1, help="detect faces on every N-th analysed frame, track between"
+    )
+    vid.add_argument("--out", default="fersk-video", help="output folder (default: fersk-video)")
+    vid.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
+    vid.set_defaults(handler=video_command, quiet=False)
 
     for sub in (cmp, trn):
         sub.add_argument("--quiet", action="store_true", help="print only the results")

@@ -1,0 +1,312 @@
+"""Every face of every analysed frame of a video: tracked, classified, written as rows."""
+
+import csv
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..datasets import FerskDataWarning
+from ..faces import get_detector
+from ..faces._analyze import BOX_FIELDS, _crop, _input_shape, _plain
+from ._reader import check_sampling, iter_frames, video_info
+from ._track import IoUTracker, interpolate
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One face in one analysed frame of a video, as :func:`analyze_video` found it.
+
+    The video counterpart of :class:`fersk.faces.FaceRecord` (so :func:`fersk.faces.draw_faces`
+    draws it): a frozen dataclass whose :meth:`to_dict` gives one flat CSV/JSON row.
+
+    Parameters
+    ----------
+    frame : int
+        Index of the frame in the video, counting every frame from 0.
+    time : float
+        The frame's time in seconds from the first frame.
+    face_id : int or None
+        The face's track: the same face keeps its id from frame to frame. None in the one
+        record of a frame without a face.
+    face_found : bool
+        False for the one record of an analysed frame in which no face was found.
+    box : tuple of 4 floats or None
+        ``(left, top, right, bottom)`` in the frame's pixels, as in :class:`fersk.Face`.
+    score : float or None
+        The detector's confidence.
+    probabilities : dict or None
+        Class -> probability, in the estimator's ``classes_`` order.
+    predicted : label or None
+        The class with the highest probability.
+    detected : bool
+        True where the detector ran on this frame; False where the box was carried or
+        interpolated between detections (``detect_every > 1``).
+    """
+
+    frame: int
+    time: float
+    face_id: int | None
+    face_found: bool
+    box: tuple | None
+    score: float | None
+    probabilities: dict | None
+    predicted: object = None
+    detected: bool = True
+
+    @property
+    def probability(self):
+        """The probability of the predicted class (None without a face)."""
+        return None if self.probabilities is None else self.probabilities[self.predicted]
+
+    def to_dict(self):
+        """One flat row: ``frame``, ``time``, ``face_id``, ``face_found``, ``detected``, ``left``,
+        ``top``, ``right``, ``bottom``, ``score``, ``predicted``, then one column per class."""
+        row = dict(frame=self.frame, time=round(self.time, 6), face_id=self.face_id, face_found=self.face_found)
+        row["detected"] = self.detected
+        row.update(zip(BOX_FIELDS, self.box if self.box is not None else (None,) * 4))
+        row.update(score=self.score, predicted=self.predicted)
+        row.update(self.probabilities or {})
+        return row
+
+
+class VideoRecords(list):
+    """The records of :func:`analyze_video` (a list of :class:`FrameRecord`, frame by frame),
+    with what was analysed.
+
+    Attributes
+    ----------
+    path : str
+    info : VideoInfo
+        The video's frame rate, frame count and size.
+    classes : list
+        The estimator's classes, the order of each record's probabilities.
+    frames_analysed : list of int
+        Index of every analysed frame.
+    frames_without_face : list of int
+        Index of every analysed frame in which no face was found (each has one record
+        with ``face_found=False``).
+    """
+
+    def __init__(self, records, *, path, info, classes, frames_analysed, frames_without_face):
+        super().__init__(records)
+        self.path = path
+        self.info = info
+        self.classes = classes
+        self.frames_analysed = frames_analysed
+        self.frames_without_face = frames_without_face
+
+    @property
+    def face_ids(self):
+        """The ids of the faces tracked, in order of appearance."""
+        return sorted({r.face_id for r in self if r.face_id is not None})
+
+    def summary(self):
+        """Per face id: ``frames`` (analysed frames it is in), ``first`` and ``last`` time in
+        seconds, ``dominant`` (the class of highest mean probability) and ``mean`` (the mean
+        probability of each class)."""
+        out = {}
+        for fid in self.face_ids:
+            mine = [r for r in self if r.face_id == fid]
+            mean = np.mean([[r.probabilities[c] for c in self.classes] for r in mine], axis=0)
+            out[fid] = {
+                "frames": len(mine),
+                "first": mine[0].time,
+                "last": mine[-1].time,
+                "dominant": self.classes[int(np.argmax(mean))],
+                "mean": dict(zip(self.classes, mean.round(4).tolist())),
+            }
+        return out
+
+    def to_csv(self, path):
+        """Write one row per record (:meth:`FrameRecord.to_dict`); returns the path."""
+        fields = ["frame", "time", "face_id", "face_found", "detected", *BOX_FIELDS, "score", "predicted"]
+        fields += [str(c) for c in self.classes]
+        with open(path, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(r.to_dict() for r in self)
+        return path
+
+
+def analyze_video(
+    estimator,
+    path,
+    *,
+    every=1,
+    fps=None,
+    detector="mtcnn",
+    detect_every=1,
+    align=True,
+    margin=0.0,
+    min_iou=0.3,
+    batch_size=64,
+    progress=None,
+):
+    """Find, follow and classify every face of a video: one record per face per analysed frame.
+
+    Frames are decoded with PyAV (FFmpeg inside its wheel, on every core). Each analysed
+    frame's faces are found with ``detector``, given an id that they keep from frame to
+    frame (:class:`IoUTracker`: the boxes of one face overlap between frames), cut out at
+    the estimator's input shape as :func:`fersk.faces.analyze_faces` cuts them, and
+    classified in batches.
+
+    Parameters
+    ----------
+    estimator : fitted fersk classifier, or Pipeline ending in one
+        As for :func:`fersk.faces.analyze_faces`.
+    path : str or path-like
+        A video file (MP4, MKV, AVI, WebM, MOV... anything FFmpeg reads).
+    every : int, default=1
+        Analyse every ``every``-th frame (0, every, 2 * every...).
+    fps : float, optional
+        Instead of ``every``: analyse about this many frames per second of video (the first
+        frame at or after each multiple of ``1 / fps`` seconds).
+    detector : str or FaceDetector, default="mtcnn"
+        As for :func:`fersk.detect_faces`.
+    detect_every : int, default=1
+        Run the detector on every ``detect_every``-th analysed frame only; in between, each
+        face's box and landmarks are interpolated between its two detections (carried from
+        the last one when the face is not found again, or after the last detection). The
+        detector is most of the cost: 10 gives real time at 640x360 on 2 cores (see
+        ``benchmarks/bench_video.py``), at the price of faces that appear or vanish between
+        detections.
+    align, margin
+        How faces are cut out (see :func:`fersk.faces.extract_face`).
+    min_iou : float, default=0.3
+        Overlap of boxes between detections for a face to keep its id.
+    batch_size : int, default=64
+        Faces classified per ``predict_proba`` call.
+    progress : bool or None, default=None
+        A progress bar (tqdm) on stderr; None shows it only on a terminal.
+
+    Returns
+    -------
+    VideoRecords
+        A list of :class:`FrameRecord`, frame by frame, each frame's faces in the
+        detector's order (largest first); a frame without a face has one record with
+        ``face_found=False``. ``.to_csv(path)`` writes them, ``.summary()`` gives each
+        face's dominant emotion.
+
+    Warns
+    -----
+    FerskDataWarning
+        With the count, when some analysed frames have no face.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when it is missing, not a video, corrupt or truncated, or holds no
+        frames.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import av, numpy as np
+    >>> from skimage.data import astronaut
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=8).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
+    >>> with av.open(path, "w") as out:
+    ...     stream = out.add_stream("mpeg4", rate=10)
+    ...     stream.width, stream.height = 256, 256
+    ...     for i in range(6):
+    ...         frame = np.roll(astronaut()[::2, ::2], 3 * i, axis=1)
+    ...         out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+    ...     out.mux(stream.encode())
+    >>> records = analyze_video(model, path, every=2)
+    >>> [(r.frame, r.time, r.face_id) for r in records]
+    [(0, 0.0, 0), (2, 0.2, 0), (4, 0.4, 0)]
+    """
+    every, fps = check_sampling(every, fps)
+    if not (isinstance(detect_every, (int, np.integer)) and detect_every >= 1):
+        raise ValueError(f"detect_every must be a positive whole number, got {detect_every!r}")
+    if not margin >= 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    shape = _input_shape(estimator)
+    detect = get_detector(detector).detect
+    classes = [_plain(c) for c in estimator.classes_]
+    info = video_info(path)
+
+    records, pending, analysed, faceless = [], [], [], []
+    tracker = IoUTracker(min_iou=min_iou)
+
+    def classify():
+        crops = [crop for _, crop in pending if crop is not None]
+        proba = np.asarray(estimator.predict_proba(np.stack(crops).astype(np.float32))) if crops else None
+        k = 0
+        for fields, crop in pending:
+            if crop is None:
+                records.append(FrameRecord(*fields, None, None, None, None))
+                continue
+            frame, time, fid, face, detected = fields
+            probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
+            predicted = classes[int(np.argmax(proba[k]))]
+            records.append(
+                FrameRecord(frame, time, fid, True, face.box, face.score, probabilities, predicted, detected)
+            )
+            k += 1
+        pending.clear()
+
+    def emit(index, time, rgb, faces, detected):
+        analysed.append(index)
+        if not faces:
+            faceless.append(index)
+            pending.append(((index, time, None, False), None))
+        for fid, face in faces.items():
+            crop = _crop(rgb, face, shape, align, margin).reshape(-1)
+            pending.append(((index, time, fid, face, detected), crop))
+        if len(pending) >= batch_size:
+            classify()
+
+    def between(buffer, start, start_time, end, end_time):
+        """The frames between two detections, with each face's box interpolated (or carried)."""
+        for index, time, rgb in buffer:
+            fraction = (time - start_time) / (end_time - start_time) if end_time > start_time else 0.0
+            faces = {
+                fid: interpolate(face, end[fid], fraction) if end is not None and fid in end else face
+                for fid, face in start.items()
+            }
+            emit(index, time, rgb, faces, detected=False)
+
+    total = info.n_frames and (
+        math.ceil(info.n_frames / every) if fps is None else math.ceil(info.n_frames * min(1, fps / (info.fps or fps)))
+    )
+    bar = _progress(progress, total or None, str(path))
+    buffer, last, last_time, n = [], {}, 0.0, 0
+    try:
+        for index, time, rgb in iter_frames(path, every=every, fps=fps, info=info):
+            if n % detect_every == 0:
+                faces = detect(rgb)
+                current = dict(zip(tracker.update(faces), faces))
+                between(buffer, last, last_time, current, time)
+                emit(index, time, rgb, current, detected=True)
+                buffer, last, last_time = [], current, time
+            else:
+                buffer.append((index, time, rgb))
+            n += 1
+            bar.update()
+        between(buffer, last, last_time, None, last_time)
+        classify()
+    finally:
+        bar.close()
+    if faceless:
+        shown = ", ".join(map(str, faceless[:10])) + (", ..." if len(faceless) > 10 else "")
+        warnings.warn(
+            f"{path}: no face found in {len(faceless)} of {len(analysed)} analysed frames (frames {shown}); "
+            "each has one record with face_found=False",
+            FerskDataWarning,
+            stacklevel=2,
+        )
+    return VideoRecords(
+        records, path=str(path), info=info, classes=classes, frames_analysed=analysed, frames_without_face=faceless
+    )
+
+
+def _progress(progress, total, description):
+    from tqdm.auto import tqdm
+
+    disable = None if progress is None else not progress
+    return tqdm(total=total, desc=description, unit="frame", disable=disable, leave=False)

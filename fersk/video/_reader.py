@@ -1,0 +1,170 @@
+"""Video files decoded with PyAV (its wheels bundle FFmpeg: no system ffmpeg needed)."""
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["MissingVideoError", "VideoInfo", "VideoReadError", "iter_frames", "video_info"]
+
+# FFmpeg's demuxers for still images: such a file opens as a "video" of one frame
+_IMAGE_FORMATS = ("image2", "jpeg_pipe", "png_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng")
+
+
+class VideoReadError(ValueError):
+    """A file that cannot be read as a video (not a video, corrupt, truncated, no frames)."""
+
+
+class MissingVideoError(VideoReadError, FileNotFoundError):
+    """No file at the path given."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video's header says: ``fps`` (frames per second), ``n_frames`` (0 when the
+    container does not say), ``width``, ``height``, ``duration`` in seconds (None when unknown),
+    ``codec`` and ``container``."""
+
+    path: str
+    fps: float
+    n_frames: int
+    width: int
+    height: int
+    duration: float | None
+    codec: str
+    container: str
+
+
+def _av():
+    import av
+
+    av.logging.set_level(av.logging.PANIC)  # errors become exceptions here, not FFmpeg's lines on stderr
+    return av
+
+
+def _open(path):
+    """The open container and its first video stream; every failure a VideoReadError naming the file."""
+    av = _av()
+    path = Path(path)
+    if not path.exists():
+        raise MissingVideoError(f"cannot read video {path}: no such file")
+    if not path.is_file():
+        raise VideoReadError(f"cannot read video {path}: not a file")
+    if path.stat().st_size == 0:
+        raise VideoReadError(f"cannot read video {path}: the file is empty")
+    try:
+        container = av.open(str(path), mode="r")
+    except av.FFmpegError as error:
+        raise VideoReadError(
+            f"cannot read video {path}: not a video, or corrupt or truncated ({error.strerror})"
+        ) from None
+    fmt = container.format.name
+    if not container.streams.video:
+        container.close()
+        raise VideoReadError(f"cannot read video {path}: it holds no video frames (no video stream; format {fmt})")
+    if any(name in _IMAGE_FORMATS for name in fmt.split(",")):
+        container.close()
+        raise VideoReadError(f"cannot read video {path}: it is a still image ({fmt}), not a video; see read_image")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"  # frame and slice threads: decoding uses every core
+    return container, stream
+
+
+def _info(path, container, stream):
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    duration = None
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000
+    return VideoInfo(
+        str(path),
+        fps,
+        int(stream.frames or 0),
+        stream.codec_context.width,
+        stream.codec_context.height,
+        duration,
+        stream.codec_context.name,
+        container.format.name,
+    )
+
+
+def video_info(path):
+    """The video's frame rate, frame count, size and codec, from its header.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when it is missing, not a video, or cannot be opened (a
+        ``VideoReadError``; a ``MissingVideoError``, also a ``FileNotFoundError``, when
+        there is no such file).
+    """
+    container, stream = _open(path)
+    try:
+        return _info(path, container, stream)
+    finally:
+        container.close()
+
+
+def check_sampling(every, fps):
+    if fps is not None:
+        if every not in (None, 1):
+            raise ValueError(f"give every= or fps=, not both (got every={every!r}, fps={fps!r})")
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+        return 1, float(fps)
+    every = 1 if every is None else every
+    if not (isinstance(every, (int, np.integer)) and every >= 1):
+        raise ValueError(f"every must be a positive whole number of frames, got {every!r}")
+    return int(every), None
+
+
+def iter_frames(path, *, every=1, fps=None, info=None):
+    """Decode a video's frames: ``(index, time_s, rgb)`` for every ``every``-th frame, or
+    about ``fps`` frames per second of video.
+
+    ``index`` counts every decoded frame from 0; ``time_s`` is the frame's presentation time
+    (from 0 at the first frame); ``rgb`` is a ``(height, width, 3)`` uint8 array. Frames
+    skipped by the sampling are decoded (video codecs need them) but not converted.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, when it cannot be opened, when decoding fails part-way (the frame
+        reached is named), or when it holds no frames.
+    """
+    every, fps = check_sampling(every, fps)
+    av = _av()
+    container, stream = _open(path)
+    if info is None:
+        info = _info(path, container, stream)
+    step = 1 / info.fps if info.fps else 0.0
+    start, next_time, index = None, 0.0, -1
+    try:
+        try:
+            for frame in container.decode(stream):
+                index += 1
+                time = frame.time
+                if time is None:
+                    time = index * step
+                if start is None:
+                    start = time
+                time -= start
+                if fps is not None:
+                    if time + 1e-6 < next_time:
+                        continue
+                    next_time = (math.floor(time * fps + 1e-6) + 1) / fps  # the next point of the 1/fps grid
+                elif index % every:
+                    continue
+                yield index, float(time), frame.to_ndarray(format="rgb24")
+        except av.FFmpegError as error:
+            where = f"after frame {index}" if index >= 0 else "before its first frame"
+            raise VideoReadError(
+                f"cannot read video {path}: corrupt or truncated, decoding failed {where} ({error.strerror})"
+            ) from None
+        if index < 0:
+            raise VideoReadError(f"cannot read video {path}: it holds no frames")
+    finally:
+        container.close()

@@ -1,0 +1,240 @@
+"""fersk.video on short clips the tests write with PyAV: tracking, sampling, figures, bad input."""
+
+import csv
+import warnings
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+
+from fersk import CNNClassifier, FerskDataWarning, analyze_video, make_faces
+from fersk.cli import main
+from fersk.video import plot_emotion_timeline, video_info, write_annotated_video
+
+FPS = 10
+
+
+def write_clip(path, frames, fps=FPS, codec="mpeg4"):
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+def astronaut_small(side):
+    return np.asarray(Image.fromarray(astronaut()[:300, 80:380]).resize((side, side), Image.Resampling.LANCZOS))
+
+
+def one_face_frames(n=20, shift=2):
+    """The astronaut's face in a 160x120 frame, moving right ``shift`` pixels per frame."""
+    face = astronaut_small(100)
+    frames = []
+    for i in range(n):
+        frame = np.full((120, 160, 3), 90, np.uint8)
+        frame[10:110, 10 + shift * i : 110 + shift * i] = face
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def model():
+    X, y = make_faces(70, image_size=24, random_state=0)
+    params = dict(max_epochs=1, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0)
+    return CNNClassifier(**params).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    from fersk import save
+
+    path = tmp_path_factory.mktemp("model") / "m.fersk"
+    save(model, path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return write_clip(tmp_path_factory.mktemp("video") / "one.mp4", one_face_frames())
+
+
+@pytest.fixture(scope="module")
+def records(model, clip):
+    return analyze_video(model, clip, every=5)
+
+
+def test_every_5_analyses_frames_0_5_10_15_at_their_times(records):
+    assert [r.frame for r in records] == [0, 5, 10, 15]
+    np.testing.assert_allclose([r.time for r in records], [0.0, 0.5, 1.0, 1.5])
+    assert records.frames_analysed == [0, 5, 10, 15] and records.frames_without_face == []
+
+
+def test_one_moving_face_keeps_one_id_and_its_box_follows_it(model, clip):
+    records = analyze_video(model, clip)
+    assert [r.frame for r in records] == list(range(20))
+    assert {r.face_id for r in records} == {0}
+    lefts = [r.box[0] for r in records]
+    assert lefts[-1] - lefts[0] == pytest.approx(2 * 19, abs=6)  # the face moved 38 pixels right
+    for r in records:
+        assert list(r.probabilities) == list(model.classes_)
+        assert r.predicted == max(r.probabilities, key=r.probabilities.get)
+        assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_two_faces_get_two_ids_that_stay_with_each_face(model, tmp_path):
+    left, right = astronaut_small(100), np.ascontiguousarray(astronaut_small(80)[:, ::-1])
+    frames = []
+    for i in range(8):
+        frame = np.full((120, 240, 3), 90, np.uint8)
+        frame[10:110, 5 + i : 105 + i] = left
+        frame[20:100, 150 - i : 230 - i] = right
+        frames.append(frame)
+    records = analyze_video(model, write_clip(tmp_path / "two.mp4", frames))
+    assert records.face_ids == [0, 1]
+    for fid in (0, 1):
+        centres = [(r.box[0] + r.box[2]) / 2 for r in records if r.face_id == fid]
+        assert len(centres) == 8
+        assert all(c < 120 for c in centres) or all(c > 120 for c in centres)  # the id never jumps sides
+
+
+def test_fps_sampling_takes_the_frame_at_each_step(model, clip):
+    records = analyze_video(model, clip, fps=4)  # a 10 fps clip: frames at 0, 0.3, 0.5, 0.8, 1.0...
+    assert [r.frame for r in records] == [0, 3, 5, 8, 10, 13, 15, 18]
+
+
+def test_tracking_mode_detects_every_kth_frame_and_interpolates_between(model, clip):
+    every_frame = analyze_video(model, clip)
+    tracked = analyze_video(model, clip, detect_every=4)
+    assert [r.frame for r in tracked] == list(range(20)) and {r.face_id for r in tracked} == {0}
+    assert [r.frame for r in tracked if r.detected] == [0, 4, 8, 12, 16]
+    for a, b in zip(every_frame[:17], tracked[:17]):
+        assert np.abs(np.subtract(a.box, b.box)).max() < 3  # interpolated boxes stay on the moving face
+    assert [r.box for r in tracked[17:]] == [tracked[16].box] * 3  # after the last detection: carried
+
+
+def test_frames_without_faces_are_counted_and_kept(model, tmp_path):
+    frames = one_face_frames(6)
+    for i in (2, 3):
+        frames[i] = np.full_like(frames[i], 90)
+    path = write_clip(tmp_path / "gap.mp4", frames)
+    with pytest.warns(FerskDataWarning, match=r"no face found in 2 of 6 analysed frames \(frames 2, 3\)"):
+        records = analyze_video(model, path)
+    assert records.frames_without_face == [2, 3]
+    assert [(r.frame, r.face_found) for r in records if r.frame in (1, 2, 3, 4)] == [
+        (1, True),
+        (2, False),
+        (3, False),
+        (4, True),
+    ]
+    assert {r.face_id for r in records if r.face_found} == {0}  # the face comes back with its id
+
+
+def test_csv_has_one_row_per_record_with_probabilities(records, tmp_path):
+    path = records.to_csv(tmp_path / "frames.csv")
+    with open(path) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["frame"]) for r in rows] == [0, 5, 10, 15]
+    assert [float(r["time"]) for r in rows] == [0.0, 0.5, 1.0, 1.5]
+    classes = records.classes
+    for row, record in zip(rows, records):
+        assert row["predicted"] == record.predicted
+        assert float(row[classes[0]]) == pytest.approx(record.probabilities[classes[0]])
+
+
+def test_timeline_has_one_panel_per_face_with_a_smoothed_line_per_class(model, records, tmp_path):
+    fig = plot_emotion_timeline(records, window=3)
+    assert len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("face 0: mostly ")
+    assert [line.get_label() for line in ax.lines] == [str(c) for c in model.classes_]
+    first = ax.lines[0].get_ydata()
+    raw = [r.probabilities[model.classes_[0]] for r in records]
+    assert first[1] == pytest.approx(np.mean(raw[:3]))  # centred moving average
+    assert first[0] == pytest.approx(np.mean(raw[:2]))  # shorter at the ends
+    fig.savefig(tmp_path / "timeline.png")
+    assert Image.open(tmp_path / "timeline.png").size[0] > 400
+
+
+def test_annotated_video_decodes_with_the_same_frames_and_shows_boxes(clip, records, tmp_path):
+    out = write_annotated_video(clip, records, tmp_path / "annotated.mp4")
+    info = video_info(out)
+    assert (info.width, info.height) == (160, 120)
+    with av.open(out) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 20
+    original = one_face_frames()
+    changed = [np.abs(a.astype(int) - b).mean() for a, b in zip(frames, original)]
+    assert min(changed) > 2  # every frame carries a drawn box (frames 1-4 show frame 0's)
+
+
+def test_cli_writes_csv_timeline_and_annotated_video(model_file, clip, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["video", str(clip), "--model", model_file, "--every", "5", "--out", str(out), "--annotate"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "4 frames analysed" in printed and "1 face tracked" in printed and "face 0:" in printed
+    with open(out / "frames.csv") as handle:
+        assert [int(r["frame"]) for r in csv.DictReader(handle)] == [0, 5, 10, 15]
+    assert Image.open(out / "timeline.png").size[0] > 400
+    with av.open(str(out / "annotated.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 20
+
+
+# -- bad input --------------------------------------------------------------------------
+
+
+def _no_frames(path):
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=FPS)
+        stream.width, stream.height = 64, 64
+        out.start_encoding()  # the header, and not one frame
+    return path
+
+
+def _truncated(path, clip):
+    data = clip.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    return path
+
+
+def _corrupt(path, clip):
+    data = bytearray(clip.read_bytes())
+    rng = np.random.default_rng(0)
+    data[48:] = rng.integers(0, 256, len(data) - 48, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _jpeg(path):
+    Image.fromarray(astronaut()).save(path, format="JPEG")
+    return path
+
+
+BAD = {
+    "missing": (lambda p, clip: p, "no such file"),
+    "text": (lambda p, clip: (p.write_text("not a video\n" * 50), p)[1], "not a video"),
+    "jpeg renamed .mp4": (lambda p, clip: _jpeg(p), "still image"),
+    "empty file": (lambda p, clip: (p.write_bytes(b""), p)[1], "empty"),
+    "no frames": (lambda p, clip: _no_frames(p), "holds no video frames"),
+    "truncated": (_truncated, "corrupt or truncated|no frames"),
+    "corrupt": (_corrupt, "corrupt or truncated|not a video|no frames"),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_input_is_a_value_error_naming_the_file(name, model, model_file, clip, tmp_path, capfd):
+    make, reason = BAD[name]
+    path = make(tmp_path / "bad.mp4", clip)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FerskDataWarning)  # no "no face in N frames" instead of the error
+        with pytest.raises(ValueError, match=rf"bad\.mp4.*({reason})"):
+            analyze_video(model, path)
+    assert "Traceback" not in capfd.readouterr().err
+    code = main(["video", str(path), "--model", model_file, "--out", str(tmp_path / "o")])
+    err = capfd.readouterr().err
+    assert code == 2 and "bad.mp4" in err and "Traceback" not in err
