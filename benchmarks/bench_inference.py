@@ -1,0 +1,149 @@
+"""Inference speed, side by side in one run: throughput over a batch of faces and single-image latency.
+
+- The shipped FER2013 model with its default test-time augmentation (``tta="crops"``, ten views),
+  which is the speed a user of ``load_pretrained("fer2013")`` sees, and with ``tta=None``;
+- the same through onnxruntime, from ``fersk.export_onnx`` (preprocessing and views in the graph);
+- CNNClassifier with its defaults (FERNet, 48x48 grayscale), and for comparison HOG+SVM and a
+  resnet18 TransferClassifier, each fitted for one epoch on synthetic faces (the weights do not
+  change the speed);
+- beside each network, a plain ``module(x)`` loop over the same tensors, already scaled and in
+  the network's memory format, under ``torch.inference_mode``: the limit for PyTorch.
+
+Throughput is the best of ``--rounds`` interleaved rounds over ``--images`` FER2013 test faces
+(the machine is shared: the best round is the one least disturbed); latency is the median of
+single-image calls. The floating-point work per image and the machine's load are recorded too.
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from _common import SHARED_DATA, record
+from torch.utils.flop_counter import FlopCounterMode
+
+import fersk
+
+
+def throughput(fn, X):
+    start = time.perf_counter()
+    fn(X)
+    return len(X) / (time.perf_counter() - start)
+
+
+def latency_ms(fn, X, calls):
+    times = []
+    for i in range(calls):
+        start = time.perf_counter()
+        fn(X[i % len(X) : i % len(X) + 1])
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def module_loop(model, batch_size=64):
+    """``module(x)`` over batches of scaled tensors: no validation, no views, no softmax, no folding."""
+    net = model.module_.eval()
+
+    def run(X):
+        x = torch.as_tensor(model._to_tensors(X)).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            for start in range(0, len(x), batch_size):
+                net(x[start : start + batch_size])
+
+    return run
+
+
+def onnx_session(model, tta, path, threads):
+    saved = model.tta
+    model.set_params(tta=tta)
+    try:
+        fersk.export_onnx(model, path)
+    finally:
+        model.set_params(tta=saved)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    return lambda X: session.run(None, {"images": np.asarray(X, dtype=np.float32)})[0]
+
+
+def gflop_per_image(model):
+    h, w, c = model.image_shape_
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model.module_.eval()(torch.zeros(1, c, h, w))
+    return counter.get_total_flops() / 1e9
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=1000, help="faces per throughput round (default: 1000)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds (default: 3)")
+    parser.add_argument("--calls", type=int, default=100, help="single-image calls per latency (default: 100)")
+    parser.add_argument("--quick", action="store_true", help="100 faces, 1 round, 10 calls")
+    args = parser.parse_args()
+    if args.quick:
+        args.images, args.rounds, args.calls = 100, 1, 10
+    begin = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    threads = torch.get_num_threads()
+    X = fersk.load_fer2013(SHARED_DATA / "fer2013", subset="test").data[: args.images]
+    faces, labels = fersk.make_faces(600, image_size=48, random_state=0)
+    neural = dict(max_epochs=1, validation_fraction=0, early_stopping=0, lr_patience=0, random_state=0)
+
+    shipped = fersk.load_pretrained("fer2013")
+    tta = shipped.tta
+    shipped_none = fersk.load_pretrained("fer2013").set_params(tta=None)
+    cnn = fersk.CNNClassifier(**neural).fit(faces, labels)
+    resnet = fersk.TransferClassifier("resnet18", weights=None, **neural).fit(faces, labels)
+    hog = fersk.HOGSVMClassifier(random_state=0).fit(faces, labels)
+    folder = tempfile.mkdtemp()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ort_tta = onnx_session(shipped, tta, f"{folder}/tta.onnx", threads)
+        ort_none = onnx_session(shipped, None, f"{folder}/none.onnx", threads)
+        ort_none_1 = onnx_session(shipped, None, f"{folder}/none.onnx", 1)
+    # name: (predict function, share of the faces per round: the ten-view rows take a tenth)
+    rows = {
+        f"shipped model, tta={tta!r} (its default)": (shipped.predict_proba, 0.1),
+        f"shipped model, tta={tta!r}, onnxruntime": (ort_tta, 0.1),
+        "shipped model, tta=None": (shipped_none.predict_proba, 1),
+        "shipped model, tta=None, onnxruntime": (ort_none, 1),
+        "shipped model, module loop (the limit)": (module_loop(shipped), 1),
+        "CNN": (cnn.predict_proba, 1),
+        "CNN, module loop (the limit)": (module_loop(cnn), 1),
+        "resnet18": (resnet.predict_proba, 1),
+        "resnet18, module loop (the limit)": (module_loop(resnet), 1),
+        "HOG+SVM": (hog.predict_proba, 1),
+    }
+    best = dict.fromkeys(rows, 0.0)
+    for fn, _ in rows.values():
+        fn(X[:64])  # warm up
+    for _ in range(args.rounds):
+        for name, (fn, share) in rows.items():
+            best[name] = max(best[name], throughput(fn, X[: max(int(share * len(X)), 10)]))
+            print(f"{name}: {best[name]:.0f} images/s", flush=True)
+    figures = {"faces": len(X), "threads": threads, "load average at start": round(load_before, 2)}
+    for name, (fn, _) in rows.items():
+        figures[f"{name}: images/s"] = round(best[name])
+        figures[f"{name}: latency ms"] = round(latency_ms(fn, X, args.calls), 2)
+        print(name, figures[f"{name}: latency ms"], "ms", flush=True)
+    torch.set_num_threads(1)
+    for name, fn in (
+        ("shipped model, tta=None", shipped_none.predict_proba),
+        ("shipped model, tta=None, onnxruntime", ort_none_1),
+        ("shipped model, module loop (the limit)", module_loop(shipped)),
+    ):
+        figures[f"{name}: latency ms, 1 thread"] = round(latency_ms(fn, X, args.calls), 2)
+    torch.set_num_threads(threads)
+    for name, model in (("shipped model", shipped), ("CNN", cnn), ("resnet18", resnet)):
+        figures[f"{name}: GFLOP per image"] = round(gflop_per_image(model), 3)
+    figures["load average at end"] = round(os.getloadavg()[0], 2)
+    print(record("inference" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
+
+
+if __name__ == "__main__":
+    main()
