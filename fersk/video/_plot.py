@@ -23,8 +23,8 @@ def plot_emotion_timeline(records, *, window=5, classes=None, figsize=None):
     records : VideoRecords or list of FrameRecord
         As :func:`analyze_video` returns them.
     window : int, default=5
-        The moving average's length, in analysed frames (centred; 1: no smoothing). The
-        faint line beside each curve is the unsmoothed probability of the predicted class.
+        The moving average's length, in analysed frames (centred, shorter at the ends;
+        1: no smoothing).
     classes : list, optional
         The classes to draw (default: all, in the records' order).
     figsize : (float, float), optional
@@ -55,7 +55,14 @@ def plot_emotion_timeline(records, *, window=5, classes=None, figsize=None):
         time = np.array([r.time for r in mine])
         proba = np.array([[r.probabilities[c] for c in classes] for r in mine])
         for j, c in enumerate(classes):
-            ax.plot(time, _smooth(proba[:, j], window), color=np.array(_colour(c)) / 255, lw=2, label=str(c))
+            colour = np.array(_colour(c)) / 255  # the boxes' colours, neutral's light grey darkened for white
+            ax.plot(
+                time,
+                _smooth(proba[:, j], window),
+                color=colour if colour.sum() < 2.4 else colour / 2,
+                lw=2,
+                label=str(c),
+            )
         dominant = classes[int(np.argmax(proba.mean(axis=0)))]
         ax.set(ylim=(0, 1), ylabel="probability", title=f"face {fid}: mostly {dominant}")
         ax.grid(alpha=0.3)

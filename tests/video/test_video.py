@@ -31,12 +31,12 @@ def astronaut_small(side):
     return np.asarray(Image.fromarray(astronaut()[:300, 80:380]).resize((side, side), Image.Resampling.LANCZOS))
 
 
-def one_face_frames(n=20, shift=2):
-    """The astronaut's face in a 160x120 frame, moving right ``shift`` pixels per frame."""
+def one_face_frames(n=20, shift=2, width=160):
+    """The astronaut's face in a ``width``x120 frame, moving right ``shift`` pixels per frame."""
     face = astronaut_small(100)
     frames = []
     for i in range(n):
-        frame = np.full((120, 160, 3), 90, np.uint8)
+        frame = np.full((120, width, 3), 90, np.uint8)
         frame[10:110, 10 + shift * i : 110 + shift * i] = face
         frames.append(frame)
     return frames
@@ -115,6 +115,16 @@ def test_tracking_mode_detects_every_kth_frame_and_interpolates_between(model, c
     for a, b in zip(every_frame[:17], tracked[:17]):
         assert np.abs(np.subtract(a.box, b.box)).max() < 3  # interpolated boxes stay on the moving face
     assert [r.box for r in tracked[17:]] == [tracked[16].box] * 3  # after the last detection: carried
+
+
+def test_a_fast_face_keeps_its_id_when_detections_are_far_apart(model, tmp_path):
+    path = write_clip(tmp_path / "fast.mp4", one_face_frames(25, shift=4, width=220))
+    records = analyze_video(model, path, detect_every=8)
+    detected = [r for r in records if r.detected]
+    assert [r.frame for r in detected] == [0, 8, 16, 24]
+    moved = detected[1].box[0] - detected[0].box[0]
+    assert moved > detected[0].box[2] - detected[0].box[0]  # no overlap between detections ...
+    assert {r.face_id for r in records} == {0}  # ... yet one face, one id
 
 
 def test_frames_without_faces_are_counted_and_kept(model, tmp_path):
@@ -238,3 +248,11 @@ def test_bad_input_is_a_value_error_naming_the_file(name, model, model_file, cli
     code = main(["video", str(path), "--model", model_file, "--out", str(tmp_path / "o")])
     err = capfd.readouterr().err
     assert code == 2 and "bad.mp4" in err and "Traceback" not in err
+
+
+def test_video_command_has_help(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["video", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: fersk video" in out and "--detect-every" in out and "--annotate" in out
