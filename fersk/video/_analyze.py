@@ -146,80 +146,80 @@ def analyze_video(
 ):
     """Find, follow and classify every face of a video: one record per face per analysed frame.
 
-        Frames are decoded with PyAV (FFmpeg inside its wheel, on every core). Each analysed
-        frame's faces are found with ``detector``, given an id that they keep from frame to
-        frame (:class:`IoUTracker`: the boxes of one face overlap, or lie close, once moved on at
-    the face's speed), cut out at
-        the estimator's input shape as :func:`fersk.faces.analyze_faces` cuts them, and
-        classified in batches.
+    Frames are decoded with PyAV (FFmpeg inside its wheel, on every core). Each analysed
+    frame's faces are found with ``detector``, given an id that they keep from frame to
+    frame (:class:`IoUTracker`: the boxes of one face overlap, or lie close, once moved on at
+    the face's speed), cut out at the estimator's input shape as
+    :func:`fersk.faces.analyze_faces` cuts them, and classified in batches.
 
-        Parameters
-        ----------
-        estimator : fitted fersk classifier, or Pipeline ending in one
-            As for :func:`fersk.faces.analyze_faces`.
-        path : str or path-like
-            A video file (MP4, MKV, AVI, WebM, MOV... anything FFmpeg reads).
-        every : int, default=1
-            Analyse every ``every``-th frame (0, every, 2 * every...).
-        fps : float, optional
-            Instead of ``every``: analyse about this many frames per second of video (the first
-            frame at or after each multiple of ``1 / fps`` seconds).
-        detector : str or FaceDetector, default="mtcnn"
-            As for :func:`fersk.detect_faces`.
-        detect_every : int, default=1
-            Run the detector on every ``detect_every``-th analysed frame only; in between, each
-            face's box and landmarks are interpolated between its two detections (carried from
-            the last one when the face is not found again, or after the last detection). The
-            detector is most of the cost: 10 gives real time at 640x360 on 2 cores (see
-            ``benchmarks/bench_video.py``), at the price of faces that appear or vanish between
-            detections.
-        align, margin
-            How faces are cut out (see :func:`fersk.faces.extract_face`).
-        min_iou : float, default=0.3
-            Overlap of boxes between detections for a face to keep its id (see :class:`IoUTracker`).
-        batch_size : int, default=64
-            Faces classified per ``predict_proba`` call.
-        progress : bool or None, default=None
-            A progress bar (tqdm) on stderr; None shows it only on a terminal.
+    Parameters
+    ----------
+    estimator : fitted fersk classifier, or Pipeline ending in one
+        As for :func:`fersk.faces.analyze_faces`.
+    path : str or path-like
+        A video file (MP4, MKV, AVI, WebM, MOV... anything FFmpeg reads).
+    every : int, default=1
+        Analyse every ``every``-th frame (0, every, 2 * every...).
+    fps : float, optional
+        Instead of ``every``: analyse about this many frames per second of video (the first
+        frame at or after each multiple of ``1 / fps`` seconds).
+    detector : str or FaceDetector, default="mtcnn"
+        As for :func:`fersk.detect_faces`.
+    detect_every : int, default=1
+        Run the detector on every ``detect_every``-th analysed frame only; in between, each
+        face's box and landmarks are interpolated between its two detections (carried from
+        the last one when the face is not found again, or after the last detection). The
+        detector is much of the cost: at 640x360 on 2 busy cores, 25 (once a second) with one
+        view per face (the estimator's ``tta=None``) ran at 31 frames per second, against 1.7
+        detecting every frame with the shipped model's ten views (``benchmarks/bench_video.py``),
+        at the price of faces that appear or vanish between detections.
+    align, margin
+        How faces are cut out (see :func:`fersk.faces.extract_face`).
+    min_iou : float, default=0.3
+        Overlap of boxes between detections for a face to keep its id (see :class:`IoUTracker`).
+    batch_size : int, default=64
+        Faces classified per ``predict_proba`` call.
+    progress : bool or None, default=None
+        A progress bar (tqdm) on stderr; None shows it only on a terminal.
 
-        Returns
-        -------
-        VideoRecords
-            A list of :class:`FrameRecord`, frame by frame, each frame's faces in the
-            detector's order (largest first); a frame without a face has one record with
-            ``face_found=False``. ``.to_csv(path)`` writes them, ``.summary()`` gives each
-            face's dominant emotion.
+    Returns
+    -------
+    VideoRecords
+        A list of :class:`FrameRecord`, frame by frame, each frame's faces in the
+        detector's order (largest first); a frame without a face has one record with
+        ``face_found=False``. ``.to_csv(path)`` writes them, ``.summary()`` gives each
+        face's dominant emotion.
 
-        Warns
-        -----
-        FerskDataWarning
-            With the count, when some analysed frames have no face.
+    Warns
+    -----
+    FerskDataWarning
+        With the count, when some analysed frames have no face.
 
-        Raises
-        ------
-        ValueError
-            Naming the file, when it is missing, not a video, corrupt or truncated, or holds no
-            frames.
+    Raises
+    ------
+    ValueError
+        Naming the file, when it is missing, not a video, corrupt or truncated, or holds no
+        frames.
 
-        Examples
-        --------
-        >>> import os, tempfile
-        >>> import av, numpy as np
-        >>> from skimage.data import astronaut
-        >>> from fersk import CNNClassifier, make_faces
-        >>> X, y = make_faces(70, image_size=24, random_state=0)
-        >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=8).fit(X, y)
-        >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
-        >>> with av.open(path, "w") as out:
-        ...     stream = out.add_stream("mpeg4", rate=10)
-        ...     stream.width, stream.height = 256, 256
-        ...     for i in range(6):
-        ...         frame = np.roll(astronaut()[::2, ::2], 3 * i, axis=1)
-        ...         out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        ...     out.mux(stream.encode())
-        >>> records = analyze_video(model, path, every=2)
-        >>> [(r.frame, r.time, r.face_id) for r in records]
-        [(0, 0.0, 0), (2, 0.2, 0), (4, 0.4, 0)]
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import av, numpy as np
+    >>> from skimage.data import astronaut
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=8).fit(X, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
+    >>> with av.open(path, "w") as out:
+    ...     stream = out.add_stream("mpeg4", rate=10)
+    ...     stream.width, stream.height = 256, 256
+    ...     for i in range(6):
+    ...         frame = np.roll(astronaut()[::2, ::2], 3 * i, axis=1)
+    ...         out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+    ...     out.mux(stream.encode())
+    >>> records = analyze_video(model, path, every=2)
+    >>> [(r.frame, r.time, r.face_id) for r in records]
+    [(0, 0.0, 0), (2, 0.2, 0), (4, 0.4, 0)]
     """
     every, fps = check_sampling(every, fps)
     if not (isinstance(detect_every, (int, np.integer)) and detect_every >= 1):

@@ -27,7 +27,7 @@ class IoUTracker:
     takes the id of the track whose box, moved on at that speed to the frame's time,
     overlaps it most (intersection over union at least ``min_iou``; greedy, best pairs
     first). Where no box overlaps enough (detections far apart in time, a fast face), a
-    face still takes a track whose centre is within ``max_distance`` of the track's
+    face still takes a track whose centre is within ``max_distance`` times the track's
     face side, nearest first, if their sizes differ by less than half. A face that matches
     no track starts a new one, numbered 0, 1, 2... in order of appearance. A track not seen
     for more than ``max_missed`` detections ends, so a face that comes back later gets a
