@@ -308,9 +308,9 @@ def video_command(args):
         f"{'' if len(summary) == 1 else 's'} tracked, no face in {len(records.frames_without_face)}"
     )
     for fid, face in summary.items():
-        share = face["mean"][face["dominant"]]
+        share, frames = face["mean"][face["dominant"]], f"{face['frames']} frame" + "s" * (face["frames"] != 1)
         print(
-            f"face {fid}: {face['dominant']} ({share:.0%} on average) in {face['frames']} frames, "
+            f"face {fid}: {face['dominant']} ({share:.0%} on average) in {frames}, "
             f"{face['first']:.2f}-{face['last']:.2f} s"
         )
     print(f"{', '.join(written)} written to {out}")
