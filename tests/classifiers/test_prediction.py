@@ -15,11 +15,11 @@ def faces():
 
 def plain_proba(clf, X, tta):
     """What predict_proba computed before: each view through the unfolded network, softmax averaged."""
-    x = torch.as_tensor(clf._to_tensors(X))
+    x = torch.as_tensor(clf._to_tensors(X), device=clf.device)
     clf.module_.eval()
     with torch.no_grad():
         views = tta_views(x, tta)
-        return (sum(torch.softmax(clf.module_(v), dim=1) for v in views) / len(views)).numpy()
+        return (sum(torch.softmax(clf.module_(v), dim=1) for v in views) / len(views)).cpu().numpy()
 
 
 @pytest.mark.parametrize("tta", [None, "flip", "crops"])
@@ -41,6 +41,6 @@ def test_predictions_follow_the_weights_after_more_training(faces):
     assert np.abs(after - before).max() > 1e-3
     np.testing.assert_allclose(after, plain_proba(clf, X, None), atol=1e-5)
     with torch.no_grad():
-        expected = clf.module_.eval().embed(torch.as_tensor(clf._to_tensors(X))).numpy()
+        expected = clf.module_.eval().embed(torch.as_tensor(clf._to_tensors(X), device=clf.device)).cpu().numpy()
     np.testing.assert_allclose(clf.transform(X), expected, atol=1e-4)
     assert np.abs(clf.transform(X) - features).max() > 1e-4
