@@ -111,7 +111,13 @@ def train_test_parts(data, *, test_size=0.2, random_state=None):
         X_train, X_test, y_train, y_test = train_test_split(
             data.data, data.target, test_size=test_size, stratify=data.target, random_state=random_state
         )
-        return X_train, y_train, X_test, y_test, f"a stratified {round(100 * (1 - test_size))}/{round(100 * test_size)} split"
+        return (
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+            f"a stratified {round(100 * (1 - test_size))}/{round(100 * test_size)} split",
+        )
     if not train.any() or not test.any():
         raise ValueError(f"the dataset's own split ({how}) leaves no training or no test images")
     return data.data[train], data.target[train], data.data[test], data.target[test], how
