@@ -25,22 +25,15 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fersk import CNNClassifier, HOGSVMClassifier, HOGTransformer, TransferClassifier, make_faces
+from fersk import HOGTransformer, make_faces
 from fersk.training import FocalLoss
 
-
-def hog(**kw):
-    return HOGSVMClassifier(**{"pixels_per_cell": (6, 6), "random_state": 0, **kw})
-
-
-def cnn(**kw):
-    params = dict(max_epochs=1, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0)
-    return CNNClassifier(**{**params, **kw})
+from .classifiers.test_estimators import cnn, hog
+from .classifiers.test_estimators import transfer as two_phase_transfer
 
 
 def transfer(**kw):
-    params = dict(backbone="test_tiny", weights=None, max_epochs=1, head_epochs=0, batch_size=32, random_state=0)
-    return TransferClassifier(**{**params, **kw})
+    return two_phase_transfer(**{"max_epochs": 1, "head_epochs": 0, **kw})
 
 
 FAMILIES = {"hog": hog, "cnn": cnn, "transfer": transfer}
