@@ -95,7 +95,7 @@ def to_images(X, image_shape):
 
 
 def feature_names(prefix, n_features):
-    """Output feature names ``prefix0 .. prefix{n-1}``, as ``get_feature_names_out`` returns them.
+    """Output feature names, ``prefix`` followed by 0 to n-1, as ``get_feature_names_out`` returns them.
 
     Examples
     --------
