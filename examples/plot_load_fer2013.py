@@ -23,7 +23,7 @@ usage = np.array(["Training"] * 40 + ["PublicTest"] * 10 + ["PrivateTest"] * 10)
 
 root = Path(tempfile.mkdtemp())
 lines = ["emotion,pixels,Usage"] + [
-    f'{CODES.index(label)},"{" ".join(map(str, x))}",{u}' for x, label, u in zip(X, y, usage)
+    f'{CODES.index(label)},"{" ".join(map(str, x.astype(int)))}",{u}' for x, label, u in zip(X, y, usage)
 ]
 (root / "fer2013.csv").write_text("\n".join(lines) + "\n")
 for row, (x, label, u) in enumerate(zip(X, y, usage), start=2):
