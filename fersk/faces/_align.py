@@ -7,26 +7,27 @@ from ._face import Face
 from ._image import as_image
 
 # Where FER2013's faces have their landmarks, as fractions of the 48x48 frame (x, y): the
-# median of MTCNN's landmarks over 3,000 FER2013 training faces (90% of them found), made
-# symmetric about the vertical midline (python benchmarks/bench_detection.py --template).
+# median of MTCNN's landmarks over 3,000 random FER2013 training faces (it found one in 91%),
+# made symmetric about the vertical midline (python benchmarks/bench_landmarks.py).
 FER2013_LANDMARKS = np.array(
     [
-        [0.313, 0.388],  # left eye
-        [0.687, 0.388],  # right eye
-        [0.500, 0.595],  # nose
-        [0.344, 0.782],  # left mouth corner
-        [0.656, 0.782],  # right mouth corner
+        [0.312, 0.388],  # left eye
+        [0.688, 0.388],  # right eye
+        [0.500, 0.594],  # nose
+        [0.342, 0.783],  # left mouth corner
+        [0.658, 0.783],  # right mouth corner
     ]
 )
 FER2013_LANDMARKS.flags.writeable = False
 
-# Where the landmarks sit in a face box that has none (the LBP cascade's square box), as
-# fractions of the box (x, y): the median over faces both detectors found.
-BOX_LANDMARKS = np.array([[0.32, 0.40], [0.68, 0.40], [0.50, 0.58], [0.35, 0.76], [0.65, 0.76]])
+# Where MTCNN's landmarks sit in the LBP cascade's square box, as fractions of its side (x, y):
+# the median over the 770 muxspace val photos where both found one face, made symmetric
+# (python benchmarks/bench_landmarks.py). A face without landmarks is framed from its box with these.
+BOX_LANDMARKS = np.array([[0.266, 0.379], [0.734, 0.379], [0.500, 0.658], [0.289, 0.904], [0.711, 0.904]])
 BOX_LANDMARKS.flags.writeable = False
 
 
-def extract_face(image, face, output_shape=48, *, align=True, margin=0.0, fill="edge"):
+def extract_face(image, face, output_shape=48, *, align=True, margin=0.1, fill="edge"):
     """The face cut out of the image and resized, rotated so that its eyes are level.
 
     Parameters
@@ -43,9 +44,12 @@ def extract_face(image, face, output_shape=48, *, align=True, margin=0.0, fill="
         mouth fall where FER2013's faces have theirs (:data:`FER2013_LANDMARKS`): the
         tight framing the models were trained on. False: the crop is the face's box made
         square (its longer side, about its centre), resized.
-    margin : float, default=0.0
-        Context added on each side, as a fraction of the framed face's side: 0.25 makes
-        the face half as large again smaller in the crop (the crop covers 1.5 times as much).
+    margin : float, default=0.1
+        Context added on each side, as a fraction of the framed face's side: 0 is
+        FER2013's framing; 0.25 shows 1.5 times as much around the face, which is then
+        smaller in the crop. The default, 0.1 with ``align=True``, is the framing that
+        scored best with the shipped FER2013 model on the muxspace val photos
+        (``benchmarks/bench_detection.py``).
     fill : {"edge", "constant", "reflect", "symmetric", "wrap"}, default="edge"
         What fills the parts of the crop beyond the image's edge (``skimage.transform.warp``'s
         ``mode``; "constant" is black).

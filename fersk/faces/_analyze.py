@@ -83,7 +83,7 @@ class FaceRecord:
         return row
 
 
-def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.0, on_missing="whole", n_jobs=-1):
+def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1, on_missing="whole", n_jobs=-1):
     """Find every face in each image and classify it: one record per face per image.
 
     The faces of all images are detected (on every core), cut out at the estimator's
@@ -116,8 +116,9 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.0
     align : bool, default=True
         Level the eyes and frame each face as FER2013 frames its faces (see
         :func:`extract_face`); False crops the detector's box, made square.
-    margin : float, default=0.0
-        Context around each face, as a fraction of its side (see :func:`extract_face`).
+    margin : float, default=0.1
+        Context around each face, as a fraction of its side (see :func:`extract_face`);
+        0.1 aligned is the framing chosen on muxspace val, as :class:`fersk.FaceCropper`'s.
     on_missing : {"whole", "skip"}, default="whole"
         An image with no face gives one record with ``face_found=False``, ``face`` and
         ``box`` None; ``"whole"`` classifies the whole image for it, ``"skip"`` leaves

@@ -38,14 +38,14 @@ def test_without_align_the_crop_is_the_box_made_square():
     image = np.zeros((100, 120), np.uint8)
     image[20:60, 30:70] = 255
     face = Face((30, 20, 70, 60), 1.0)
-    np.testing.assert_array_equal(extract_face(image, face, 8, align=False), np.full((8, 8), 255))
+    np.testing.assert_array_equal(extract_face(image, face, 8, align=False, margin=0), np.full((8, 8), 255))
     # a margin of 0.5 shows the box in the middle half of the crop, the rest black
     wide = extract_face(image, face, 16, align=False, margin=0.5).astype(int)
     assert wide[5:11, 5:11].min() == 255 and wide[:3].max() == 0 and wide[:, :3].max() == 0
     # a tall box is made square about its centre
     narrow = np.zeros((100, 120), np.uint8)
     narrow[20:60, 40:60] = 255
-    tall = extract_face(narrow, Face((40, 20, 60, 60), 1.0), 8, align=False)
+    tall = extract_face(narrow, Face((40, 20, 60, 60), 1.0), 8, align=False, margin=0)
     assert tall[:, 2:6].min() == 255 and tall[:, :2].max() == 0 and tall[:, 6:].max() == 0
 
 

@@ -127,6 +127,16 @@ def test_border_finds_a_face_cut_by_the_edge_and_maps_its_box_back():
     assert found[0].landmarks[2, 1] > 0  # the nose is in the image
 
 
+def test_a_large_photo_is_searched_downscaled_and_its_boxes_map_back():
+    head = _small(HEAD, 2.0)
+    photo = _paste(_canvas((900, 1300)), head, 300, 700)
+    face = detect_faces(photo, detect_size=400)[0]  # searched at 400 px wide, a third of its size
+    expected = FACE_IN_HEAD * 2.0 + [700, 300, 700, 300]
+    assert np.allclose(face.center, [(expected[0] + expected[2]) / 2, (expected[1] + expected[3]) / 2], atol=15)
+    assert 0.8 < face.height / (expected[3] - expected[1]) < 1.3
+    assert np.all(face.landmarks[:, 0] > expected[0]) and np.all(face.landmarks[:, 0] < expected[2])
+
+
 def test_the_weights_load_with_weights_only_and_fill_every_parameter():
     for name, cls in (("pnet", PNet), ("rnet", RNet), ("onet", ONet)):
         state = torch.load(WEIGHTS / f"{name}.pt", map_location="cpu", weights_only=True)
@@ -165,7 +175,7 @@ def test_a_registered_detector_is_used_by_name_and_by_the_cropper():
         assert [f.width for f in faces] == [20, 20 // 2]  # largest first, whatever the detector's order
         image = np.zeros((40, 40), np.uint8)
         image[:20, :20] = 200
-        crop = fersk.FaceCropper(detector="corner", align=False, output_size=8).fit_transform([image])
+        crop = fersk.FaceCropper(detector="corner", align=False, margin=0, output_size=8).fit_transform([image])
         crop = crop.reshape(8, 8)
         assert crop[:6, :6].min() == 200 and crop.mean() > 190  # the largest face: the bright corner
         assert fersk.FaceCropper(detector=Corner(side=4)).get_params()["detector__side"] == 4
