@@ -19,8 +19,8 @@ class Face:
         the last (so ``image[int(top):int(bottom), int(left):int(right)]`` is the face).
         A face cut by the image's border may have a box that reaches past it.
     score : float
-        The detector's confidence: MTCNN's O-Net probability in [0, 1]; the LBP cascade's
-        number of overlapping windows that agreed (1 or more).
+        The detector's confidence: MTCNN's O-Net probability in [0, 1]; 1.0 for the LBP
+        cascade, which gives none.
     landmarks : ndarray of shape (5, 2) or None
         ``(x, y)`` of the left eye, right eye, nose, left mouth corner and right mouth
         corner, in the same pixels as ``box``. "Left" is the image's left: the person's

@@ -21,7 +21,7 @@ class LBPDetector(FaceDetector):
     """The LBP frontal-face cascade that scikit-image ships: fast, light, finds fewer faces.
 
     It finds upright frontal faces only, gives no landmarks (``Face.landmarks`` is None)
-    and its score is the number of overlapping windows that agreed on the face.
+    and no confidence (``Face.score`` is 1.0).
 
     Parameters
     ----------
@@ -71,7 +71,7 @@ class LBPDetector(FaceDetector):
         return [
             Face(
                 (d["c"] / scale, d["r"] / scale, (d["c"] + d["width"]) / scale, (d["r"] + d["height"]) / scale),
-                score=d.get("score", 1.0),
+                score=1.0,  # the cascade gives no confidence
             )
             for d in found
         ]

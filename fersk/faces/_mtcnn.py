@@ -24,12 +24,13 @@ _THREADED_PIXELS = 250_000  # a batch this large runs on PyTorch's threads; a sm
 def _threads_for(pixels):
     """PyTorch's threads for a large batch, one thread for a small one, then the setting restored.
 
-    Measured on 2 idle cores (``benchmarks/bench_detection_speed.py``): 300 photos of 128 px,
-    batched, ran at 63 photos/s on PyTorch's two threads against 35 on one; but a small
-    batch's tensors are too small to share: 84 photos of 130-180 px, each its own batch, took 4.0 to 5.2 s on two threads
-    against 3.8 to 4.0 s on one with ``OMP_WAIT_POLICY=PASSIVE``, and 74 to 98 s against
-    2.6 to 3.5 s without it on a busy machine, where OpenMP's threads spin waiting for each
-    other. (On a shared machine, set ``OMP_WAIT_POLICY=PASSIVE`` before Python starts.)
+    Measured on 2 idle cores (``benchmarks/bench_detection_speed.py``): 300 photos of
+    128 px, batched, ran at 63 photos/s on PyTorch's two threads against 35 on one. But a
+    small batch's tensors are too small to share: 84 photos of 130-180 px, each its own
+    batch, took 4.0 to 5.2 s on two threads against 3.8 to 4.0 s on one with
+    ``OMP_WAIT_POLICY=PASSIVE``, and 74 to 98 s against 2.6 to 3.5 s without it on a busy
+    machine, where OpenMP's threads spin waiting for each other. (On a shared machine, set
+    ``OMP_WAIT_POLICY=PASSIVE`` before Python starts.)
     """
     import torch
 
