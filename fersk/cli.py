@@ -14,7 +14,18 @@ from ._export import INPUT_DTYPES, export_onnx
 from ._pretrained import PRETRAINED, shipped_name
 from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from .datasets import FORMATS, decode_images, load_dataset, make_faces, train_test_parts
-from .evaluation import evaluate, write_evaluation, write_report
+from .evaluation import (
+    DETECTORS,
+    comparison_table,
+    cross_dataset_evaluation,
+    cross_dataset_table,
+    evaluate,
+    load_test_faces,
+    plot_cross_dataset,
+    write_evaluation,
+    write_json,
+    write_report,
+)
 from .explain import METHODS, plot_explanation
 from .faces import analyze_faces, draw_faces
 from .preprocessing import FaceCropper
@@ -26,10 +37,13 @@ MODEL_HELP = "a fersk model file, or the name of a pretrained model fersk ships 
 # -- data -------------------------------------------------------------------------------
 
 
-def _add_data_options(parser):
+def _add_data_options(parser, many=False):
     group = parser.add_argument_group("data (default: synthetic faces from fersk.make_faces)")
     group.add_argument(
-        "--data", help="a dataset: FER2013 folder or CSV, class folders, or an image folder with --labels"
+        "--data",
+        action="append" if many else "store",
+        help="a dataset: FER2013 folder or CSV, class folders, an image folder with --labels, or a folder "
+        "holding images/ and its label and split CSVs" + ("; repeat it to score several datasets" if many else ""),
     )
     group.add_argument("--format", choices=FORMATS, default="auto")
     group.add_argument("--labels", help="labels CSV, for --format labeled")
@@ -149,21 +163,52 @@ def train(args):
 
 
 def evaluate_command(args):
-    """Evaluate a model file on the data's test part; write metrics.json and plots."""
-    model = _load_model(args.model)
-    _, _, X_test, y_test, description = _load(args)
-    result = evaluate(model, X_test, y_test)
-    write_evaluation(args.out, model, result, model=str(args.model), data=description)
-    print(f"{description}: {len(y_test)} test images")
-    print(
-        f"accuracy {result['accuracy']:.2%}, balanced accuracy {result['balanced_accuracy']:.2%}, "
-        f"macro-F1 {result['macro_f1']:.3f}"
-    )
-    print("| class | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|")
-    for c, m in result["per_class"].items():
-        print(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    """Score models on the test part of datasets: one pair writes metrics.json and plots, more the cross table."""
+    models = {str(spec): _load_model(spec) for spec in args.model}
+    datasets = {}
+    for path in args.data or [None]:
+        name, faces = _test_faces(args, path, next(iter(models.values())))
+        datasets[name] = faces
+        print(f"{name}: {len(faces.target)} test images, {faces.how}")
+    if len(models) == len(datasets) == 1:
+        (model_name, model), (data_name, faces) = *models.items(), *datasets.items()
+        result = evaluate(model, faces.data, faces.target)
+        write_evaluation(args.out, model, result, model=model_name, data=f"{data_name}, {faces.how}")
+        print(comparison_table({model_name: result}))
+        print("\n| class | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|")
+        for c, m in result["per_class"].items():
+            print(f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    else:
+        result = cross_dataset_evaluation(models, datasets)
+        out = Path(args.out)
+        write_json(result, out / "cross-dataset.json")
+        for metric in ("accuracy", "macro_f1"):
+            plot_cross_dataset(result, metric=metric).savefig(out / f"cross-dataset-{metric}.png", dpi=110)
+        print("accuracy / macro-F1 on each dataset's test part, on the classes model and dataset share:\n")
+        print(cross_dataset_table(result))
     print(f"metrics and plots written to {args.out}")
     return 0
+
+
+def _test_faces(args, path, model):
+    """``(name, Bunch)``: a dataset's test faces as ``model`` takes them; synthetic faces without a path."""
+    if path is None:
+        *_, X_test, y_test, description = _load(args)
+        return "synthetic", Bunch(data=X_test, target=y_test, how=description)
+    h, _, c = model.image_shape_
+    faces = load_test_faces(
+        path,
+        image_size=h,
+        grayscale=c == 1,
+        detector=args.detector,
+        random_state=args.seed,
+        format=args.format,
+        labels=args.labels,
+        split_csv=args.split_csv,
+    )
+    if faces.detector:
+        faces.how += f"; faces found by {faces.detector} and framed as fersk predict frames them"
+    return Path(path).name, faces
 
 
 def _load_model(spec):
@@ -352,12 +397,21 @@ def build_parser():
 
     evl = commands.add_parser(
         "evaluate",
-        help="evaluate a model file on the test part of the data",
-        description="Evaluate a fersk model file; print the figures and write metrics.json and plots.",
+        help="score models on the test part of one or more datasets",
+        description="Score fersk models on the test part of datasets. One model on one dataset: the figures, "
+        "metrics.json and plots. Several: a table of models by datasets (accuracy and macro-F1 on the classes each "
+        "pair shares), cross-dataset.json and heatmaps. Photos go through the detector and framing of fersk predict.",
     )
-    evl.add_argument("model", help=MODEL_HELP)
-    evl.add_argument("--out", default="fersk-evaluation", help="folder for metrics.json and plots")
-    _add_data_options(evl)
+    evl.add_argument("model", nargs="+", help=MODEL_HELP + "; several to compare them")
+    evl.add_argument("--out", default="fersk-evaluation", help="folder for the figures' JSON and plots")
+    evl.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="auto",
+        help="how faces are found in photos (default: auto, MTCNN for image folders of photos larger than 64 px, "
+        "none for face crops such as FER2013)",
+    )
+    _add_data_options(evl, many=True)
     evl.set_defaults(handler=evaluate_command)
 
     prd = commands.add_parser(

@@ -70,6 +70,36 @@ def test_train_then_evaluate(model_file, tmp_path, capsys):
     assert {"confusion.png", "class-metrics.png", "curves.png"} <= {p.name for p in out.iterdir()}
 
 
+def test_evaluate_several_models_on_several_datasets(model_file, tmp_path, capsys):
+    hog_file = tmp_path / "hog.fersk"
+    assert main(["train", "--model", "hog", "--out", str(hog_file), *TINY]) == 0
+    X, y = make_faces(140, image_size=24, random_state=3)
+    crops = tmp_path / "crops"  # class folders of face crops
+    for i, (x, label) in enumerate(zip(X[:70], y[:70])):
+        (crops / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(x.reshape(24, 24).astype(np.uint8)).save(crops / label / f"{i}.png")
+    labeled = tmp_path / "labeled"  # images/ and a label CSV with a class no model knows
+    (labeled / "images").mkdir(parents=True)
+    y_other = np.where(y[70:] == "fear", "contempt", y[70:])
+    with open(labeled / "labels.csv", "w") as f:
+        f.write("image,emotion\n")
+        for i, (x, label) in enumerate(zip(X[70:], y_other)):
+            Image.fromarray(x.reshape(24, 24).astype(np.uint8)).save(labeled / "images" / f"{i}.png")
+            f.write(f"{i}.png,{label}\n")
+    out = tmp_path / "cross"
+    argv = ["evaluate", str(model_file), str(hog_file), "--data", str(crops), "--data", str(labeled)]
+    assert main([*argv, "--out", str(out), "--seed", "0"]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads((out / "cross-dataset.json").read_text())
+    assert result["models"] == [str(model_file), str(hog_file)] and result["datasets"] == ["crops", "labeled"]
+    cell = result["scores"][str(hog_file)]["labeled"]
+    assert list(cell["excluded"]) == ["contempt"] and "fear" in cell["not_in_dataset"]
+    assert cell["n_samples"] + cell["excluded"]["contempt"] == 14  # the test part of a stratified 80/20 split
+    assert f"| {hog_file} | {result['scores'][str(hog_file)]['crops']['accuracy']:.2%} /" in printed
+    assert "images labelled contempt (the model does not know it)" in printed
+    assert (out / "cross-dataset-accuracy.png").stat().st_size > 1000
+
+
 def test_predict_prints_and_writes_probabilities(model_file, image_files, tmp_path, capsys):
     paths, photo = image_files
     out = tmp_path / "predictions.csv"

@@ -1,5 +1,6 @@
 """One call for any dataset format fersk reads, and the train/test parts its source defines."""
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -7,13 +8,47 @@ from sklearn.model_selection import train_test_split
 
 from ._fer2013 import load_fer2013
 from ._folders import load_image_folder
-from ._labeled import load_labeled_images
+from ._labeled import _IMAGE_COLUMNS, _LABEL_COLUMNS, load_labeled_images
 
 FORMATS = ("auto", "fer2013", "folder", "labeled")
 
 
 def _looks_like_fer2013(path):
     return path.name.startswith("fer2013") or (path / "train").is_dir() or (path / "fer2013.csv").is_file()
+
+
+def _fer2013_options(kwargs):
+    """The loader options FER2013 takes: its images are 48x48 grey, and asking for that is allowed."""
+    size, grayscale = kwargs.pop("image_size", 48), kwargs.pop("grayscale", True)
+    if size not in (48, (48, 48)) or not grayscale:
+        raise ValueError(
+            f"FER2013's images are 48x48 grayscale; image_size={size!r}, grayscale={grayscale!r} asks for "
+            "others. Load it as it is and resize the arrays, or use a model that takes 48x48 grey faces."
+        )
+    return kwargs
+
+
+def _labeled_layout(path):
+    """``(images_dir, labels_csv, split_csv)`` of a folder holding ``images/`` and the CSVs that label them.
+
+    The label CSV is one with an image and a label column and no ``split`` column (muxspace's
+    ``data/legend.csv``); a CSV that also has ``split`` is the split CSV. None when the folder
+    is not laid out so.
+    """
+    if not (path / "images").is_dir():
+        return None
+    labels = splits = None
+    for csv_path in sorted([*path.glob("*.csv"), *path.glob("*/*.csv")]):
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            header = {name.strip().lower() for name in next(csv.reader(handle), [])}
+        if header & set(_IMAGE_COLUMNS) and header & set(_LABEL_COLUMNS):
+            if "split" in header:
+                splits = splits or csv_path
+            else:
+                labels = labels or csv_path
+    if labels is None and splits is None:
+        return None
+    return path / "images", labels or splits, splits
 
 
 def load_dataset(path, format="auto", *, labels=None, split_csv=None, **kwargs):
@@ -23,11 +58,15 @@ def load_dataset(path, format="auto", *, labels=None, split_csv=None, **kwargs):
     ----------
     path : str or Path
         FER2013 (its Kaggle folders, or ``fer2013.csv``), a folder of class folders,
-        or a folder of images labelled by ``labels``.
+        a folder of images labelled by ``labels``, or a folder holding ``images/`` and
+        the CSVs that label and split them (muxspace's layout: ``images/``,
+        ``data/legend.csv``, ``data/split.csv``).
     format : {"auto", "fer2013", "folder", "labeled"}, default="auto"
         ``"auto"`` reads FER2013 when the path looks like it (named ``fer2013*``, or
         holding ``train/`` or ``fer2013.csv``), a labelled folder when ``labels`` is
-        given, and class folders otherwise.
+        given or the folder holds ``images/`` and a CSV with an image and a label
+        column (one that also has a ``split`` column is the split CSV), and class
+        folders otherwise.
     labels : str or Path, optional
         The label CSV of a labelled folder (see :func:`load_labeled_images`).
     split_csv : str or Path, optional
@@ -38,7 +77,9 @@ def load_dataset(path, format="auto", *, labels=None, split_csv=None, **kwargs):
     Returns
     -------
     sklearn.utils.Bunch
-        The loader's Bunch, with ``format`` set to the format read.
+        The loader's Bunch, with ``format`` set to the format read and, for image
+        folders, ``paths``: each row's image file, for cropping faces from the
+        full-size photos (:func:`fersk.preprocessing.crop_faces`).
 
     Examples
     --------
@@ -58,14 +99,19 @@ def load_dataset(path, format="auto", *, labels=None, split_csv=None, **kwargs):
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
     if not path.exists():
         raise ValueError(f"no dataset at {path}: the path does not exist")
-    if format == "fer2013" or (format == "auto" and labels is None and _looks_like_fer2013(path)):
-        data, format = load_fer2013(path, **kwargs), "fer2013"
-    elif format == "labeled" or labels is not None:
+    layout = _labeled_layout(path) if labels is None and format in ("auto", "labeled") else None
+    if format == "fer2013" or (format == "auto" and labels is None and layout is None and _looks_like_fer2013(path)):
+        data, format = load_fer2013(path, **_fer2013_options(kwargs)), "fer2013"
+    elif format == "labeled" or labels is not None or layout is not None:
+        if layout is not None:
+            path, labels, split_csv = layout[0], layout[1], split_csv or layout[2]
         if labels is None:
             raise ValueError("format='labeled' needs labels=, the CSV that names each image's label")
         data, format = load_labeled_images(path, labels, split_csv=split_csv, **kwargs), "labeled"
+        data.paths = np.array([str(path / name) for name in data.filenames])
     else:
         data, format = load_image_folder(path, **kwargs), "folder"
+        data.paths = np.array([str(path / name) for name in data.filenames])
     data.format = format
     return data
 

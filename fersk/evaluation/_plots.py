@@ -50,6 +50,45 @@ def plot_confusion_matrix(metrics, *, normalize=True, title=None):
     return fig
 
 
+def plot_cross_dataset(result, *, metric="accuracy", title=None):
+    """A :func:`cross_dataset_evaluation` result as a heatmap: models as rows, datasets as columns.
+
+    Parameters
+    ----------
+    result : dict
+        From :func:`fersk.evaluation.cross_dataset_evaluation`.
+    metric : str, default="accuracy"
+        The figure to draw: ``"accuracy"``, ``"macro_f1"`` or ``"balanced_accuracy"``.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> cell = {"accuracy": 0.5, "macro_f1": 0.25}
+    >>> fig = plot_cross_dataset({"models": ["m"], "datasets": ["d"], "scores": {"m": {"d": cell}}})
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['50.0%']
+    """
+    models, datasets = result["models"], result["datasets"]
+    values = np.array([[result["scores"][m][d][metric] for d in datasets] for m in models], dtype=float)
+    fig = Figure(figsize=(2.6 + 1.6 * len(datasets), 1.4 + 0.6 * len(models)))
+    ax = fig.add_subplot()
+    image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    for (i, j), value in np.ndenumerate(values):
+        text = f"{value:.1%}" if "accuracy" in metric else f"{value:.3f}"
+        ax.text(j, i, text, ha="center", va="center", color="black" if value > 0.6 else "white")
+    ax.set_xticks(range(len(datasets)), datasets)
+    ax.set_yticks(range(len(models)), models)
+    ax.set_xlabel("dataset (classes shared with the model)")
+    ax.set_title(title or f"{metric.replace('_', '-')} across datasets")
+    fig.tight_layout()
+    return fig
+
+
 def plot_class_metrics(metrics, *, title=None):
     """Precision, recall and F1 per class, as grouped bars with the support on the axis.
 

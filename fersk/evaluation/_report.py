@@ -134,6 +134,55 @@ def comparison_table(results):
     return "\n".join(rows)
 
 
+def cross_dataset_table(result, *, metrics=("accuracy", "macro_f1")):
+    """A :func:`cross_dataset_evaluation` result as a Markdown table: models as rows, datasets as columns.
+
+    Each cell gives the figures on the classes the model and dataset share; a footnote
+    names, per pair, the images left out and the classes not scored.
+
+    Parameters
+    ----------
+    result : dict
+        From :func:`fersk.evaluation.cross_dataset_evaluation`.
+    metrics : tuple of str, default=("accuracy", "macro_f1")
+        Which figures each cell shows; accuracies are shown as percentages.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> cell = {"accuracy": 0.5, "macro_f1": 0.25, "excluded": {"contempt": 3}, "not_in_dataset": []}
+    >>> print(cross_dataset_table({"models": ["m"], "datasets": ["d"], "scores": {"m": {"d": cell}}}))
+    | model | d |
+    |---|---:|
+    | m | 50.00% / 0.250 |
+    <BLANKLINE>
+    m on d: left out 3 images labelled contempt (the model does not know it).
+    """
+    rows = ["| model | " + " | ".join(result["datasets"]) + " |", "|---|" + "---:|" * len(result["datasets"])]
+    notes = []
+    for model in result["models"]:
+        cells = []
+        for dataset in result["datasets"]:
+            score = result["scores"][model][dataset]
+            cells.append(" / ".join(_figure(m, score[m]) for m in metrics))
+            for label, count in score["excluded"].items():
+                notes.append(
+                    f"{model} on {dataset}: left out {count} images labelled {label} (the model does not know it)."
+                )
+            if score["not_in_dataset"]:
+                missing = ", ".join(score["not_in_dataset"])
+                notes.append(f"{model} on {dataset}: never predicts {missing} (the dataset does not have it).")
+        rows.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(rows + ([""] + notes if notes else []))
+
+
+def _figure(metric, value):
+    return f"{value:.2%}" if "accuracy" in metric else f"{value:.3f}"
+
+
 def _slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 

@@ -1,0 +1,247 @@
+"""Build the ``fer2013-muxspace`` model: fersk's FER2013 model fine-tuned on every labelled face
+fersk can read here, FER2013 Training and the muxspace train photos.
+
+- The muxspace photos go through the detector and framing that ``fersk predict`` uses at inference
+  (``crop_faces``: MTCNN, aligned, margin 0.1, 48x48 grey; a photo where no face is found is kept
+  whole, as ``FaceCropper(on_missing="keep")`` does). Labels come from one vocabulary
+  (``canonical_emotion``: ``anger`` is ``angry``). Class imbalance: sqrt-balanced class weights.
+- The backbone starts from the shipped ``fer2013`` model (``weights="fer2013"``), so the whole
+  recipe from random weights is ``bench_fer2013.py`` (87 minutes) and this script (a 30-minute
+  budget): under two hours on 2 CPU cores. ``--checkpoint`` resumes a run cut short.
+- Every choice rests on FER2013 PublicTest and muxspace val together (early stopping, learning-rate
+  schedule) and on each of them (test-time augmentation, weighed against its speed: views that
+  cannot keep 200 images/s on 2 cores are measured but not chosen). The test figures (FER2013
+  PrivateTest and PublicTest+PrivateTest, muxspace test) are scored once, for the chosen model.
+
+The model, its card and JSON figures are written to ``--out`` (``benchmarks/out/``); ``--ship``
+copies the model and card into ``fersk/pretrained/``, the explicit step that ships them.
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import shutil
+import sys
+import time
+
+import numpy as np
+from _common import HERE, SHARED_DATA, device_name, machine
+
+import fersk
+from fersk.evaluation import classification_metrics
+from fersk.preprocessing import crop_faces
+from fersk.training import TimeBudget
+
+NAME = "fer2013-muxspace"
+MIN_IMAGES_PER_SECOND = 200
+
+
+def recipe(max_epochs, budget_seconds, seed, device="auto", checkpoint=None):
+    """The fine-tuning recipe; one function so that the model card and the run agree."""
+    return fersk.TransferClassifier(
+        "fernet",
+        weights="fer2013",
+        head="mlp",
+        head_epochs=1,
+        fine_tune_layers="all",
+        backbone_lr_scale=1.0,
+        augment="basic",
+        label_smoothing=0.1,
+        class_weight="balanced_sqrt",
+        optimizer="adam",
+        lr=3e-4,
+        batch_size=64,
+        max_epochs=max_epochs,
+        early_stopping=5,
+        lr_patience=2,
+        random_state=seed,
+        device=device,
+        checkpoint=checkpoint,
+        verbose=1,
+        callbacks=[("time_budget", TimeBudget(budget_seconds))],
+    )
+
+
+def muxspace_faces(limit=None):
+    """Face crops and labels of each muxspace split, framed as ``fersk predict`` frames photos."""
+    root = SHARED_DATA / "muxspace"
+    with open(root / "data" / "split.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    parts = {}
+    for split in ("train", "val", "test"):
+        chosen = [row for row in rows if row["split"] == split][:limit]
+        paths = [root / "images" / row["image"] for row in chosen]
+        labels = np.array([fersk.canonical_emotion(row["emotion"]) for row in chosen])
+        faces, kept = crop_faces(paths, on_missing="keep", n_jobs=2)
+        parts[split] = (faces, labels[kept])
+    return parts
+
+
+def throughput(model, X, repeats=2):
+    """Images per second of ``model.predict_proba`` on X, the best of ``repeats`` runs."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict_proba(X)
+        best = max(best, len(X) / (time.perf_counter() - start))
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="2,000 FER2013 and 500 muxspace images, 2 epochs")
+    parser.add_argument("--budget-minutes", type=float, default=30, help="training budget (default: 30)")
+    parser.add_argument("--max-epochs", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="'cpu', 'cuda' or 'auto' (CUDA when present)")
+    parser.add_argument("--checkpoint", help="a checkpoint file: written after each epoch, resumed from if it exists")
+    parser.add_argument("--out", default=str(HERE / "out"), help="where the model, card and figures go")
+    parser.add_argument("--ship", action="store_true", help="copy the model and its card into fersk/pretrained/")
+    args = parser.parse_args()
+    begin = time.perf_counter()
+    out = __import__("pathlib").Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    fer = fersk.load_fer2013(SHARED_DATA / "fer2013")
+    usage = np.asarray(fer.usage)
+    fer_parts = {u: (fer.data[usage == u], fer.target[usage == u]) for u in ("Training", "PublicTest", "PrivateTest")}
+    start = time.perf_counter()
+    mux = muxspace_faces(limit=500 if args.quick else None)
+    crop_minutes = (time.perf_counter() - start) / 60
+    if args.quick:
+        fer_parts["Training"] = tuple(part[:2000] for part in fer_parts["Training"])
+    X = np.concatenate([fer_parts["Training"][0], mux["train"][0]])
+    y = np.concatenate([fer_parts["Training"][1], mux["train"][1]])
+    X_val = np.concatenate([fer_parts["PublicTest"][0], mux["val"][0]])
+    y_val = np.concatenate([fer_parts["PublicTest"][1], mux["val"][1]])
+
+    model = recipe(
+        2 if args.quick else args.max_epochs, args.budget_minutes * 60, args.seed, args.device, args.checkpoint
+    )
+    start = time.perf_counter()
+    model.fit(X, y, X_val=X_val, y_val=y_val)
+    train_minutes = (time.perf_counter() - start) / 60
+
+    # test-time augmentation, chosen on the validation data of both datasets, weighed against speed
+    speed_faces = fer_parts["PublicTest"][0][:1000]
+    by_tta = {}
+    for tta in (None, "flip", "crops"):
+        model.set_params(tta=tta)
+        by_tta[str(tta)] = {
+            "FER2013 PublicTest acc %": _accuracy(model, *fer_parts["PublicTest"]),
+            "muxspace val acc %": _accuracy(model, *mux["val"]),
+            "images/s": round(throughput(model, speed_faces)),
+        }
+        print(tta, by_tta[str(tta)], flush=True)
+    fast_enough = [t for t, f in by_tta.items() if f["images/s"] >= MIN_IMAGES_PER_SECOND] or ["None"]
+    best_tta = max(fast_enough, key=lambda t: by_tta[t]["FER2013 PublicTest acc %"] + by_tta[t]["muxspace val acc %"])
+    model.set_params(tta=None if best_tta == "None" else best_tta, callbacks=None, verbose=0, checkpoint=None)
+
+    # the test figures, scored once
+    private = classification_metrics(*_true_pred(model, *fer_parts["PrivateTest"]), labels=model.classes_)
+    fer_test = classification_metrics(
+        *_true_pred(model, *(np.concatenate(p) for p in zip(fer_parts["PublicTest"], fer_parts["PrivateTest"]))),
+        labels=model.classes_,
+    )
+    mux_test = classification_metrics(*_true_pred(model, *mux["test"]), labels=model.classes_)
+    path = fersk.save(model, out / f"{NAME}.fersk")
+    figures = {
+        "device": device_name(model.device),
+        "train images": {"FER2013 Training": len(fer_parts["Training"][1]), "muxspace train": len(mux["train"][1])},
+        "face cropping minutes": round(crop_minutes, 1),
+        "epochs": len(model.history),
+        "train minutes": round(train_minutes, 1),
+        "validation by tta": by_tta,
+        "tta (chosen on val)": best_tta,
+        "FER2013 PrivateTest acc %": round(100 * private["accuracy"], 2),
+        "FER2013 test acc %": round(100 * fer_test["accuracy"], 2),
+        "FER2013 test macro-F1": fer_test["macro_f1"],
+        "FER2013 test per-class F1": {c: m["f1"] for c, m in fer_test["per_class"].items()},
+        "muxspace test acc %": round(100 * mux_test["accuracy"], 2),
+        "muxspace test macro-F1": mux_test["macro_f1"],
+        "muxspace test per-class F1": {c: m["f1"] for c, m in mux_test["per_class"].items()},
+        "model file MB": round(path.stat().st_size / 1e6, 2),
+        "command": " ".join(["python benchmarks/train_fer2013_muxspace.py", *sys.argv[1:]]),
+        "machine": machine(),
+        "date": datetime.date.today().isoformat(),
+        "wall minutes": round((time.perf_counter() - begin) / 60, 1),
+    }
+    suffix = "-quick" if args.quick else ""
+    (out / f"train-{NAME}{suffix}.json").write_text(json.dumps(figures, indent=2))
+    (out / f"{NAME}.md").write_text(_card(figures, model))
+    if args.ship and not args.quick:
+        for name in (f"{NAME}.fersk", f"{NAME}.md"):
+            shutil.copy(out / name, HERE.parent / "fersk" / "pretrained" / name)
+    print(json.dumps(figures, indent=2))
+
+
+def _true_pred(model, X, y):
+    return y, model.predict(X)
+
+
+def _accuracy(model, X, y):
+    return round(100 * float(np.mean(model.predict(X) == y)), 2)
+
+
+def _card(f, model):
+    n_weights = sum(p.numel() for p in model.module_.parameters()) / 1e6
+    chosen = f["tta (chosen on val)"]
+    tta_rows = "\n".join(
+        f"| `{t}` | {v['FER2013 PublicTest acc %']:.2f}% | {v['muxspace val acc %']:.2f}% | {v['images/s']:,} |"
+        for t, v in f["validation by tta"].items()
+    )
+    f1_rows = "\n".join(
+        f"| {c} | {f1:.3f} | {f['muxspace test per-class F1'].get(c, float('nan')):.3f} |"
+        for c, f1 in f["FER2013 test per-class F1"].items()
+    )
+    return f"""# fersk pretrained model: `{NAME}`
+
+`fersk.load_pretrained("{NAME}")` returns this model, the default of `fersk predict`: a
+`TransferClassifier("fernet")` trained on FER2013 and on real photos, fitted.
+
+- **Data:** FER2013 Training ({f["train images"]["FER2013 Training"]:,} faces, 48x48) and the muxspace train photos
+  ({f["train images"]["muxspace train"]:,}), cropped by the detector and framing that `fersk predict` uses
+  (MTCNN, aligned, margin 0.1, 48x48 grey). Seven classes, one vocabulary. Validation: FER2013 PublicTest
+  and muxspace val. FER2013 PrivateTest and muxspace test were used for nothing but the figures.
+- **Recipe:** `benchmarks/train_fer2013_muxspace.py` (`recipe()` there). The backbone starts from the
+  `fer2013` model (`benchmarks/bench_fer2013.py`, 87 minutes from random weights); then one epoch of the new
+  MLP head, and every layer fine-tuned with Adam at lr 3e-4, basic augmentation, label smoothing 0.1 and
+  sqrt-balanced class weights, ReduceLROnPlateau and early stopping on the joint validation loss:
+  {f["epochs"]} epochs in {f["train minutes"]} minutes on {f["device"]} ({n_weights:.2f}M weights).
+- **Test-time augmentation:** `tta={None if chosen == "None" else chosen!r}`, chosen on validation among the
+  views that keep {MIN_IMAGES_PER_SECOND} images/s:
+
+| tta | FER2013 PublicTest | muxspace val | images/s (2 cores) |
+|---|---:|---:|---:|
+{tta_rows}
+
+- **Reproduce:** `{f["command"]}` (seed 0; {f["machine"]}).
+- **Date:** {f["date"]}. File size: {f["model file MB"]:.1f} MB.
+
+## Figures
+
+| test set | accuracy | macro-F1 |
+|---|---:|---:|
+| FER2013 PrivateTest (3,589) | {f["FER2013 PrivateTest acc %"]:.2f}% | |
+| FER2013 test = PublicTest+PrivateTest (7,178) | {f["FER2013 test acc %"]:.2f}% | {f["FER2013 test macro-F1"]:.3f} |
+| muxspace test photos (2,735), end to end | {f["muxspace test acc %"]:.2f}% | {f["muxspace test macro-F1"]:.3f} |
+
+Per-class F1:
+
+| class | FER2013 test | muxspace test |
+|---|---:|---:|
+{f1_rows}
+
+## Use and limits
+
+- **Input:** 48x48 grayscale faces framed as `fersk.FaceCropper()` frames them; `fersk predict` and
+  `fersk.analyze_faces` find and frame the faces of photos and video frames.
+- **Limits:** muxspace has few faces of fear, sadness, anger and disgust (21 fear photos in all); its
+  figures on those classes rest on a handful of test photos. FER2013's labels are noisy, and both
+  datasets' demographics are not balanced. Do not use this model for decisions about people.
+"""
+
+
+if __name__ == "__main__":
+    main()
