@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmark scripts: machine description, RESULTS.md rows, muxspace."""
+"""Shared helpers for the benchmark scripts: machine description, results as JSON, muxspace."""
 
 import argparse
 import datetime
@@ -36,8 +36,14 @@ def device_name(device):
     return f"{device} ({os.cpu_count()} cores)"
 
 
-def record(name, figures, seconds, out_dir=HERE / "out"):
-    """Write the figures as JSON and append a row to RESULTS.md; returns the row."""
+def record(name, figures, seconds):
+    """Write the figures, with the command, date and machine, as ``results/<name>.json``.
+
+    Quick runs (names ending ``-quick``) go to ``out/``, which git ignores. ``RESULTS.md`` is
+    rendered from the JSON files by ``render_results.py``; nothing appends to it.
+    Returns a one-line summary.
+    """
+    out_dir = HERE / ("out" if name.endswith("-quick") else "results")
     out_dir.mkdir(parents=True, exist_ok=True)
     command = "python " + " ".join(["benchmarks/" + Path(sys.argv[0]).name, *sys.argv[1:]])
     entry = {
@@ -48,12 +54,9 @@ def record(name, figures, seconds, out_dir=HERE / "out"):
         "wall_seconds": round(seconds, 1),
         "figures": figures,
     }
-    (out_dir / f"{name}.json").write_text(json.dumps(entry, indent=2))
-    shown = ", ".join(f"{k} {v}" for k, v in figures.items())
-    row = f"| {name} | `{command}` | {entry['date']} | {entry['machine']} | {seconds:.0f} s | {shown} |\n"
-    with open(HERE / "RESULTS.md", "a") as handle:
-        handle.write(row)
-    return row
+    path = out_dir / f"{name}.json"
+    path.write_text(json.dumps(entry, indent=2) + "\n")
+    return f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()) + f" (written to {path})"
 
 
 def load_muxspace(image_size, grayscale=True):

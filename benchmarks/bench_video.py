@@ -15,7 +15,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-from _common import HERE, record
+from _common import record
 from PIL import Image
 from skimage.data import astronaut
 
@@ -74,7 +74,7 @@ def main():
     figures = {"frames": args.frames, "size": f"{WIDTH}x{HEIGHT}", "default tta": default_tta, "rounds": args.rounds}
     figures.update({f"{name} fps": round(fps, 1) for name, fps in best.items()})
     figures.update({f"{name} face ids": n for name, n in ids.items()})
-    print(record("video", figures, time.perf_counter() - begin, out_dir=HERE / "results"))
+    print(record("video", figures, time.perf_counter() - begin))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 
 from . import io
 from ._export import INPUT_DTYPES, export_onnx
-from ._pretrained import PRETRAINED, shipped_name
+from ._pretrained import DEFAULT_MODEL, PRETRAINED, shipped_name
 from .classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from .datasets import FORMATS, decode_images, load_dataset, make_faces, train_test_parts
 from .evaluation import (
@@ -31,7 +31,8 @@ from .faces import analyze_faces, draw_faces
 from .preprocessing import FaceCropper
 
 FAMILIES = ("hog", "cnn", "transfer")
-MODEL_HELP = "a fersk model file, or the name of a pretrained model fersk ships (fer2013)"
+MODEL_HELP = "a fersk model file, or the name of a pretrained model fersk ships (fer2013, fer2013-muxspace)"
+DEFAULT_HELP = f"{MODEL_HELP}; default: {DEFAULT_MODEL}"
 
 
 # -- data -------------------------------------------------------------------------------
@@ -422,7 +423,7 @@ def build_parser():
         "says so, classified whole. For images that are already face crops, use --detector none.",
     )
     prd.add_argument("images", nargs="+", help="image files")
-    prd.add_argument("--model", required=True, help=MODEL_HELP)
+    prd.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     prd.add_argument(
         "--detector",
         choices=("mtcnn", "lbp", "none"),
@@ -440,7 +441,7 @@ def build_parser():
         description="Explain one prediction: write the face and its attribution heatmap side by side as a PNG.",
     )
     exp.add_argument("image", help="an image file")
-    exp.add_argument("--model", required=True, help=MODEL_HELP)
+    exp.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     exp.add_argument("--out", default="explanation.png", help="PNG to write (default: explanation.png)")
     exp.add_argument("--method", choices=METHODS, default="gradcam")
     exp.add_argument("--target", help="the class to explain (default: the predicted one)")
@@ -471,7 +472,7 @@ def build_parser():
         "analysed frame), DIR/timeline.png and, with --annotate, DIR/annotated.mp4.",
     )
     vid.add_argument("video", help="a video file (MP4, MKV, AVI, WebM...)")
-    vid.add_argument("--model", required=True, help=MODEL_HELP)
+    vid.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     rate = vid.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default: 1)")
     rate.add_argument("--fps", type=float, help="analyse about this many frames per second of video")
