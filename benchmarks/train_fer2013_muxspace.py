@@ -13,8 +13,9 @@ fersk can read here, FER2013 Training and the muxspace train photos.
   cannot keep 200 images/s on 2 cores are measured but not chosen). The test figures (FER2013
   PrivateTest and PublicTest+PrivateTest, muxspace test) are scored once, for the chosen model.
 
-The model, its card and JSON figures are written to ``--out`` (``benchmarks/out/``); ``--ship``
-copies the model and card into ``fersk/pretrained/``, the explicit step that ships them.
+The model and its card are written to ``--out`` (``benchmarks/out/``), the figures to
+``results/train-fer2013-muxspace.json``; ``--ship`` copies the model and card into ``fersk/pretrained/``,
+the explicit step that ships them.
 """
 
 import argparse
@@ -167,8 +168,8 @@ def main():
         "date": datetime.date.today().isoformat(),
         "wall minutes": round((time.perf_counter() - begin) / 60, 1),
     }
-    suffix = "-quick" if args.quick else ""
-    (out / f"train-{NAME}{suffix}.json").write_text(json.dumps(figures, indent=2))
+    results = out if args.quick else HERE / "results"
+    (results / f"train-{NAME}{'-quick' if args.quick else ''}.json").write_text(json.dumps(figures, indent=2) + "\n")
     (out / f"{NAME}.md").write_text(_card(figures, model))
     if args.ship and not args.quick:
         for name in (f"{NAME}.fersk", f"{NAME}.md"):
