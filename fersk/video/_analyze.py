@@ -139,7 +139,7 @@ def analyze_video(
     detector="mtcnn",
     detect_every=1,
     align=True,
-    margin=0.0,
+    margin=0.1,
     min_iou=0.3,
     batch_size=64,
     progress=None,

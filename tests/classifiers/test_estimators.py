@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, cross_validate
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import Normalizer, StandardScaler
 from skorch.callbacks import Callback
@@ -125,8 +125,14 @@ def test_imblearn_pipeline_cross_validated(sampler, make):
     X, y = make_faces(140, image_size=24, weights=[3, 1, 1, 1, 1, 1, 2], difficulty=0.0, random_state=1)
     options = {"k_neighbors": 3} if sampler is SMOTE else {}
     pipeline = make_pipeline(sampler(random_state=0, **options), make())
-    scores = cross_val_score(pipeline, X, y, cv=StratifiedKFold(2, shuffle=True, random_state=0))
-    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    result = cross_validate(pipeline, X, y, cv=cv, return_estimator=True, return_indices=True)
+    for score, fitted, train, test in zip(
+        result["test_score"], result["estimator"], result["indices"]["train"], result["indices"]["test"]
+    ):
+        assert score == fitted.score(X[test], y[test])  # each fold scored by the pipeline fitted on it
+        _, resampled = fitted[0].fit_resample(X[train], y[train])
+        assert len(set(np.unique(resampled, return_counts=True)[1])) == 1  # the classifier saw balanced classes
 
 
 def test_soft_voting_and_calibration(faces):

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 from fersk import list_backbones, make_faces
 from fersk.explain import class_heatmaps, explain, overlay, plot_class_heatmaps, plot_explanations
@@ -78,11 +77,14 @@ def test_overlay_and_plots(models, faces):
     assert image.shape == (24, 24, 3) and image.dtype == np.uint8
     with pytest.raises(ValueError, match="does not match"):
         overlay(X[0].reshape(24, 24), np.ones((8, 8)))
-    assert isinstance(plot_explanations(models["cnn"], X[:40], y[:40], n=4), Figure)
+    fig = plot_explanations(models["cnn"], X[:40], y[:40], n=4)
+    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titled and all(t.split("\n")[0] in set(y[:40]) for t in titled)  # true label, then the prediction
     means = class_heatmaps(models["transfer"], X, y, max_per_class=4)
     assert set(means) == set(models["transfer"].classes_)
     assert all(m.max() == pytest.approx(1.0) or m.max() == 0 for m in means.values())
-    assert isinstance(plot_class_heatmaps(models["cnn"], X, y, max_per_class=4), Figure)
+    fig = plot_class_heatmaps(models["cnn"], X, y, max_per_class=4)
+    assert [ax.get_title() for ax in fig.axes[: len(means)]] == [str(c) for c in means]
 
 
 @pytest.mark.parametrize("backbone", list_backbones())
