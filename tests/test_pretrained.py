@@ -1,4 +1,4 @@
-"""The pretrained FER2013 model shipped in the package, on real PrivateTest faces."""
+"""The pretrained models shipped in the package, on real faces: FER2013 PrivateTest and muxspace test photos."""
 
 import numpy as np
 import pytest
@@ -29,3 +29,24 @@ def test_the_shipped_model_is_a_transfer_source(shared_data):
     for key, value in model.module_.state_dict().items():
         if key.startswith("body.") and "num_batches" not in key:
             np.testing.assert_array_equal(value.cpu().numpy(), source[key].cpu().numpy())
+
+
+def test_the_default_model_holds_up_on_photos_unlike_fer2013(shared_data):
+    """fer2013-muxspace, the default of fersk predict, on 300 muxspace test photos it never saw, end to end."""
+    import csv
+
+    from fersk.evaluation import cross_dataset_evaluation
+    from fersk.preprocessing import crop_faces
+
+    path = fersk.pretrained_path("fer2013-muxspace")
+    assert path.stat().st_size < 25e6
+    assert "fer2013-muxspace" in (path.parent / "fer2013-muxspace.md").read_text().splitlines()[0]
+    root = shared_data / "muxspace"
+    with open(root / "data" / "split.csv") as f:
+        rows = [row for row in csv.DictReader(f) if row["split"] == "test"][:300]
+    faces, kept = crop_faces([root / "images" / row["image"] for row in rows], on_missing="keep")
+    labels = np.array([fersk.canonical_emotion(row["emotion"]) for row in rows])[kept]
+    models = {name: fersk.load_pretrained(name) for name in ("fer2013", "fer2013-muxspace")}
+    result = cross_dataset_evaluation(models, {"muxspace": (faces, labels)})
+    accuracy = {name: result["scores"][name]["muxspace"]["accuracy"] for name in models}
+    assert accuracy["fer2013-muxspace"] > 0.8 and accuracy["fer2013-muxspace"] > accuracy["fer2013"] + 0.1
