@@ -6,7 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-from PIL import Image
 from sklearn.utils import Bunch
 
 from . import io
@@ -27,7 +26,7 @@ from .evaluation import (
     write_report,
 )
 from .explain import METHODS, plot_explanation
-from .faces import analyze_faces, draw_faces
+from .faces import analyze_faces, write_annotated
 from .preprocessing import FaceCropper
 
 FAMILIES = ("hog", "cnn", "transfer")
@@ -262,7 +261,7 @@ def predict(args):
     records = analyze_faces(model, args.images, detector=detector)
     if args.crop_faces:
         records = [r for r in records if not r.face]  # the largest face (0), or the image's no-face record
-    rows = [{k: _rounded(k, v) for k, v in r.to_dict().items()} for r in records]
+    rows = [r.to_dict(decimals=4) for r in records]
     header = list(rows[0])
     print("\t".join(header))
     for row in rows:
@@ -274,7 +273,7 @@ def predict(args):
             writer.writerows(rows)
         print(f"rows written to {args.csv}", file=sys.stderr)
     if args.annotate:
-        for path in _annotate(args.images, records, args.annotate):
+        for path in write_annotated(args.images, records, args.annotate):
             print(f"annotated photo written to {path}", file=sys.stderr)
     without = sum(not r.face_found for r in records)
     print(
@@ -283,28 +282,6 @@ def predict(args):
         file=sys.stderr,
     )
     return 0
-
-
-def _rounded(key, value):
-    """Box corners to a tenth of a pixel, scores and probabilities to 4 decimals."""
-    if not isinstance(value, float):
-        return value
-    return round(value, 1 if key in ("left", "top", "right", "bottom") else 4)
-
-
-def _annotate(paths, records, folder):
-    """Write each photo with its faces drawn as ``folder/<name>.png``; yield the files written."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    used = set()
-    for i, path in enumerate(paths):
-        name = Path(path).stem
-        if name in used:  # two photos of one name from different folders
-            name = f"{name}-{i}"
-        used.add(name)
-        out = folder / f"{name}.png"
-        Image.fromarray(draw_faces(path, [r for r in records if r.image == i])).save(out)
-        yield out
 
 
 def explain_command(args):

@@ -7,7 +7,7 @@ are level and framed like FER2013's faces; ``read_image(path)`` reads a photo up
 """
 
 from ._align import FER2013_LANDMARKS, extract_face
-from ._analyze import FaceRecord, analyze_faces, draw_faces
+from ._analyze import FaceRecord, analyze_faces, draw_faces, write_annotated
 from ._detect import detect_faces, detect_faces_batch
 from ._face import LANDMARK_NAMES, Face
 from ._image import ImageReadError, MissingImageError, read_image
@@ -34,4 +34,5 @@ __all__ = [
     "list_detectors",
     "read_image",
     "register_detector",
+    "write_annotated",
 ]

@@ -70,16 +70,30 @@ class FaceRecord:
         """The probability of the predicted class (None when nothing was classified)."""
         return None if self.probabilities is None else self.probabilities[self.predicted]
 
-    def to_dict(self):
+    def to_dict(self, decimals=None):
         """The record as one flat row: ``image`` (the path, else the position), ``face``,
         ``face_found``, ``left``, ``top``, ``right``, ``bottom``, ``score``, ``predicted``,
-        then one column per class. Missing values are None."""
+        then one column per class. Missing values are None.
+
+        With ``decimals``, the score and probabilities are rounded to that many decimals and
+        the box to a tenth of a pixel, as ``fersk predict`` prints them.
+
+        Examples
+        --------
+        >>> record = FaceRecord(0, "a.jpg", 0, True, (40.04, 30.0, 90.0, 95.0), 0.99871, {"happy": 0.91234}, "happy")
+        >>> record.to_dict(decimals=2)["left"], record.to_dict(decimals=2)["happy"]
+        (40.0, 0.91)
+        """
         box = self.box if self.box is not None else (None,) * 4
         row = {"image": self.path if self.path is not None else self.image, "face": self.face}
         row["face_found"] = self.face_found
         row.update(zip(BOX_FIELDS, box))
         row.update(score=self.score, predicted=self.predicted)
         row.update(self.probabilities or {})
+        if decimals is not None:
+            for key, value in row.items():
+                if isinstance(value, float):
+                    row[key] = round(value, 1 if key in BOX_FIELDS else decimals)
         return row
 
 
@@ -326,6 +340,45 @@ def draw_faces(image, records, *, min_size=256):
         if record.predicted is not None:
             _draw_label(draw, _label(record), (left, top), colour, font, picture.size, line)
     return np.asarray(picture)
+
+
+def write_annotated(images, records, folder):
+    """Write each image with its faces drawn (:func:`draw_faces`) as ``folder/<name>.png``.
+
+    Parameters
+    ----------
+    images : list of paths or arrays
+        The images the records were made from, in order.
+    records : list of FaceRecord
+        From :func:`analyze_faces` on ``images``.
+    folder : str or Path
+        Created when missing. A file is named after its image (``image-<i>`` for arrays, and
+        ``<name>-<i>`` when two images share a name).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per image.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> record = FaceRecord(0, None, None, False, None, None, None)
+    >>> [p.name for p in write_annotated([np.zeros((64, 64))], [record], tempfile.mkdtemp())]
+    ['image-0.png']
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written, used = [], set()
+    for i, image in enumerate(images):
+        name = Path(image).stem if isinstance(image, (str, Path)) else f"image-{i}"
+        if name in used:  # two photos of one name from different folders
+            name = f"{name}-{i}"
+        used.add(name)
+        written.append(folder / f"{name}.png")
+        Image.fromarray(draw_faces(image, [r for r in records if r.image == i])).save(written[-1])
+    return written
 
 
 def _label(record):
