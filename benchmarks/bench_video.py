@@ -1,7 +1,7 @@
 """Video frames per second on this machine, side by side in one run: decoding alone (the limit),
 detection and classification on every frame, and tracking (detection on every k-th frame, boxes
-interpolated between), with the shipped FER2013 model at its default settings (ten-view
-test-time augmentation) and with one view per face (``tta=None``). The modes run side by side,
+interpolated between), with the default model of ``fersk video`` (``fer2013-muxspace``) at its default
+settings (its own test-time augmentation) and with one view per face (``tta=None``). The modes run side by side,
 round after round, and the best round of each is kept: the machine is shared and noisy.
 
 The clip is synthetic: 640x360 at 25 fps, the astronaut's face (skimage.data) about 150 pixels
@@ -46,7 +46,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="rounds over all modes; the best of each (default: 2)")
     args = parser.parse_args()
     begin = time.perf_counter()
-    model = fersk.load_pretrained("fer2013")
+    model = fersk.load_pretrained("fer2013-muxspace")
     default_tta = model.tta
     clip = make_clip(Path(tempfile.mkdtemp()) / "clip.mp4", args.frames)
     modes = {  # name -> (detect_every, tta); None: decoding only

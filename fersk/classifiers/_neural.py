@@ -355,12 +355,16 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             )
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
+        epochs_before = 0  # of a model trained on with warm_start: max_epochs counts this fit's epochs only
         if not self.warm_start or not self.initialized_:
             self.initialize()
+        else:
+            epochs_before = len(self.history)  # parameters set since the last fit (callbacks, early_stopping, checkpoint...) apply to this one
+            self.initialize_callbacks()
         self._check_image_size()
         try:
             if self.checkpoint is not None:
-                fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val, sample_weight)
+                fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val, sample_weight, epochs_before)
                 if fit_params["epochs"] == 0:
                     # a finished run, restored: the seeded split gives back its validation set
                     self.get_split_datasets(self._to_tensors(X), y_encoded.astype(np.int64))
@@ -449,7 +453,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         finally:
             self.module_.train(training)
 
-    def _resume(self, X, y_encoded, X_val, y_val, sample_weight):
+    def _resume(self, X, y_encoded, X_val, y_val, sample_weight, epochs_before=0):
         """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left."""
         checkpointer = dict(self.callbacks_)["checkpoint"]
         fingerprint = (type(self).__name__, X, y_encoded, X_val, y_val)
@@ -460,7 +464,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if state is None:
             return None
         checkpointer.pending_ = restore_training_state(self, state)
-        done = len(self.history)
+        done = len(self.history) - epochs_before
         left = 0 if state["complete"] else max(self.max_epochs - done, 0)
         if self.verbose:
             print(f"Resuming from {self.checkpoint}: {done} epoch(s) done, {left} to go.")

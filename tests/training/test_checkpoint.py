@@ -132,3 +132,19 @@ def test_a_checkpoint_of_other_data_or_a_model_file_is_refused(tmp_path):
         load(checkpoint)
     with pytest.raises(ValueError, match="does not fit this network"):
         CNNClassifier(max_epochs=2, module__channels=(4, 4), module__hidden=16, checkpoint=checkpoint).fit(X, y)
+
+
+def test_a_loaded_model_trained_on_with_warm_start_takes_its_new_settings(tmp_path):
+    """Continuing a saved model (warm_start) uses the callbacks and settings set since it was saved."""
+    from fersk.training import TimeBudget
+
+    X, y = make_faces(70, image_size=24, random_state=0)
+    fitted = CNNClassifier(max_epochs=2, module__channels=(4, 8), module__hidden=16, random_state=0).fit(X, y)
+    model = load(save(fitted, tmp_path / "m.fersk"))
+    model.set_params(warm_start=True, max_epochs=4, early_stopping=2, callbacks=[("budget", TimeBudget(1e-3))])
+    before = [p.detach().clone() for p in model.module_.parameters()]
+    model.fit(X, y)
+    assert len(model.history) == 3  # two epochs before, one more: the new time budget stopped it
+    assert dict(model.callbacks_)["early_stopping"].patience == 2
+    after = list(model.module_.parameters())
+    assert any(not np.array_equal(a.detach().numpy(), b.numpy()) for a, b in zip(after, before))  # trained on
