@@ -359,8 +359,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if not self.warm_start or not self.initialized_:
             self.initialize()
         else:
-            epochs_before = len(self.history)  # parameters set since the last fit (callbacks, early_stopping, checkpoint...) apply to this one
-            self.initialize_callbacks()
+            epochs_before = len(self.history)
+            self.initialize_callbacks()  # settings made since the last fit (callbacks, early_stopping...) apply
         self._check_image_size()
         try:
             if self.checkpoint is not None:
