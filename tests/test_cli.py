@@ -237,3 +237,14 @@ def test_every_subcommand_has_help(command, capsys):
         build_parser().parse_args([command, "--help"])
     assert exit_info.value.code == 0
     assert "usage: fersk " + command in capsys.readouterr().out
+
+
+def test_predict_and_video_default_to_the_model_for_photos(image_files, capsys):
+    _, photo = image_files
+    parser = build_parser()
+    for argv in (["predict", "a.jpg"], ["video", "a.mp4"], ["explain", "a.jpg"]):
+        assert parser.parse_args(argv).model == "fer2013-muxspace"
+    assert main(["predict", str(photo)]) == 0
+    header, row = capsys.readouterr().out.strip().splitlines()[:2]
+    assert header.split("\t")[-7:] == list(fersk.load_pretrained("fer2013-muxspace").classes_)
+    assert row.split("\t")[2] == "True"  # the astronaut's face, found
