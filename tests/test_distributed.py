@@ -30,6 +30,7 @@ def cnn():
     return CNNClassifier(max_epochs=2, module__channels=(4, 8), module__hidden=16, batch_size=32, random_state=0)
 
 
+@pytest.mark.slow
 def test_grid_search_on_dask_equals_the_local_run(client, faces):
     X, y = faces
     grid = {"lr": [1e-3, 3e-3]}

@@ -62,6 +62,7 @@ def transfer(colour_faces):
 
 
 @pytest.mark.parametrize("tta, input_dtype", [(None, "float32"), ("flip", "uint8"), ("crops", "float32")])
+@pytest.mark.slow
 def test_onnxruntime_gives_the_cnns_probabilities(cnn, faces, tta, input_dtype, tmp_path):
     X, _ = faces
     cnn.set_params(tta=tta)
@@ -160,6 +161,7 @@ def test_the_export_command_writes_a_model_onnxruntime_runs(cnn, faces, tmp_path
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_onnxruntime_gives_the_shipped_models_probabilities(shared_data, tmp_path):
     model = fersk.load_pretrained("fer2013")
     assert model.tta == "crops"  # its default: ten views, each a forward pass

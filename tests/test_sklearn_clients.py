@@ -154,6 +154,7 @@ def test_focal_loss_weighs_each_sample():
 
 
 @pytest.mark.parametrize("family", ["cnn", "transfer"])
+@pytest.mark.slow
 def test_networks_train_on_weighted_samples(faces, family):
     X, y = faces
     plain = FAMILIES[family](validation_fraction=0.2).fit(X, y)

@@ -112,6 +112,7 @@ def test_a_batch_finds_the_faces_one_by_one_finds():
 
 
 @pytest.mark.slow  # starting two worker processes that import torch takes a while on a busy machine
+@pytest.mark.slow
 def test_a_batch_in_two_processes_finds_the_same_faces():
     images = _batch()
     in_two = detect_faces_batch(images, n_jobs=2)

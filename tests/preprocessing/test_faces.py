@@ -101,6 +101,7 @@ def test_files_of_any_size_and_bad_input(tmp_path):
         FaceCropper().transform([np.full((50, 50), np.nan)])
 
 
+@pytest.mark.slow
 def test_a_pipeline_learns_from_photos():
     X, y = make_faces(84, image_size=48, difficulty=0.0, random_state=0)
     rng = np.random.default_rng(0)

@@ -84,6 +84,7 @@ def uninterrupted(tmp_path_factory):
 
 
 @pytest.mark.parametrize("family", ["cnn", "transfer", "cnn-ema", "cnn-cosine"])
+@pytest.mark.slow
 def test_a_killed_fit_resumes_and_ends_as_an_uninterrupted_one(tmp_path, family, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     killed, _ = run_child(tmp_path, family, "kill-after", 3, checkpoint)
@@ -96,6 +97,7 @@ def test_a_killed_fit_resumes_and_ends_as_an_uninterrupted_one(tmp_path, family,
     np.testing.assert_array_equal(np.load(out), expected)
 
 
+@pytest.mark.slow
 def test_a_kill_in_the_middle_of_a_write_leaves_the_last_checkpoint_whole(tmp_path, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     killed, _ = run_child(tmp_path, "cnn", "kill-in-write", 3, checkpoint)
