@@ -28,6 +28,7 @@ import json
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from _common import HERE, SHARED_DATA, device_name, machine
@@ -110,7 +111,7 @@ def main():
     parser.add_argument("--ship", action="store_true", help="copy the model and its card into fersk/pretrained/")
     args = parser.parse_args()
     begin = time.perf_counter()
-    out = __import__("pathlib").Path(args.out)
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     fer = fersk.load_fer2013(SHARED_DATA / "fer2013")
