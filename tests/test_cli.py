@@ -67,7 +67,7 @@ def test_train_then_evaluate(model_file, tmp_path, capsys):
     out = tmp_path / "evaluation"
     assert main(["evaluate", str(model_file), "--out", str(out), *TINY[:4]]) == 0
     printed = capsys.readouterr().out
-    assert "accuracy" in printed and "| class | precision |" in printed
+    assert "accuracy" in printed and "| class | support | precision | recall | F1 |" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n_samples"] == 28 and metrics["model"] == str(model_file)
     assert {"confusion.png", "class-metrics.png", "curves.png"} <= {p.name for p in out.iterdir()}
@@ -249,3 +249,12 @@ def test_predict_and_video_default_to_the_model_for_photos(image_files, capsys):
     header, row = capsys.readouterr().out.strip().splitlines()[:2]
     assert header.split("\t")[-7:] == list(fersk.load_pretrained("fer2013-muxspace").classes_)
     assert row.split("\t")[2] == "True"  # the astronaut's face, found
+
+
+def test_video_detects_about_five_times_a_second_unless_told(capsys):
+    parser = build_parser()
+    assert parser.parse_args(["video", "a.mp4"]).detect_every == "auto"
+    assert parser.parse_args(["video", "a.mp4", "--detect-every", "1"]).detect_every == 1
+    with pytest.raises(SystemExit):
+        parser.parse_args(["video", "a.mp4", "--detect-every", "often"])
+    assert "--detect-every: takes a whole number or \"auto\", got 'often'" in capsys.readouterr().err

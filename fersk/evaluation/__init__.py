@@ -11,7 +11,7 @@ from ._plots import (
     plot_prediction_grid,
     plot_training_curves,
 )
-from ._report import comparison_table, cross_dataset_table, write_evaluation, write_report
+from ._report import comparison_table, cross_dataset_table, per_class_table, write_evaluation, write_report
 
 __all__ = [
     "DETECTORS",
@@ -21,6 +21,7 @@ __all__ = [
     "cross_dataset_table",
     "evaluate",
     "load_test_faces",
+    "per_class_table",
     "plot_class_metrics",
     "plot_confusion_matrix",
     "plot_cross_dataset",

@@ -134,6 +134,41 @@ def comparison_table(results):
     return "\n".join(rows)
 
 
+def per_class_table(results, *, metrics=("f1",)):
+    """Per-class figures of one or more models, as a Markdown table: one row per class.
+
+    Parameters
+    ----------
+    results : dict of str to dict
+        :func:`fersk.evaluation.evaluate`'s result per model name (the same classes).
+    metrics : tuple of {"precision", "recall", "f1"}, default=("f1",)
+        The columns of each model, after the class's support.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> result = {"per_class": {"happy": {"precision": 0.9, "recall": 0.8, "f1": 0.847, "support": 10}}}
+    >>> print(per_class_table({"m": result}, metrics=("precision", "f1")))
+    | class | support | precision | F1 |
+    |---|---:|---:|---:|
+    | happy | 10 | 0.900 | 0.847 |
+    """
+    unknown = set(metrics) - {"precision", "recall", "f1"}
+    if unknown or not metrics:
+        raise ValueError(f"metrics must be some of precision, recall, f1; got {metrics!r}")
+    names = list(results)
+    label = {"precision": "precision", "recall": "recall", "f1": "F1"}
+    heads = [label[m] if len(names) == 1 else f"{n} {label[m]}" for n in names for m in metrics]
+    rows = ["| class | support | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads)]
+    for c, first in results[names[0]]["per_class"].items():
+        cells = " | ".join(f"{results[n]['per_class'][c][m]:.3f}" for n in names for m in metrics)
+        rows.append(f"| {c} | {first['support']} | {cells} |")
+    return "\n".join(rows)
+
+
 def cross_dataset_table(result, *, metrics=("accuracy", "macro_f1")):
     """A :func:`cross_dataset_evaluation` result as a Markdown table: models as rows, datasets as columns.
 
@@ -231,14 +266,6 @@ def _write_plots(out, models, results, X_test, y_test):
 
 
 def _markdown(description, n_train, n_test, table, results, sections):
-    names = list(results)
-    classes = next(iter(results.values()))["classes"]
-    per_class = ["| class | support | " + " | ".join(f"{n} F1" for n in names) + " |"]
-    per_class.append("|---|---:|" + "---:|" * len(names))
-    for c in classes:
-        support = results[names[0]]["per_class"][str(c)]["support"]
-        f1s = " | ".join(f"{results[n]['per_class'][str(c)]['f1']:.3f}" for n in names)
-        per_class.append(f"| {c} | {support} | {f1s} |")
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     sizes = f"{n_train} training and {n_test} test images" if n_train is not None else f"{n_test} test images"
     return "\n".join(
@@ -256,7 +283,7 @@ def _markdown(description, n_train, n_test, table, results, sections):
             "",
             "## Per-class F1",
             "",
-            *per_class,
+            per_class_table(results),
             "",
             "## Each model",
             "",

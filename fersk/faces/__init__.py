@@ -7,7 +7,7 @@ are level and framed like FER2013's faces; ``read_image(path)`` reads a photo up
 """
 
 from ._align import FER2013_LANDMARKS, extract_face
-from ._analyze import FaceRecord, analyze_faces, draw_faces, write_annotated
+from ._analyze import FaceRecord, FaceRecords, analyze_faces, draw_faces, face_inputs, write_annotated
 from ._detect import detect_faces, detect_faces_batch
 from ._face import LANDMARK_NAMES, Face
 from ._image import ImageReadError, MissingImageError, read_image
@@ -21,6 +21,7 @@ __all__ = [
     "Face",
     "FaceDetector",
     "FaceRecord",
+    "FaceRecords",
     "ImageReadError",
     "LBPDetector",
     "MTCNNDetector",
@@ -30,6 +31,7 @@ __all__ = [
     "detect_faces_batch",
     "draw_faces",
     "extract_face",
+    "face_inputs",
     "get_detector",
     "list_detectors",
     "read_image",

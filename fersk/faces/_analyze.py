@@ -1,7 +1,8 @@
 """Every face in a photo, with its box and the model's probabilities; and the photo with them drawn on it."""
 
+import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -144,8 +145,9 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
 
     Returns
     -------
-    list of FaceRecord
-        Image by image in the order given, each image's faces largest first.
+    FaceRecords
+        A list of :class:`FaceRecord`, image by image in the order given, each image's
+        faces largest first; ``.to_csv(path)`` writes them.
 
     Raises
     ------
@@ -169,6 +171,51 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
     >>> sorted(records[0].probabilities) == sorted(model.classes_)
     True
     """
+    X, records = face_inputs(
+        estimator, images, detector=detector, align=align, margin=margin, on_missing=on_missing, n_jobs=n_jobs
+    )
+    proba = np.asarray(estimator.predict_proba(X)) if len(X) else None
+    classes = [_plain(c) for c in estimator.classes_]
+    rows = iter(range(len(X)))
+    for n, record in enumerate(records):
+        if record.face_found or on_missing == "whole":
+            k = next(rows)
+            probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
+            records[n] = replace(record, probabilities=probabilities, predicted=classes[int(np.argmax(proba[k]))])
+    return records
+
+
+def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, on_missing="whole", n_jobs=-1):
+    """The faces :func:`analyze_faces` classifies, as rows the estimator takes, with their records.
+
+    Everything :func:`analyze_faces` does but the classification: each image's faces are found,
+    cut out at the estimator's input shape (framed like FER2013's faces) and flattened, so
+    that they can go to :func:`fersk.explain.explain`, ``transform`` or any other method.
+
+    Parameters
+    ----------
+    estimator, images, detector, align, margin, on_missing, n_jobs
+        As for :func:`analyze_faces`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_faces, h * w * c), float32
+        One row per record, in order, but for those of images without a face when
+        ``on_missing="skip"``: pixel values 0-255 at the estimator's ``image_shape_``.
+    records : FaceRecords
+        As :func:`analyze_faces` gives them, without probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage.data import astronaut
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=8).fit(X, y)
+    >>> faces, records = face_inputs(model, [astronaut()])
+    >>> faces.shape, [(r.face, r.face_found) for r in records]
+    ((1, 576), [(0, True)])
+    """
     if on_missing not in ON_MISSING:
         raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
     if not margin >= 0:
@@ -183,38 +230,74 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
             n_jobs = None
         found = detect_faces_batch(photos, detector=detector, n_jobs=n_jobs) if photos else []
 
-    pending, crops = [], []  # (image, face index, Face or None) per record; crops of those classified
+    records, crops = [], []
     for i, (photo, faces) in enumerate(zip(photos, found)):
-        if faces is None:  # no detection: the whole image is the face
-            pending.append((i, 0, None))
+        if faces is None:  # no detection: the whole image is the face, its box the whole image
+            h, w = photo.shape[:2]
+            records.append(FaceRecord(i, paths[i], 0, True, (0.0, 0.0, float(w), float(h)), None, None))
             crops.append(_whole(photo, shape))
-        elif faces:
-            for j, face in enumerate(faces):
-                pending.append((i, j, face))
-                crops.append(_crop(photo, face, shape, align, margin))
-        else:
-            pending.append((i, None, None))
-            crops.append(_whole(photo, shape) if on_missing == "whole" else None)
+        for j, face in enumerate(faces or ()):
+            records.append(FaceRecord(i, paths[i], j, True, face.box, face.score, None))
+            crops.append(_crop(photo, face, shape, align, margin))
+        if faces == []:
+            records.append(FaceRecord(i, paths[i], None, False, None, None, None))
+            if on_missing == "whole":
+                crops.append(_whole(photo, shape))
+    h, w, c = shape
+    X = np.stack(crops).reshape(len(crops), -1) if crops else np.empty((0, h * w * c))
+    return X.astype(np.float32), FaceRecords(records, n_images=len(photos))
 
-    rows = [crop.reshape(-1) for crop in crops if crop is not None]
-    proba = np.asarray(estimator.predict_proba(np.stack(rows).astype(np.float32))) if rows else None
-    classes = [_plain(c) for c in estimator.classes_]
-    records, k = [], 0
-    for (i, j, face), crop in zip(pending, crops):
-        probabilities = predicted = None
-        if crop is not None:
-            probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
-            predicted = classes[int(np.argmax(proba[k]))]
-            k += 1
-        if face is not None:
-            box, score = face.box, face.score
-        elif j == 0:  # detector None
-            h, w = photos[i].shape[:2]
-            box, score = (0.0, 0.0, float(w), float(h)), None
+
+class FaceRecords(list):
+    """The records of :func:`analyze_faces` (a list of :class:`FaceRecord`), with what was analysed.
+
+    Attributes
+    ----------
+    n_images : int
+        Images analysed.
+    images_without_face : list of int
+        Position of each image in which no face was found (each has one record with
+        ``face_found=False``).
+
+    Examples
+    --------
+    >>> import io
+    >>> records = FaceRecords([FaceRecord(0, "a.jpg", None, False, None, None, None)], n_images=1)
+    >>> buffer = io.StringIO()
+    >>> _ = records.to_csv(buffer, delimiter="\\t", na_rep="-")
+    >>> buffer.getvalue().splitlines()[1]
+    'a.jpg\\t-\\tFalse\\t-\\t-\\t-\\t-\\t-\\t-'
+    """
+
+    def __init__(self, records=(), *, n_images=0):
+        super().__init__(records)
+        self.n_images = n_images
+
+    @property
+    def images_without_face(self):
+        return [r.image for r in self if not r.face_found]
+
+    def to_csv(self, path_or_buffer, *, delimiter=",", decimals=None, na_rep=""):
+        """Write one row per record (:meth:`FaceRecord.to_dict`) to a path or an open text file.
+
+        ``decimals`` rounds as :meth:`FaceRecord.to_dict` does; ``na_rep`` is written for missing
+        values. Returns ``path_or_buffer``.
+        """
+        rows = [r.to_dict(decimals=decimals) for r in self]
+        fields = list(dict.fromkeys(key for row in rows for key in row)) or ["image", "face", "face_found"]
+        rows = [{key: na_rep if row.get(key) is None else row[key] for key in fields} for row in rows]
+        if isinstance(path_or_buffer, (str, Path)):
+            with open(path_or_buffer, "w", newline="") as handle:
+                _write_rows(handle, fields, rows, delimiter)
         else:
-            box = score = None
-        records.append(FaceRecord(i, paths[i], j, j is not None, box, score, probabilities, predicted))
-    return records
+            _write_rows(path_or_buffer, fields, rows, delimiter)
+        return path_or_buffer
+
+
+def _write_rows(handle, fields, rows, delimiter):
+    writer = csv.DictWriter(handle, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 def _input_shape(estimator):

@@ -13,6 +13,8 @@ from ..faces._analyze import BOX_FIELDS, _crop, _input_shape, _plain
 from ._reader import check_sampling, iter_frames, video_info
 from ._track import IoUTracker, interpolate
 
+DETECTIONS_PER_SECOND = 5  # detect_every="auto": the detector runs about this often per second of video
+
 
 @dataclass(frozen=True)
 class FrameRecord:
@@ -87,10 +89,13 @@ class VideoRecords(list):
     frames_without_face : list of int
         Index of every analysed frame in which no face was found (each has one record
         with ``face_found=False``).
+    detect_every : int
+        The detector ran on every ``detect_every``-th analysed frame (``"auto"`` resolved).
     """
 
-    def __init__(self, records, *, path, info, classes, frames_analysed, frames_without_face):
+    def __init__(self, records, *, path, info, classes, frames_analysed, frames_without_face, detect_every=1):
         super().__init__(records)
+        self.detect_every = detect_every
         self.path = path
         self.info = info
         self.classes = classes
@@ -119,6 +124,23 @@ class VideoRecords(list):
             }
         return out
 
+    def describe(self):
+        """What was found, in a few lines of text (what ``fersk video`` prints): the frames
+        analysed, the faces tracked, and each face's dominant emotion, its mean probability
+        and when the face was seen."""
+        summary = self.summary()
+        lines = [
+            f"{self.path}: {len(self.frames_analysed)} frames analysed, {len(summary)} face"
+            f"{'' if len(summary) == 1 else 's'} tracked, no face in {len(self.frames_without_face)}"
+        ]
+        for fid, face in summary.items():
+            frames = f"{face['frames']} frame" + "s" * (face["frames"] != 1)
+            lines.append(
+                f"face {fid}: {face['dominant']} ({face['mean'][face['dominant']]:.0%} on average) in {frames}, "
+                f"{face['first']:.2f}-{face['last']:.2f} s"
+            )
+        return "\n".join(lines)
+
     def to_csv(self, path):
         """Write one row per record (:meth:`FrameRecord.to_dict`); returns the path."""
         fields = ["frame", "time", "face_id", "face_found", "detected", *BOX_FIELDS, "score", "predicted"]
@@ -137,7 +159,7 @@ def analyze_video(
     every=1,
     fps=None,
     detector="mtcnn",
-    detect_every=1,
+    detect_every="auto",
     align=True,
     margin=0.1,
     min_iou=0.3,
@@ -165,14 +187,17 @@ def analyze_video(
         frame at or after each multiple of ``1 / fps`` seconds).
     detector : str or FaceDetector, default="mtcnn"
         As for :func:`fersk.detect_faces`.
-    detect_every : int, default=1
+    detect_every : int or "auto", default="auto"
         Run the detector on every ``detect_every``-th analysed frame only; in between, each
         face's box and landmarks are interpolated between its two detections (carried from
-        the last one when the face is not found again, or after the last detection). The
-        detector is much of the cost: at 640x360 on 2 busy cores, 25 (once a second) with one
-        view per face (the estimator's ``tta=None``) ran at 31 frames per second, against 1.7
-        detecting every frame with the shipped model's ten views (``benchmarks/bench_video.py``),
-        at the price of faces that appear or vanish between detections.
+        the last one when the face is not found again, or after the last detection), and
+        every analysed frame is still classified. ``"auto"`` detects about five times per
+        second of video: every fifth frame of a 25 fps video analysed frame by frame, every
+        frame when ``fps=5`` or less. The detector is most of the cost: at 640x360 on 2 cores,
+        ``detect_every=5`` runs in real time (29 frames per second with the default model)
+        against 6.4 detecting on every frame (``benchmarks/bench_video.py``). A face that
+        appears between two detections is found at the next one; ``detect_every=1`` finds it
+        at once.
     align, margin
         How faces are cut out (see :func:`fersk.faces.extract_face`).
     min_iou : float, default=0.3
@@ -222,14 +247,17 @@ def analyze_video(
     [(0, 0.0, 0), (2, 0.2, 0), (4, 0.4, 0)]
     """
     every, fps = check_sampling(every, fps)
-    if not (isinstance(detect_every, (int, np.integer)) and detect_every >= 1):
-        raise ValueError(f"detect_every must be a positive whole number, got {detect_every!r}")
+    if not (detect_every == "auto" or (isinstance(detect_every, (int, np.integer)) and detect_every >= 1)):
+        raise ValueError(f'detect_every must be a positive whole number or "auto", got {detect_every!r}')
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0, got {margin!r}")
     shape = _input_shape(estimator)
     detect = get_detector(detector).detect
     classes = [_plain(c) for c in estimator.classes_]
     info = video_info(path)
+    if detect_every == "auto":
+        rate = min(fps, info.fps or fps) if fps is not None else info.fps / every
+        detect_every = max(1, round(rate / DETECTIONS_PER_SECOND))
 
     records, pending, analysed, faceless = [], [], [], []
     tracker = IoUTracker(min_iou=min_iou)
@@ -302,7 +330,13 @@ def analyze_video(
             stacklevel=2,
         )
     return VideoRecords(
-        records, path=str(path), info=info, classes=classes, frames_analysed=analysed, frames_without_face=faceless
+        records,
+        path=str(path),
+        info=info,
+        classes=classes,
+        frames_analysed=analysed,
+        frames_without_face=faceless,
+        detect_every=int(detect_every),
     )
 
 

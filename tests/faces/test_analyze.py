@@ -1,5 +1,6 @@
 """analyze_faces finds every face, classifies each crop, keeps images without one; draw_faces marks them."""
 
+import csv
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import fersk
 from fersk import CNNClassifier, make_faces
-from fersk.faces import FaceRecord, analyze_faces, detect_faces, draw_faces, extract_face
+from fersk.faces import FaceRecord, analyze_faces, detect_faces, draw_faces, extract_face, face_inputs
 from fersk.faces._image import gray
 
 # the astronaut's face in her photo, (left, top, right, bottom): about columns 177-268, rows 59-175
@@ -111,6 +112,29 @@ def test_records_serialise_to_json_and_flat_rows(records):
     assert list(row)[:9] == ["image", "face", "face_found", "left", "top", "right", "bottom", "score", "predicted"]
     assert json.loads(json.dumps(row)) == row  # plain Python values, numpy labels included
     assert records[2].to_dict()["left"] is None
+
+
+def test_the_records_write_one_csv_row_each_and_count_images_without_a_face(records, tmp_path):
+    assert records.n_images == 2 and records.images_without_face == [1]
+    with open(records.to_csv(tmp_path / "faces.csv", decimals=3)) as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["image"], r["face"], r["face_found"]) for r in rows] == [
+        ("0", "0", "True"),
+        ("0", "1", "True"),
+        ("1", "", "False"),
+    ]
+    assert float(rows[0]["happy"]) == round(records[0].probabilities["happy"], 3)
+
+
+def test_face_inputs_are_the_rows_analyze_faces_classifies(model, photos, records):
+    X, bare = face_inputs(model, photos)
+    assert X.shape == (3, 48 * 48) and X.dtype == np.float32
+    assert np.allclose(model.predict_proba(X), [list(r.probabilities.values()) for r in records], atol=1e-5)
+    assert [(r.image, r.face, r.box, r.probabilities) for r in bare] == [
+        (r.image, r.face, r.box, None) for r in records
+    ]
+    X, bare = face_inputs(model, photos, on_missing="skip")
+    assert len(X) == 2 and len(bare) == 3  # the blank image keeps its record, without a row
 
 
 def test_bad_input_is_refused_with_the_reason(model, tmp_path):

@@ -72,10 +72,15 @@ def test_every_5_analyses_frames_0_5_10_15_at_their_times(records):
     assert [r.frame for r in records] == [0, 5, 10, 15]
     np.testing.assert_allclose([r.time for r in records], [0.0, 0.5, 1.0, 1.5])
     assert records.frames_analysed == [0, 5, 10, 15] and records.frames_without_face == []
+    first, face = records.describe().splitlines()
+    assert first.endswith("4 frames analysed, 1 face tracked, no face in 0")
+    dominant = records.summary()[0]["dominant"]
+    assert face.startswith(f"face 0: {dominant} (") and face.endswith("in 4 frames, 0.00-1.50 s")
 
 
 def test_one_moving_face_keeps_one_id_and_its_box_follows_it(model, clip):
-    records = analyze_video(model, clip)
+    records = analyze_video(model, clip, detect_every=1)
+    assert all(r.detected for r in records)
     assert [r.frame for r in records] == list(range(20))
     assert {r.face_id for r in records} == {0}
     lefts = [r.box[0] for r in records]
@@ -94,7 +99,7 @@ def test_two_faces_get_two_ids_that_stay_with_each_face(model, tmp_path):
         frame[10:110, 5 + i : 105 + i] = left
         frame[20:100, 150 - i : 230 - i] = right
         frames.append(frame)
-    records = analyze_video(model, write_clip(tmp_path / "two.mp4", frames))
+    records = analyze_video(model, write_clip(tmp_path / "two.mp4", frames), detect_every=1)
     assert records.face_ids == [0, 1]
     for fid in (0, 1):
         centres = [(r.box[0] + r.box[2]) / 2 for r in records if r.face_id == fid]
@@ -108,13 +113,24 @@ def test_fps_sampling_takes_the_frame_at_each_step(model, clip):
 
 
 def test_tracking_mode_detects_every_kth_frame_and_interpolates_between(model, clip):
-    every_frame = analyze_video(model, clip)
+    every_frame = analyze_video(model, clip, detect_every=1)
     tracked = analyze_video(model, clip, detect_every=4)
     assert [r.frame for r in tracked] == list(range(20)) and {r.face_id for r in tracked} == {0}
     assert [r.frame for r in tracked if r.detected] == [0, 4, 8, 12, 16]
     for a, b in zip(every_frame[:17], tracked[:17]):
         assert np.abs(np.subtract(a.box, b.box)).max() < 3  # interpolated boxes stay on the moving face
     assert [r.box for r in tracked[17:]] == [tracked[16].box] * 3  # after the last detection: carried
+
+
+@pytest.mark.parametrize(
+    ("sampling", "step", "detected"),
+    [({}, 2, [0, 2, 4, 6]), ({"every": 2}, 1, [0, 2, 4, 6]), ({"fps": 2.5}, 1, [0, 4])],
+)
+def test_auto_detects_about_five_times_a_second_of_video(model, clip, sampling, step, detected):
+    records = analyze_video(model, clip, **sampling)  # a 10 fps clip
+    assert records.detect_every == step
+    assert [r.frame for r in records if r.detected][: len(detected)] == detected
+    assert {r.face_id for r in records} == {0}
 
 
 def test_a_fast_face_keeps_its_id_when_detections_are_far_apart(model, tmp_path):
@@ -133,7 +149,7 @@ def test_frames_without_faces_are_counted_and_kept(model, tmp_path):
         frames[i] = np.full_like(frames[i], 90)
     path = write_clip(tmp_path / "gap.mp4", frames)
     with pytest.warns(FerskDataWarning, match=r"no face found in 2 of 6 analysed frames \(frames 2, 3\)"):
-        records = analyze_video(model, path)
+        records = analyze_video(model, path, detect_every=1)
     assert records.frames_without_face == [2, 3]
     assert [(r.frame, r.face_found) for r in records if r.frame in (1, 2, 3, 4)] == [
         (1, True),

@@ -1,0 +1,35 @@
+"""The ``fersk`` command: compare, train, evaluate, predict, explain, video, export.
+
+Each subcommand parses its arguments and calls the library: the models and datasets
+(``_train``), photos, videos and deployment (``_photos``), and what they share (``_common``).
+"""
+
+import argparse
+import sys
+
+from . import _photos, _train
+
+
+def build_parser():
+    """The argument parser of the ``fersk`` command."""
+    parser = argparse.ArgumentParser(
+        prog="fersk", description="Facial expression recognition in the scikit-learn style."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _train.add_parsers(commands)
+    _photos.add_parsers(commands)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``fersk`` command; returns its exit status (2 with a one-line message on bad input)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"fersk {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

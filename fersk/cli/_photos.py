@@ -1,0 +1,165 @@
+"""``fersk predict``, ``explain``, ``video`` and ``export``: a trained model put to work on photos and videos."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from .._export import INPUT_DTYPES, export_onnx
+from .._pretrained import DEFAULT_MODEL
+from ..explain import METHODS, plot_explanation
+from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
+from ._common import DEFAULT_HELP, MODEL_HELP, load_model
+
+
+def predict(args):
+    """One row per face of each photo: box, predicted emotion, probabilities; printed, as CSV, drawn."""
+    model = load_model(args.model)
+    missing = [p for p in args.images if not Path(p).is_file()]
+    if missing:
+        raise ValueError(f"no such image file(s): {', '.join(map(str, missing[:5]))}")
+    records = analyze_faces(model, args.images, detector=args.detector)
+    if args.crop_faces:
+        print(
+            "fersk predict: --crop-faces is deprecated and will be removed in the next release: predict now finds "
+            "every face; --crop-faces keeps only the largest one",
+            file=sys.stderr,
+        )
+        records = FaceRecords([r for r in records if not r.face], n_images=records.n_images)  # face 0, or none
+    records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
+    if args.csv:
+        print(f"rows written to {records.to_csv(args.csv, decimals=4)}", file=sys.stderr)
+    for path in write_annotated(args.images, records, args.annotate) if args.annotate else ():
+        print(f"annotated photo written to {path}", file=sys.stderr)
+    without = len(records.images_without_face)
+    print(
+        f"photos: {records.n_images}, faces: {len(records) - without}, photos without a face: {without}"
+        + (" (classified whole)" if without else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def explain_command(args):
+    """An attribution heatmap over one face, side by side with the face, as a PNG."""
+    model = load_model(args.model)
+    X, _ = face_inputs(model, args.image, detector="mtcnn" if args.crop_faces else None)
+    fig = plot_explanation(model, X[0], method=args.method, target=args.target)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out, dpi=120)
+    print(f"{args.image}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {args.out}")
+    return 0
+
+
+def video_command(args):
+    """Faces of a video tracked and classified: frames.csv, timeline.png and, with --annotate, annotated.mp4."""
+    from ..video import analyze_video, plot_emotion_timeline, write_annotated_video
+
+    model = load_model(args.model)
+    every, fps, detect_every = args.every, args.fps, args.detect_every
+    records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records.to_csv(out / "frames.csv")
+    plot_emotion_timeline(records).savefig(out / "timeline.png", dpi=110)
+    if args.annotate:
+        write_annotated_video(args.video, records, out / "annotated.mp4")
+    print(records.describe())
+    print(f"frames.csv, timeline.png{', annotated.mp4' if args.annotate else ''} written to {out}")
+    return 0
+
+
+def export_command(args):
+    """The model as an ONNX file: pixel rows in, class probabilities out, TTA and preprocessing inside."""
+    model = load_model(args.model)
+    if args.tta != "model":
+        model.set_params(tta=None if args.tta == "none" else args.tta)
+    path = export_onnx(model, args.out, input_dtype=args.input_dtype)
+    h, w, c = model.image_shape_
+    print(
+        f"{path}: input 'images' (n, {h * w * c}), {args.input_dtype} pixels 0-255 of {h}x{w}x{c} images; "
+        f"output 'probabilities' (n, {len(model.classes_)}): {', '.join(map(str, model.classes_))}; tta {model.tta}"
+    )
+    return 0
+
+
+def _detect_every(value):
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'takes a whole number or "auto", got {value!r}') from None
+
+
+def add_parsers(commands):
+    prd = commands.add_parser(
+        "predict",
+        help="find every face in photos and predict its emotion",
+        description="Find every face in each photo and predict its emotion: one row per face (image, face, box, "
+        "detector score, predicted emotion, per-emotion probabilities); a photo with no face gets one row that "
+        "says so, classified whole. For images that are already face crops, use --detector none.",
+    )
+    prd.add_argument("images", nargs="+", help="image files")
+    prd.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
+    prd.add_argument(
+        "--detector",
+        choices=("mtcnn", "lbp", "none"),
+        default="mtcnn",
+        help="face detector (default: mtcnn); none: each whole image is one face, for face crops",
+    )
+    prd.add_argument("--csv", help="write the rows to this CSV file")
+    prd.add_argument("--annotate", metavar="DIR", help="write each photo with boxes and labels as DIR/<name>.png")
+    prd.add_argument("--crop-faces", action="store_true", help="deprecated: keep only the largest face of each photo")
+    prd.set_defaults(handler=predict)
+
+    exp = commands.add_parser(
+        "explain",
+        help="a heatmap of where the model looks, over one image",
+        description="Explain one prediction: write the face and its attribution heatmap side by side as a PNG.",
+    )
+    exp.add_argument("image", help="an image file")
+    exp.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
+    exp.add_argument("--out", default="explanation.png", help="PNG to write (default: explanation.png)")
+    exp.add_argument("--method", choices=METHODS, default="gradcam")
+    exp.add_argument("--target", help="the class to explain (default: the predicted one)")
+    exp.add_argument("--crop-faces", action="store_true", help="find the largest face and explain it (photos)")
+    exp.set_defaults(handler=explain_command)
+
+    vid = commands.add_parser(
+        "video",
+        help="track and classify the faces of a video: per-frame CSV, timeline PNG, annotated MP4",
+        description="Find, track and classify every face of a video; write DIR/frames.csv (one row per face per "
+        "analysed frame), DIR/timeline.png and, with --annotate, DIR/annotated.mp4.",
+    )
+    vid.add_argument("video", help="a video file (MP4, MKV, AVI, WebM...)")
+    vid.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
+    rate = vid.add_mutually_exclusive_group()
+    rate.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default: 1)")
+    rate.add_argument("--fps", type=float, help="analyse about this many frames per second of video")
+    vid.add_argument(
+        "--detect-every",
+        type=_detect_every,
+        default="auto",
+        help="detect faces on every N-th analysed frame and track them between (default: auto, about five "
+        "detections per second of video; 1 detects on every frame)",
+    )
+    vid.add_argument("--out", default="fersk-video", help="output folder (default: fersk-video)")
+    vid.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
+    vid.set_defaults(handler=video_command)
+
+    onx = commands.add_parser(
+        "export",
+        help="write a neural model as an ONNX file, for onnxruntime and other runtimes",
+        description="Export a CNN or transfer model to ONNX: input pixel rows 0-255, output class probabilities, "
+        "with the scaling, resizing, normalisation and test-time augmentation in the graph. Needs fersk[onnx].",
+    )
+    onx.add_argument("model", help=MODEL_HELP)
+    onx.add_argument("out", help="ONNX file to write")
+    onx.add_argument("--input-dtype", choices=sorted(INPUT_DTYPES), default="float32", help="(default: float32)")
+    onx.add_argument(
+        "--tta",
+        choices=("model", "none", "flip", "crops"),
+        default="model",
+        help="test-time augmentation in the graph (default: the model's own)",
+    )
+    onx.set_defaults(handler=export_command)

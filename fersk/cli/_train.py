@@ -1,0 +1,146 @@
+"""``fersk compare``, ``fersk train`` and ``fersk evaluate``: models trained and scored on datasets."""
+
+from pathlib import Path
+
+from sklearn.utils import Bunch
+
+from .. import io
+from ..evaluation import (
+    DETECTORS,
+    comparison_table,
+    cross_dataset_evaluation,
+    cross_dataset_table,
+    evaluate,
+    load_test_faces,
+    per_class_table,
+    plot_cross_dataset,
+    write_evaluation,
+    write_json,
+    write_report,
+)
+from ._common import (
+    FAMILIES,
+    MODEL_HELP,
+    add_data_options,
+    add_model_options,
+    family_name,
+    fit_timed,
+    load_data,
+    load_model,
+    make_model,
+    say,
+)
+
+
+def compare(args):
+    """Train and evaluate the families side by side; write report.md, metrics.json and PNGs."""
+    X_train, y_train, X_test, y_test, description = load_data(args)
+    families = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not families or set(families) - set(FAMILIES):
+        raise ValueError(f"--models takes a comma-separated list of {', '.join(FAMILIES)}; got {args.models!r}")
+    say(args, f"fersk compare: {description}; {len(y_train)} training and {len(y_test)} test images")
+    results, fitted = {}, {}
+    for i, family in enumerate(families, 1):
+        name = family_name(family, args)
+        say(args, f"[{i}/{len(families)}] training {name} ...")
+        model = make_model(family, args)
+        seconds = fit_timed(model, X_train, y_train)
+        results[name], fitted[name] = {**evaluate(model, X_test, y_test), "fit_seconds": round(seconds, 1)}, model
+        r = results[name]
+        say(args, f"    accuracy {r['accuracy']:.2%}, macro-F1 {r['macro_f1']:.3f}, {r['fit_seconds']:.0f} s")
+    say(args, "writing plots and explanations ...")
+    print(write_report(args.out, fitted, results, X_test, y_test, description=description, n_train=len(y_train)))
+    print(f"\nReport written to {Path(args.out) / 'report.md'}, with metrics.json and the plots beside it")
+    return 0
+
+
+def train(args):
+    """Train one model on the data's training part and save it as a fersk model file."""
+    X_train, y_train, _, _, description = load_data(args)
+    say(args, f"fersk train: {family_name(args.model, args)} on {description}; {len(y_train)} training images")
+    model = make_model(args.model, args)
+    seconds = fit_timed(model, X_train, y_train)
+    say(args, f"trained in {seconds:.0f} s; model written to {io.save(model, args.out)}")
+    return 0
+
+
+def evaluate_command(args):
+    """Score models on the test part of datasets: one pair writes metrics.json and plots, more the cross table."""
+    models = {str(spec): load_model(spec) for spec in args.model}
+    datasets = {}
+    for path in args.data or [None]:
+        name, faces = _test_faces(args, path, next(iter(models.values())))
+        datasets[name] = faces
+        print(f"{name}: {len(faces.target)} test images, {faces.how}")
+    if len(models) == len(datasets) == 1:
+        (model_name, model), (data_name, faces) = *models.items(), *datasets.items()
+        result = evaluate(model, faces.data, faces.target)
+        write_evaluation(args.out, model, result, model=model_name, data=f"{data_name}, {faces.how}")
+        print(comparison_table({model_name: result}), end="\n\n")
+        print(per_class_table({model_name: result}, metrics=("precision", "recall", "f1")))
+    else:
+        result = cross_dataset_evaluation(models, datasets)
+        write_json(result, Path(args.out) / "cross-dataset.json")
+        for metric in ("accuracy", "macro_f1"):
+            plot_cross_dataset(result, metric=metric).savefig(Path(args.out) / f"cross-dataset-{metric}.png", dpi=110)
+        print("accuracy / macro-F1 on each dataset's test part, on the classes model and dataset share:\n")
+        print(cross_dataset_table(result))
+    print(f"metrics and plots written to {args.out}")
+    return 0
+
+
+def _test_faces(args, path, model):
+    """``(name, Bunch)``: a dataset's test faces as ``model`` takes them; synthetic faces without a path."""
+    if path is None:
+        *_, X_test, y_test, description = load_data(args)
+        return "synthetic", Bunch(data=X_test, target=y_test, how=description)
+    h, _, c = model.image_shape_
+    options = dict(format=args.format, labels=args.labels, split_csv=args.split_csv, random_state=args.seed)
+    faces = load_test_faces(path, image_size=h, grayscale=c == 1, detector=args.detector, **options)
+    if faces.detector:
+        faces.how += f"; faces found by {faces.detector} and framed as fersk predict frames them"
+    return Path(path).name, faces
+
+
+def add_parsers(commands):
+    cmp = commands.add_parser(
+        "compare",
+        help="train and evaluate HOG+SVM, a CNN and transfer learning side by side; write a report",
+        description="Train and evaluate HOG+SVM, a CNN from scratch and a transfer-learning backbone on one "
+        "dataset (default: built-in synthetic faces), and write a report folder: report.md, metrics.json, PNGs.",
+    )
+    add_data_options(cmp)
+    add_model_options(cmp)
+    cmp.add_argument("--models", default=",".join(FAMILIES), help="which of hog,cnn,transfer (default: all)")
+    cmp.add_argument("--out", default="fersk-report", help="report folder (default: fersk-report)")
+    cmp.set_defaults(handler=compare)
+
+    trn = commands.add_parser(
+        "train",
+        help="train one model and save it as a fersk model file",
+        description="Train one model on the training part of the data and save it with fersk.save.",
+    )
+    trn.add_argument("--model", choices=FAMILIES, default="cnn", help="model family (default: cnn)")
+    trn.add_argument("--out", default="model.fersk", help="model file to write (default: model.fersk)")
+    add_data_options(trn)
+    add_model_options(trn)
+    trn.set_defaults(handler=train)
+
+    evl = commands.add_parser(
+        "evaluate",
+        help="score models on the test part of one or more datasets",
+        description="Score fersk models on the test part of datasets. One model on one dataset: the figures, "
+        "metrics.json and plots. Several: a table of models by datasets (accuracy and macro-F1 on the classes each "
+        "pair shares), cross-dataset.json and heatmaps. Photos go through the detector and framing of fersk predict.",
+    )
+    evl.add_argument("model", nargs="+", help=MODEL_HELP + "; several to compare them")
+    evl.add_argument("--out", default="fersk-evaluation", help="folder for the figures' JSON and plots")
+    evl.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="auto",
+        help="how faces are found in photos (default: auto, MTCNN for image folders of photos larger than 64 px, "
+        "none for face crops such as FER2013)",
+    )
+    add_data_options(evl, many=True)
+    evl.set_defaults(handler=evaluate_command)
