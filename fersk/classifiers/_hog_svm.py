@@ -11,8 +11,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight
+from sklearn.utils.validation import _check_sample_weight, indexable
 
 from ..preprocessing import HOGTransformer
 from ._base import ImageClassifierMixin
@@ -114,16 +115,18 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
             Labels of any type.
         sample_weight : array-like of shape (n_samples,), optional
             Weights of the images, given to the SVM and to its probability calibration;
-            they multiply ``class_weight``.
+            they multiply ``class_weight``. Images of weight 0 are left out, as if absent
+            (``BaggingClassifier`` draws its bootstrap samples as weights): a label whose
+            images all weigh 0 is not in ``classes_``.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        X, y_encoded = self._validate_fit(X, y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            X, y, sample_weight = _drop_weightless(X, y, sample_weight)
+        X, y_encoded = self._validate_fit(X, y)
         svm = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=dict(enumerate(self.class_weight_)))
         if sklearn.get_config()["enable_metadata_routing"]:
             svm.set_fit_request(sample_weight=True)  # the calibration passes the weights on to the SVM
@@ -174,3 +177,22 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         """Predicted labels."""
         X = self._validate_predict(X)
         return self.classes_[self.pipeline_.predict(X)]
+
+
+def _drop_weightless(X, y, sample_weight):
+    """The images of positive weight, their labels and weights.
+
+    libsvm leaves images of weight 0 out itself, but only after ``SVC`` has counted their
+    classes: a class whose images all weigh 0 then breaks its decision values.
+    """
+    X, y = indexable(X, y)
+    sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    kept = np.flatnonzero(sample_weight)
+    X, y = _safe_indexing(X, kept), _safe_indexing(y, kept)
+    labels = np.unique(np.asarray(y))
+    if len(labels) < 2:
+        raise ValueError(
+            f"sample_weight is positive on images of {len(labels)} class(es) only ({labels.tolist()}); "
+            "an SVM needs two. Give images of at least two classes a positive weight"
+        )
+    return X, y, sample_weight[kept]

@@ -1,0 +1,64 @@
+"""scikit-learn's toolkit driving fersk's estimators: ensembles, incremental and warm-started
+training, and the parameter sweeps of ``validation_curve``.
+
+Each test here failed before fersk fixed what it names.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.ensemble import BaggingClassifier
+
+from fersk import make_faces
+
+from .classifiers.test_estimators import cnn, hog
+from .classifiers.test_estimators import transfer as two_phase_transfer
+
+
+def transfer(**kw):
+    return two_phase_transfer(**{"max_epochs": 1, "head_epochs": 0, **kw})
+
+
+FAMILIES = {"hog": hog, "cnn": cnn, "transfer": transfer}
+NETWORKS = {"cnn": cnn, "transfer": transfer}
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return make_faces(56, image_size=16, difficulty=0.0, random_state=0)
+
+
+# -- sample weights of zero: BaggingClassifier draws its bootstrap samples as weights -----------
+
+
+def test_hog_svm_learns_nothing_from_images_of_weight_zero(faces):
+    X, y = faces
+    weights = (y != "fear").astype(float)
+    weights[np.flatnonzero(y == "happy")[1:]] = 0.0  # happy keeps one image that counts
+    with pytest.warns(UserWarning, match=r"\['happy'\] have a single image"):
+        weighted = hog().fit(X, y, sample_weight=weights)
+    kept = weights > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        unweighted = hog().fit(X[kept], y[kept])
+    # as if the images of weight 0 were absent: fear is no class of the model
+    assert weighted.classes_.tolist() == unweighted.classes_.tolist() == sorted(set(y) - {"fear"})
+    np.testing.assert_allclose(weighted.predict_proba(X), unweighted.predict_proba(X), rtol=1e-10)
+
+
+def test_hog_svm_with_weight_on_one_class_only_says_so(faces):
+    X, y = faces
+    with pytest.raises(ValueError, match=r"sample_weight is positive on images of 1 class\(es\) only \(\['happy'\]\)"):
+        hog().fit(X, y, sample_weight=(y == "happy").astype(float))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_bagging(faces, family):
+    X, y = faces
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        bagged = BaggingClassifier(FAMILIES[family](), n_estimators=2, max_samples=0.4, random_state=0).fit(X, y)
+    proba = bagged.predict_proba(X)
+    assert proba.shape == (len(X), 7)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
