@@ -62,3 +62,24 @@ def test_bagging(faces, family):
     proba = bagged.predict_proba(X)
     assert proba.shape == (len(X), 7)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+# -- class_weight as a dict, on training subsets that lack a class ----------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_class_weight_dict_of_every_class_fits_a_subset_that_lacks_some(faces, family):
+    # a small learning_curve step, a successive-halving round or a bootstrap sample lacks classes
+    X, y = faces
+    weights = {label: 3.0 if label == "fear" else 1.0 for label in set(y)}
+    subset = ~np.isin(y, ["fear", "sad"])
+    model = FAMILIES[family](class_weight=weights).fit(X[subset], y[subset])
+    assert model.classes_.tolist() == sorted(set(y) - {"fear", "sad"})
+    np.testing.assert_array_equal(model.class_weight_, np.ones(5))
+
+
+@pytest.mark.parametrize("family", ["hog", "cnn"])
+def test_a_class_weight_dict_with_a_misspelt_class_is_refused(faces, family):
+    X, y = faces
+    with pytest.raises(ValueError, match=r"class_weight names classes not in y: \['hapy'\]"):
+        FAMILIES[family](class_weight={"hapy": 2.0}).fit(X, y)

@@ -43,10 +43,16 @@ class ImageClassifierMixin:
         if isinstance(self.class_weight, str) and self.class_weight in ("balanced", "balanced_sqrt"):
             weights = compute_class_weight("balanced", classes=np.arange(n_classes), y=y_encoded)
             return np.sqrt(weights) if self.class_weight == "balanced_sqrt" else weights
-        # a dict: the parameter constraints refuse anything else
-        unknown = set(self.class_weight) - set(self.classes_.tolist())
-        if unknown:
-            raise ValueError(f"class_weight names classes not in y: {sorted(unknown)}")
+        # a dict: the parameter constraints refuse anything else. Labels y lacks are taken for
+        # misspellings, unless the dict names every class of y (as scikit-learn's
+        # compute_class_weight does): a learning_curve step or a bootstrap sample lacks classes
+        classes = set(self.classes_.tolist())
+        unknown = set(self.class_weight) - classes
+        if unknown and not classes <= set(self.class_weight):
+            raise ValueError(
+                f"class_weight names classes not in y: {sorted(unknown)} (y holds {sorted(classes)}); "
+                "check their spelling, or name every class of y"
+            )
         return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
 
     def _validate_predict(self, X):

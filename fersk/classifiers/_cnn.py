@@ -27,7 +27,10 @@ class CNNClassifier(NeuralImageClassifier):
     class_weight : None, "balanced", "balanced_sqrt" or dict
         Weights of the classes in the loss. ``"balanced"`` weighs each class by
         ``n_samples / (n_classes * count)``; ``"balanced_sqrt"`` by its square root, a
-        milder correction for extreme imbalance.
+        milder correction for extreme imbalance. A dict maps labels to weights, 1 for
+        the labels it leaves out; it may name labels that ``y`` lacks only if it names
+        every label of ``y`` (a ``learning_curve`` step may lack classes), else they are
+        taken for typos.
     loss : {"cross_entropy", "focal"}, default="cross_entropy"
     focal_gamma : float, default=2.0
         Focusing parameter of the focal loss.

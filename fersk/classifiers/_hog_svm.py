@@ -41,7 +41,9 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         RBF kernel width.
     class_weight : None, "balanced", "balanced_sqrt" or dict
         Class weights for the SVM; ``"balanced_sqrt"`` takes the square root of the
-        ``"balanced"`` weights.
+        ``"balanced"`` weights. A dict maps labels to weights, 1 for the labels it
+        leaves out; it may name labels that ``y`` lacks only if it names every label of
+        ``y`` (a ``learning_curve`` step may lack classes), else they are taken for typos.
     image_shape : (h, w) or (h, w, c), optional
         Shape of the flattened images, one entry possibly -1 as in ``numpy.reshape``;
         inferred for square grayscale or 3-D/4-D input.
