@@ -74,7 +74,8 @@ def plot_cross_dataset(result, *, metric="accuracy", title=None):
     """
     models, datasets = result["models"], result["datasets"]
     values = np.array([[result["scores"][m][d][metric] for d in datasets] for m in models], dtype=float)
-    fig = Figure(figsize=(2.6 + 1.6 * len(datasets), 1.4 + 0.6 * len(models)))
+    names = max(len(str(m)) for m in models)  # long model names (file paths) widen the figure, not crowd it
+    fig = Figure(figsize=(2.2 + 1.6 * len(datasets) + 0.07 * names, 1.4 + 0.6 * len(models)), layout="constrained")
     ax = fig.add_subplot()
     image = ax.imshow(values, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -85,7 +86,6 @@ def plot_cross_dataset(result, *, metric="accuracy", title=None):
     ax.set_yticks(range(len(models)), models)
     ax.set_xlabel("dataset (classes shared with the model)")
     ax.set_title(title or f"{metric.replace('_', '-')} across datasets")
-    fig.tight_layout()
     return fig
 
 
