@@ -83,3 +83,19 @@ def test_a_class_weight_dict_with_a_misspelt_class_is_refused(faces, family):
     X, y = faces
     with pytest.raises(ValueError, match=r"class_weight names classes not in y: \['hapy'\]"):
         FAMILIES[family](class_weight={"hapy": 2.0}).fit(X, y)
+
+
+# -- warm_start and partial_fit: training that continues --------------------------------------
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_warm_start_on_other_classes_says_so_and_keeps_the_model(faces, family):
+    X, y = faces
+    model = NETWORKS[family](warm_start=True).fit(X[y != "fear"], y[y != "fear"])
+    proba = model.predict_proba(X)
+    with pytest.raises(ValueError, match=r"warm_start continues the network fitted on 6 classes.*'fear'"):
+        model.fit(X, y)
+    assert "fear" not in model.classes_
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+    model.fit(X[y != "fear"], y[y != "fear"])  # the same classes: training continues
+    assert len(model.history) == 2

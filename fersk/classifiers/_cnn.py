@@ -98,7 +98,9 @@ class CNNClassifier(NeuralImageClassifier):
         1 prints skorch's table of epochs.
     **kwargs
         Any other skorch ``NeuralNet`` parameter (``module__*``, ``optimizer__*``,
-        ``callbacks``, ``iterator_train__*``, ``warm_start``, ...).
+        ``callbacks``, ``iterator_train__*``, ``warm_start``, ...). With
+        ``warm_start=True``, ``fit`` continues the fitted network, on labels of the
+        classes it was fitted on.
 
     Attributes
     ----------

@@ -11,6 +11,7 @@ import torch
 from sklearn.base import TransformerMixin
 from sklearn.metrics import f1_score
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
@@ -337,6 +338,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             )
         self._validate_params()
         self._check_prior_shift(X_val)
+        if self.warm_start and self.initialized_:
+            self._check_warm_start_classes(y)
         X, y_encoded = self._validate_fit(X, y)
         sample_weight = self._check_sample_weight(sample_weight, X)
         self.class_prior_ = np.bincount(y_encoded, minlength=len(self.classes_)) / len(y_encoded)
@@ -380,6 +383,19 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return self._tune_prior_shift()
         finally:
             self.validation_set_ = self.tuning_set_ = None
+
+    def _check_warm_start_classes(self, y):
+        """With ``warm_start``, ``fit`` continues the fitted network, whose head has a unit per class:
+        ``y`` must hold the classes it was fitted on. Checked before ``fit`` changes anything."""
+        if "fitted_classes_" not in self.__dict__:  # initialized, never fitted: nothing to continue
+            return
+        classes = unique_labels(y)
+        if not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start continues the network fitted on {len(self.classes_)} classes "
+                f"{self.classes_.tolist()}, and y holds {classes.tolist()}; fit with warm_start=False "
+                "to train a new network on these classes"
+            )
 
     def _check_sample_weight(self, sample_weight, X):
         if sample_weight is None:
