@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.ensemble import BaggingClassifier
+from sklearn.multiclass import OneVsRestClassifier
 
 from fersk import make_faces
 
@@ -99,3 +100,46 @@ def test_warm_start_on_other_classes_says_so_and_keeps_the_model(faces, family):
     np.testing.assert_array_equal(model.predict_proba(X), proba)
     model.fit(X[y != "fear"], y[y != "fear"])  # the same classes: training continues
     assert len(model.history) == 2
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_partial_fit_takes_all_the_classes_on_the_first_batch(faces, family):
+    X, y = faces
+    first = y != "fear"
+    model = NETWORKS[family]().partial_fit(X[first], y[first], classes=np.unique(y))
+    assert model.classes_.tolist() == sorted(set(y)) and model.predict_proba(X).shape == (len(X), 7)
+    model.partial_fit(X[~first], y[~first])  # the batch of the class the first one lacked
+    assert len(model.history) == 2
+    with pytest.raises(ValueError, match=r"differ from those of the first partial_fit"):
+        model.partial_fit(X, y, classes=["happy", "sad"])
+
+
+def test_one_vs_rest_learns_incrementally_from_batches_that_lack_classes(faces):
+    X, y = faces
+    model = OneVsRestClassifier(cnn())
+    first = np.isin(y, ["happy", "sad", "angry"])
+    model.partial_fit(X[first], y[first], classes=np.unique(y))  # each binary net sees one class only
+    model.partial_fit(X[~first], y[~first])
+    assert model.predict_proba(X).shape == (len(X), 7)
+
+
+def test_the_skorch_classes_parameter_is_classes_(faces):
+    X, y = faces
+    model = cnn(classes=np.unique(y)).fit(X[y != "fear"], y[y != "fear"])
+    assert model.classes_.tolist() == sorted(set(y))
+    three = np.isin(y, ["happy", "sad", "fear"])
+    with pytest.raises(ValueError, match=r"y holds label\(s\) \['fear'\] that are not among classes="):
+        cnn(classes=["happy", "sad"]).fit(X[three], y[three])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(class_weight="balanced"), r"class_weight='balanced' weighs each class by its count in y"),
+        (dict(prior_shift=0.5), r"prior_shift=0.5 divides by each class's frequency in y"),
+    ],
+)
+def test_settings_that_need_every_class_in_the_first_batch_say_so(faces, params, message):
+    X, y = faces
+    with pytest.raises(ValueError, match=message + r".*\['fear'\]"):
+        cnn(**params).partial_fit(X[y != "fear"], y[y != "fear"], classes=np.unique(y))

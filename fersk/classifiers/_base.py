@@ -18,17 +18,29 @@ class ImageClassifierMixin:
     in the prediction methods; each family then only writes what is its own.
     """
 
-    def _validate_fit(self, X, y):
+    def _validate_fit(self, X, y, classes=None):
         """Validate training data; set ``image_shape_``, ``classes_`` and ``class_weight_``.
 
-        Returns the 2-D X and the labels encoded as 0..n_classes-1.
+        ``classes``, when given, are all the labels, of which ``y`` may hold some only
+        (``partial_fit``'s first batch). Returns the 2-D X and the labels encoded as
+        0..n_classes-1.
         """
         X, carried = flatten_images(X)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
         check_classification_targets(y)
         _warn_near_duplicate_labels(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if classes is None:
+            self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        else:
+            self.classes_ = np.unique(classes)
+            unknown = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()))
+            if unknown:
+                raise ValueError(
+                    f"y holds label(s) {unknown} that are not among classes={self.classes_.tolist()}; "
+                    "classes must list every label"
+                )
+            y_encoded = np.searchsorted(self.classes_, y)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 classes to learn from; y holds only {self.classes_.tolist()}"
@@ -41,6 +53,13 @@ class ImageClassifierMixin:
         if self.class_weight is None:
             return np.ones(n_classes)
         if isinstance(self.class_weight, str) and self.class_weight in ("balanced", "balanced_sqrt"):
+            absent = self.classes_[np.bincount(y_encoded, minlength=n_classes) == 0].tolist()
+            if absent:
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} weighs each class by its count in y, and y holds "
+                    f"no image of {absent}; give the first batch images of every class, or give "
+                    "class_weight as a dict"
+                )
             weights = compute_class_weight("balanced", classes=np.arange(n_classes), y=y_encoded)
             return np.sqrt(weights) if self.class_weight == "balanced_sqrt" else weights
         # a dict: the parameter constraints refuse anything else. Labels y lacks are taken for

@@ -100,7 +100,8 @@ class CNNClassifier(NeuralImageClassifier):
         Any other skorch ``NeuralNet`` parameter (``module__*``, ``optimizer__*``,
         ``callbacks``, ``iterator_train__*``, ``warm_start``, ...). With
         ``warm_start=True``, ``fit`` continues the fitted network, on labels of the
-        classes it was fitted on.
+        classes it was fitted on. ``classes`` lists all the labels, when ``y`` may
+        lack some; they are then ``classes_``.
 
     Attributes
     ----------

@@ -330,6 +330,10 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         **fit_params
             Passed to skorch's ``fit``.
         """
+        return self._fit(X, y, self.classes, X_val, y_val, sample_weight, **fit_params)
+
+    def _fit(self, X, y, classes, X_val, y_val, sample_weight, **fit_params):
+        """:meth:`fit`, the labels being ``classes`` (None: those ``y`` holds)."""
         if any(cls.__name__ == "AccelerateMixin" for cls in type(self).__mro__):
             raise ValueError(
                 "skorch's AccelerateMixin replaces train_step_single, so fersk's batch augmentation, "
@@ -339,10 +343,16 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self._validate_params()
         self._check_prior_shift(X_val)
         if self.warm_start and self.initialized_:
-            self._check_warm_start_classes(y)
-        X, y_encoded = self._validate_fit(X, y)
+            self._check_warm_start_classes(y if classes is None else classes)
+        X, y_encoded = self._validate_fit(X, y, classes)
         sample_weight = self._check_sample_weight(sample_weight, X)
         self.class_prior_ = np.bincount(y_encoded, minlength=len(self.classes_)) / len(y_encoded)
+        if self.prior_shift != 0 and not self.class_prior_.all():
+            raise ValueError(
+                f"prior_shift={self.prior_shift!r} divides by each class's frequency in y, and y holds no "
+                f"image of {self.classes_[self.class_prior_ == 0].tolist()}; give prior_shift=0, or train "
+                "on images of every class"
+            )
         self.prior_shift_ = 0.0 if self.prior_shift == "auto" else float(self.prior_shift)
         self.validation_set_ = self.tuning_set_ = None
         if (X_val is None) != (y_val is None):
@@ -354,7 +364,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             warnings.warn(
                 "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders return them",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if self.random_state is not None:
             torch.manual_seed(int(self.random_state))
@@ -386,7 +396,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
 
     def _check_warm_start_classes(self, y):
         """With ``warm_start``, ``fit`` continues the fitted network, whose head has a unit per class:
-        ``y`` must hold the classes it was fitted on. Checked before ``fit`` changes anything."""
+        ``y`` (or ``classes``) must hold the classes it was fitted on. Checked before ``fit`` changes
+        anything."""
         if "fitted_classes_" not in self.__dict__:  # initialized, never fitted: nothing to continue
             return
         classes = unique_labels(y)
@@ -496,15 +507,23 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         ----------
         X : array-like of shape (n_samples, n_pixels), or (n, h, w) / (n, h, w, c)
         y : array-like of shape (n_samples,)
-        classes : ignored
-            Present for scikit-learn's API; the classes are fixed by the first fit.
+        classes : array-like, optional
+            All the labels, as scikit-learn's ``partial_fit`` takes them: on the first call,
+            ``y`` may hold some of them only. Later calls may repeat them (or leave them out),
+            not change them. None: the skorch parameter ``classes``, else the labels of ``y``.
         sample_weight : array-like of shape (n_samples,), optional
             Weights of the images, as in :meth:`fit`.
         **fit_params
             Passed to skorch's ``partial_fit``.
         """
         if not self.initialized_ or "fitted_classes_" not in self.__dict__:
-            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+            classes = self.classes if classes is None else classes
+            return self._fit(X, y, classes, None, None, sample_weight, **fit_params)
+        if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes).tolist()} differ from those of the first partial_fit, "
+                f"{self.classes_.tolist()}; a network's classes are fixed by its first fit"
+            )
         X = self._validate_predict(X)
         sample_weight = self._check_sample_weight(sample_weight, X)
         try:
