@@ -187,6 +187,14 @@ def test_predict_refuses_an_unreadable_photo_in_one_line(model_file, tmp_path, c
     assert err.startswith("fersk predict:") and "notes.jpg" in err and len(err.splitlines()) == 1
 
 
+def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    assert main(["predict", str(tmp_path / "clip.mp4"), "--model", str(model_file)]) == 2
+    assert f"is a video: find, follow and classify its faces with `fersk video {tmp_path / 'clip.mp4'}`" in (
+        capsys.readouterr().err
+    )
+
+
 def test_explain_writes_an_overlay(model_file, image_files, tmp_path, capsys):
     paths, _ = image_files
     out = tmp_path / "overlay.png"

@@ -10,6 +10,8 @@ from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
 from ._common import DEFAULT_HELP, MODEL_HELP, load_model
 
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts"}
+
 
 def predict(args):
     """One row per face of each photo: box, predicted emotion, probabilities; printed, as CSV, drawn."""
@@ -17,6 +19,9 @@ def predict(args):
     missing = [p for p in args.images if not Path(p).is_file()]
     if missing:
         raise ValueError(f"no such image file(s): {', '.join(map(str, missing[:5]))}")
+    videos = [p for p in args.images if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+    if videos:
+        raise ValueError(f"{videos[0]} is a video: find, follow and classify its faces with `fersk video {videos[0]}`")
     records = analyze_faces(model, args.images, detector=args.detector)
     if args.crop_faces:
         print(
