@@ -143,3 +143,15 @@ def test_settings_that_need_every_class_in_the_first_batch_say_so(faces, params,
     X, y = faces
     with pytest.raises(ValueError, match=message + r".*\['fear'\]"):
         cnn(**params).partial_fit(X[y != "fear"], y[y != "fear"], classes=np.unique(y))
+
+
+# -- validation_curve over a network's parameters -------------------------------------------
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_max_epochs_of_zero_is_refused_by_its_constraint(faces, family):
+    # a validation_curve over max_epochs from 0 failed inside skorch's EarlyStopping (IndexError)
+    X, y = faces
+    message = r"'max_epochs' parameter of \w+Classifier must be an int in the range \[1, inf\)"
+    with pytest.raises(ValueError, match=message):
+        NETWORKS[family](max_epochs=0).fit(X, y)

@@ -41,7 +41,7 @@ class CNNClassifier(NeuralImageClassifier):
     weight_decay : float, default=0.0
         The optimizer's weight decay: the short name of ``optimizer__weight_decay``;
         setting both to different values is an error.
-    max_epochs : int, default=30
+    max_epochs : int >= 1, default=30
     batch_size : int, default=64
     validation_fraction : float, default=0.1
         Held out (stratified, seeded by ``random_state``) for early stopping and

@@ -167,7 +167,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
         "lr": _NON_NEGATIVE,
         "weight_decay": _NON_NEGATIVE,
-        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],  # skorch's EarlyStopping fails on a fit of 0 epochs
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "validation_fraction": [Interval(Real, 0, 1, closed="left"), None],
         "train_split": [StrOptions({"auto"}), callable, None],
