@@ -220,6 +220,15 @@ def test_explain_writes_an_overlay(model_file, image_files, tmp_path, capsys):
     )
 
 
+def test_explain_finds_the_largest_face_of_a_photo(model_file, image_files, tmp_path, capsys):
+    _, photo = image_files
+    out = tmp_path / "face.png"
+    assert main(["explain", str(photo), "--model", str(model_file), "--out", str(out)]) == 0
+    assert f"{photo}, its largest face: predicted" in capsys.readouterr().out
+    assert main(["explain", str(photo), "--model", str(model_file), "--out", str(out), "--detector", "none"]) == 0
+    assert f"{photo}, the whole image: predicted" in capsys.readouterr().out
+
+
 def test_the_pretrained_model_is_named_instead_of_a_file(image_files, tmp_path, capsys):
     paths, _ = image_files
     assert main(["predict", *map(str, paths), "--model", "fer2013"]) == 0

@@ -45,13 +45,20 @@ def predict(args):
 
 
 def explain_command(args):
-    """An attribution heatmap over one face, side by side with the face, as a PNG."""
+    """An attribution heatmap over the largest face of an image, beside the face, as a PNG."""
     model = load_model(args.model)
-    X, _ = face_inputs(model, args.image, detector="mtcnn" if args.crop_faces else None)
+    if args.crop_faces:
+        print(
+            "fersk explain: --crop-faces is deprecated and will be removed in the next release: explain now finds "
+            "the largest face by default (--detector none explains the whole image)",
+            file=sys.stderr,
+        )
+    X, records = face_inputs(model, args.image, detector=args.detector)
     fig = plot_explanation(model, X[0], method=args.method, target=args.target)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=120)
-    print(f"{args.image}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {args.out}")
+    where = "the whole image" if records[0].score is None else "its largest face"
+    print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {args.out}")
     return 0
 
 
@@ -119,15 +126,23 @@ def add_parsers(commands):
 
     exp = commands.add_parser(
         "explain",
-        help="a heatmap of where the model looks, over one image",
-        description="Explain one prediction: write the face and its attribution heatmap side by side as a PNG.",
+        help="a heatmap of where the model looks, over the largest face of an image",
+        description="Explain one prediction: find the largest face of the image (as fersk predict finds faces), and "
+        "write it and its attribution heatmap side by side as a PNG.",
     )
     exp.add_argument("image", help="an image file")
     exp.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     exp.add_argument("--out", default="explanation.png", help="PNG to write (default: explanation.png)")
     exp.add_argument("--method", choices=METHODS, default="gradcam")
     exp.add_argument("--target", help="the class to explain (default: the predicted one)")
-    exp.add_argument("--crop-faces", action="store_true", help="find the largest face and explain it (photos)")
+    exp.add_argument(
+        "--detector",
+        choices=("mtcnn", "lbp", "none"),
+        default="mtcnn",
+        help="face detector (default: mtcnn); the largest face is explained, or the whole image when none is "
+        "found; none: the whole image, for face crops",
+    )
+    exp.add_argument("--crop-faces", action="store_true", help="deprecated: the largest face is the default")
     exp.set_defaults(handler=explain_command)
 
     vid = commands.add_parser(
