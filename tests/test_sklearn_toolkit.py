@@ -102,6 +102,19 @@ def test_warm_start_on_other_classes_says_so_and_keeps_the_model(faces, family):
     assert len(model.history) == 2
 
 
+def test_warm_start_on_colour_images_of_a_grayscale_cnn_says_so_and_keeps_the_model(faces):
+    X, y = faces
+    model = cnn(warm_start=True).fit(X, y)
+    proba = model.predict_proba(X)
+    colour = np.repeat(X.reshape(len(X), 16, 16, 1), 3, axis=3)
+    with pytest.raises(ValueError, match=r"FERNet takes grayscale images, and X holds 3-channel 16x16 images"):
+        model.fit(colour, y)
+    assert model.image_shape_ == (16, 16, 1)
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+    model = transfer(warm_start=True).fit(X, y).fit(colour, y)  # a backbone takes either: training goes on
+    assert model.image_shape_ == (16, 16, 3) and len(model.history) == 2
+
+
 @pytest.mark.parametrize("family", NETWORKS)
 def test_partial_fit_takes_all_the_classes_on_the_first_batch(faces, family):
     X, y = faces

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -20,6 +21,7 @@ from skorch.utils import to_tensor
 
 from ..backbones import inference_module
 from ..preprocessing import feature_names
+from ..preprocessing._images import flatten_images, infer_image_shape
 from ..training import POLICIES, TTA_POLICIES, FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
 from ._base import ImageClassifierMixin
@@ -344,6 +346,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self._check_prior_shift(X_val)
         if self.warm_start and self.initialized_:
             self._check_warm_start_classes(y if classes is None else classes)
+            flat, carried = flatten_images(X)
+            self._check_image_size(infer_image_shape(self.image_shape, np.shape(flat)[1], carried))
         X, y_encoded = self._validate_fit(X, y, classes)
         sample_weight = self._check_sample_weight(sample_weight, X)
         self.class_prior_ = np.bincount(y_encoded, minlength=len(self.classes_)) / len(y_encoded)
@@ -462,9 +466,10 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             )
         return self
 
-    def _check_image_size(self):
-        """One forward pass on a blank image, so that images too small for the network fail here, clearly."""
-        h, w, c = self.image_shape_
+    def _check_image_size(self, shape=None):
+        """One forward pass on a blank image of ``shape`` (default ``image_shape_``), so that images the
+        network cannot take (too small; other channels than a warm start's) fail here, clearly."""
+        h, w, c = self.image_shape_ if shape is None else shape
         training = self.module_.training
         self.module_.eval()
         try:
@@ -472,6 +477,13 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 self.module_(torch.zeros(1, c, h, w, device=self.device))
         except RuntimeError as exc:
             name = getattr(self, "backbone", type(self.module_).__name__)
+            channels = re.search(r"to have (\d+) channels, but got (\d+) channels", str(exc))
+            if channels:  # a network fitted before (warm_start) on images of other channels
+                want = {"1": "grayscale", "3": "RGB"}.get(channels[1], f"{channels[1]}-channel")
+                raise ValueError(
+                    f"{name} takes {want} images, and X holds {c}-channel {h}x{w} images; load them as the "
+                    "network was trained (grayscale= in the loaders), or fit with warm_start=False for a new network"
+                ) from None
             raise ValueError(
                 f"{name} cannot take {h}x{w} images ({str(exc).splitlines()[0]}); they are likely too "
                 "small for its downsampling: load larger images (image_size= in the loaders) or choose "
