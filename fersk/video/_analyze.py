@@ -87,8 +87,9 @@ class VideoRecords(list):
     frames_analysed : list of int
         Index of every analysed frame.
     frames_without_face : list of int
-        Index of every analysed frame in which no face was found (each has one record
-        with ``face_found=False``).
+        Index of every analysed frame without a face (each has one record with
+        ``face_found=False``): frames where the detector found none, and, with
+        ``detect_every > 1``, frames between detections when no face was being tracked.
     detect_every : int
         The detector ran on every ``detect_every``-th analysed frame (``"auto"`` resolved).
     """
@@ -267,8 +268,9 @@ def analyze_video(
         proba = np.asarray(estimator.predict_proba(np.stack(crops).astype(np.float32))) if crops else None
         k = 0
         for fields, crop in pending:
-            if crop is None:
-                records.append(FrameRecord(*fields, None, None, None, None))
+            if crop is None:  # a frame without a face: (frame, time, detected)
+                frame, time, detected = fields
+                records.append(FrameRecord(frame, time, None, False, None, None, None, None, detected))
                 continue
             frame, time, fid, face, detected = fields
             probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
@@ -283,7 +285,7 @@ def analyze_video(
         analysed.append(index)
         if not faces:
             faceless.append(index)
-            pending.append(((index, time, None, False), None))
+            pending.append(((index, time, detected), None))
         for fid, face in faces.items():
             crop = _crop(rgb, face, shape, align, margin).reshape(-1)
             pending.append(((index, time, fid, face, detected), crop))
@@ -324,8 +326,9 @@ def analyze_video(
     if faceless:
         shown = ", ".join(map(str, faceless[:10])) + (", ..." if len(faceless) > 10 else "")
         warnings.warn(
-            f"{path}: no face found in {len(faceless)} of {len(analysed)} analysed frames (frames {shown}); "
-            "each has one record with face_found=False",
+            f"{path}: no face in {len(faceless)} of {len(analysed)} analysed frames (frames {shown}); "
+            "each has one record with face_found=False"
+            + (f"; faces were detected on one analysed frame in {detect_every}" if detect_every > 1 else ""),
             FerskDataWarning,
             stacklevel=2,
         )

@@ -148,7 +148,7 @@ def test_frames_without_faces_are_counted_and_kept(model, tmp_path):
     for i in (2, 3):
         frames[i] = np.full_like(frames[i], 90)
     path = write_clip(tmp_path / "gap.mp4", frames)
-    with pytest.warns(FerskDataWarning, match=r"no face found in 2 of 6 analysed frames \(frames 2, 3\)"):
+    with pytest.warns(FerskDataWarning, match=r"no face in 2 of 6 analysed frames \(frames 2, 3\)"):
         records = analyze_video(model, path, detect_every=1)
     assert records.frames_without_face == [2, 3]
     assert [(r.frame, r.face_found) for r in records if r.frame in (1, 2, 3, 4)] == [
@@ -158,6 +158,28 @@ def test_frames_without_faces_are_counted_and_kept(model, tmp_path):
         (4, True),
     ]
     assert {r.face_id for r in records if r.face_found} == {0}  # the face comes back with its id
+
+
+def test_frames_without_faces_between_detections_say_the_detector_did_not_run(model, tmp_path):
+    frames = one_face_frames(10)
+    for i in (3, 4, 5, 6):
+        frames[i] = np.full_like(frames[i], 90)
+    with pytest.warns(FerskDataWarning, match=r"one analysed frame in 2"):
+        records = analyze_video(model, write_clip(tmp_path / "gap.mp4", frames))  # 10 fps: detection on 0, 2, 4...
+    assert records.detect_every == 2
+    assert [(r.frame, r.face_found, r.detected) for r in records] == [
+        (0, True, True),
+        (1, True, False),
+        (2, True, True),
+        (3, True, False),  # the face of frame 2, carried until the detection that misses it
+        (4, False, True),
+        (5, False, False),
+        (6, False, True),
+        (7, False, False),  # a face that comes back between detections is found at the next one
+        (8, True, True),
+        (9, True, False),
+    ]
+    assert records.frames_without_face == [4, 5, 6, 7]
 
 
 def test_csv_has_one_row_per_record_with_probabilities(records, tmp_path):
