@@ -225,8 +225,10 @@ def test_explain_finds_the_largest_face_of_a_photo(model_file, image_files, tmp_
     out = tmp_path / "face.png"
     assert main(["explain", str(photo), "--model", str(model_file), "--out", str(out)]) == 0
     assert f"{photo}, its largest face: predicted" in capsys.readouterr().out
-    assert main(["explain", str(photo), "--model", str(model_file), "--out", str(out), "--detector", "none"]) == 0
+    whole = tmp_path / "whole.png"
+    assert main(["explain", str(photo), "--model", str(model_file), "--out", str(whole), "--detector", "none"]) == 0
     assert f"{photo}, the whole image: predicted" in capsys.readouterr().out
+    assert not np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(whole)))  # another face drawn
 
 
 def test_the_pretrained_model_is_named_instead_of_a_file(image_files, tmp_path, capsys):

@@ -59,10 +59,20 @@ def test_bagging(faces, family):
     X, y = faces
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        bagged = BaggingClassifier(FAMILIES[family](), n_estimators=2, max_samples=0.4, random_state=0).fit(X, y)
+        bagged = BaggingClassifier(FAMILIES[family](), n_estimators=2, max_samples=0.2, random_state=0).fit(X, y)
     proba = bagged.predict_proba(X)
     assert proba.shape == (len(X), 7)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    if family == "hog":  # a bootstrap sample that missed a class: that model learnt without it
+        assert any(len(model.classes_) < 7 for model in bagged.estimators_)
+
+
+def test_hog_svm_refuses_negative_weights_saying_what_to_do(faces):
+    X, y = faces
+    weights = np.ones(len(y))
+    weights[:3] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight holds 3 negative value\(s\).*clip the weights at 0"):
+        hog().fit(X, y, sample_weight=weights)
 
 
 # -- class_weight as a dict, on training subsets that lack a class ----------------------------
@@ -72,11 +82,11 @@ def test_bagging(faces, family):
 def test_a_class_weight_dict_of_every_class_fits_a_subset_that_lacks_some(faces, family):
     # a small learning_curve step, a successive-halving round or a bootstrap sample lacks classes
     X, y = faces
-    weights = {label: 3.0 if label == "fear" else 1.0 for label in set(y)}
+    weights = {label: {"fear": 3.0, "happy": 2.0}.get(label, 1.0) for label in set(y)}
     subset = ~np.isin(y, ["fear", "sad"])
     model = FAMILIES[family](class_weight=weights).fit(X[subset], y[subset])
-    assert model.classes_.tolist() == sorted(set(y) - {"fear", "sad"})
-    np.testing.assert_array_equal(model.class_weight_, np.ones(5))
+    assert model.classes_.tolist() == ["angry", "disgust", "happy", "neutral", "surprise"]
+    np.testing.assert_array_equal(model.class_weight_, [1, 1, 2, 1, 1])  # happy's weight, at happy's place
 
 
 @pytest.mark.parametrize("family", ["hog", "cnn"])
@@ -96,6 +106,8 @@ def test_warm_start_on_other_classes_says_so_and_keeps_the_model(faces, family):
     proba = model.predict_proba(X)
     with pytest.raises(ValueError, match=r"warm_start continues the network fitted on 6 classes.*'fear'"):
         model.fit(X, y)
+    with pytest.raises(ValueError, match=r"set classes=model.classes_"):  # images of some of its classes
+        model.fit(X[y == "happy"], y[y == "happy"])
     assert "fear" not in model.classes_
     np.testing.assert_array_equal(model.predict_proba(X), proba)
     model.fit(X[y != "fear"], y[y != "fear"])  # the same classes: training continues

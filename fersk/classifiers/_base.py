@@ -5,7 +5,7 @@ from collections import defaultdict
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..preprocessing import flatten_images, infer_image_shape
@@ -33,7 +33,7 @@ class ImageClassifierMixin:
         if classes is None:
             self.classes_, y_encoded = np.unique(y, return_inverse=True)
         else:
-            self.classes_ = np.unique(classes)
+            self.classes_ = unique_labels(classes)  # refuses a mix of strings and numbers
             unknown = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()))
             if unknown:
                 raise ValueError(

@@ -119,7 +119,7 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
             Weights of the images, given to the SVM and to its probability calibration;
             they multiply ``class_weight``. Images of weight 0 are left out, as if absent
             (``BaggingClassifier`` draws its bootstrap samples as weights): a label whose
-            images all weigh 0 is not in ``classes_``.
+            images all weigh 0 is not in ``classes_``. Negative weights are refused.
 
         Returns
         -------
@@ -188,7 +188,12 @@ def _drop_weightless(X, y, sample_weight):
     classes: a class whose images all weigh 0 then breaks its decision values.
     """
     X, y = indexable(X, y)
-    sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+    sample_weight = _check_sample_weight(sample_weight, X)
+    if (sample_weight < 0).any():
+        raise ValueError(
+            f"sample_weight holds {int((sample_weight < 0).sum())} negative value(s); the SVM weighs each image's "
+            "penalty by its weight, which must be 0 or more: clip the weights at 0 or leave those images out"
+        )
     kept = np.flatnonzero(sample_weight)
     X, y = _safe_indexing(X, kept), _safe_indexing(y, kept)
     labels = np.unique(np.asarray(y))

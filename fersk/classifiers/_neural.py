@@ -406,10 +406,17 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return
         classes = unique_labels(y)
         if not np.array_equal(classes, self.classes_):
+            subset = set(classes.tolist()) <= set(self.classes_.tolist())
             raise ValueError(
                 f"warm_start continues the network fitted on {len(self.classes_)} classes "
-                f"{self.classes_.tolist()}, and y holds {classes.tolist()}; fit with warm_start=False "
-                "to train a new network on these classes"
+                f"{self.classes_.tolist()}, and y holds {classes.tolist()}; "
+                + (
+                    "to go on training on images of some of them, set classes=model.classes_ "
+                    "(model.set_params(classes=model.classes_)); "
+                    if subset
+                    else ""
+                )
+                + "fit with warm_start=False to train a new network on these classes"
             )
 
     def _check_sample_weight(self, sample_weight, X):

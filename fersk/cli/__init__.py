@@ -29,7 +29,3 @@ def main(argv=None):
     except (ValueError, FileNotFoundError) as exc:
         print(f"fersk {args.command}: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

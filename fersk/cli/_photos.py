@@ -8,9 +8,10 @@ from .._export import INPUT_DTYPES, export_onnx
 from .._pretrained import DEFAULT_MODEL
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
-from ._common import DEFAULT_HELP, MODEL_HELP, load_model
+from ._common import DEFAULT_HELP, MODEL_HELP, add_detector_option, load_model
 
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts"}
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".m2ts"}
+VIDEO_SUFFIXES |= {".mts", ".3gp", ".3g2", ".ogv", ".vob", ".mxf", ".asf", ".rm", ".rmvb", ".f4v", ".divx"}
 
 
 def predict(args):
@@ -54,6 +55,8 @@ def explain_command(args):
             file=sys.stderr,
         )
     X, records = face_inputs(model, args.image, detector=args.detector)
+    if not records[0].face_found:
+        print(f"fersk explain: no face found in {args.image}; explaining the whole image", file=sys.stderr)
     fig = plot_explanation(model, X[0], method=args.method, target=args.target)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=120)
@@ -113,12 +116,7 @@ def add_parsers(commands):
     )
     prd.add_argument("images", nargs="+", help="image files")
     prd.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
-    prd.add_argument(
-        "--detector",
-        choices=("mtcnn", "lbp", "none"),
-        default="mtcnn",
-        help="face detector (default: mtcnn); none: each whole image is one face, for face crops",
-    )
+    add_detector_option(prd, "none: each whole image is one face, for face crops")
     prd.add_argument("--csv", help="write the rows to this CSV file")
     prd.add_argument("--annotate", metavar="DIR", help="write each photo with boxes and labels as DIR/<name>.png")
     prd.add_argument("--crop-faces", action="store_true", help="deprecated: keep only the largest face of each photo")
@@ -135,12 +133,8 @@ def add_parsers(commands):
     exp.add_argument("--out", default="explanation.png", help="PNG to write (default: explanation.png)")
     exp.add_argument("--method", choices=METHODS, default="gradcam")
     exp.add_argument("--target", help="the class to explain (default: the predicted one)")
-    exp.add_argument(
-        "--detector",
-        choices=("mtcnn", "lbp", "none"),
-        default="mtcnn",
-        help="face detector (default: mtcnn); the largest face is explained, or the whole image when none is "
-        "found; none: the whole image, for face crops",
+    add_detector_option(
+        exp, "the largest face is explained, or the whole image when none is found; none: the whole image"
     )
     exp.add_argument("--crop-faces", action="store_true", help="deprecated: the largest face is the default")
     exp.set_defaults(handler=explain_command)

@@ -141,7 +141,7 @@ def per_class_table(results, *, metrics=("f1",)):
     ----------
     results : dict of str to dict
         :func:`fersk.evaluation.evaluate`'s result per model name (the same classes).
-    metrics : tuple of {"precision", "recall", "f1"}, default=("f1",)
+    metrics : str or tuple of {"precision", "recall", "f1"}, default=("f1",)
         The columns of each model, after the class's support.
 
     Returns
@@ -156,9 +156,11 @@ def per_class_table(results, *, metrics=("f1",)):
     |---|---:|---:|---:|
     | happy | 10 | 0.900 | 0.847 |
     """
-    unknown = set(metrics) - {"precision", "recall", "f1"}
-    if unknown or not metrics:
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    if not metrics or set(metrics) - {"precision", "recall", "f1"}:
         raise ValueError(f"metrics must be some of precision, recall, f1; got {metrics!r}")
+    if not results:
+        raise ValueError("results is empty: give evaluate()'s result per model name")
     names = list(results)
     label = {"precision": "precision", "recall": "recall", "f1": "F1"}
     heads = [label[m] if len(names) == 1 else f"{n} {label[m]}" for n in names for m in metrics]

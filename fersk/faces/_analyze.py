@@ -91,11 +91,7 @@ class FaceRecord:
         row.update(zip(BOX_FIELDS, box))
         row.update(score=self.score, predicted=self.predicted)
         row.update(self.probabilities or {})
-        if decimals is not None:
-            for key, value in row.items():
-                if isinstance(value, float):
-                    row[key] = round(value, 1 if key in BOX_FIELDS else decimals)
-        return row
+        return round_row(row, decimals)
 
 
 def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1, on_missing="whole", n_jobs=-1):
@@ -239,7 +235,7 @@ def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, 
         for j, face in enumerate(faces or ()):
             records.append(FaceRecord(i, paths[i], j, True, face.box, face.score, None))
             crops.append(_crop(photo, face, shape, align, margin))
-        if faces == []:
+        if not faces and faces is not None:
             records.append(FaceRecord(i, paths[i], None, False, None, None, None))
             if on_missing == "whole":
                 crops.append(_whole(photo, shape))
@@ -249,55 +245,84 @@ def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, 
 
 
 class FaceRecords(list):
-    """The records of :func:`analyze_faces` (a list of :class:`FaceRecord`), with what was analysed.
+    """The records of :func:`analyze_faces`: a list of :class:`FaceRecord`, with what was analysed.
+
+    Parameters
+    ----------
+    records : iterable of FaceRecord
+    n_images : int, optional
+        Images analysed; default, those the records name.
 
     Attributes
     ----------
     n_images : int
         Images analysed.
-    images_without_face : list of int
-        Position of each image in which no face was found (each has one record with
-        ``face_found=False``).
 
     Examples
     --------
     >>> import io
-    >>> records = FaceRecords([FaceRecord(0, "a.jpg", None, False, None, None, None)], n_images=1)
+    >>> records = FaceRecords([FaceRecord(0, "a.jpg", None, False, None, None, None)])
+    >>> records.n_images, records.images_without_face
+    (1, [0])
     >>> buffer = io.StringIO()
     >>> _ = records.to_csv(buffer, delimiter="\\t", na_rep="-")
     >>> buffer.getvalue().splitlines()[1]
     'a.jpg\\t-\\tFalse\\t-\\t-\\t-\\t-\\t-\\t-'
     """
 
-    def __init__(self, records=(), *, n_images=0):
+    def __init__(self, records=(), *, n_images=None):
         super().__init__(records)
-        self.n_images = n_images
+        self.n_images = len({r.image for r in self}) if n_images is None else n_images
 
     @property
     def images_without_face(self):
+        """Position of each image in which no face was found (each has one record with
+        ``face_found=False``)."""
         return [r.image for r in self if not r.face_found]
 
     def to_csv(self, path_or_buffer, *, delimiter=",", decimals=None, na_rep=""):
-        """Write one row per record (:meth:`FaceRecord.to_dict`) to a path or an open text file.
+        """Write one row per record (:meth:`FaceRecord.to_dict`), with a header.
 
-        ``decimals`` rounds as :meth:`FaceRecord.to_dict` does; ``na_rep`` is written for missing
-        values. Returns ``path_or_buffer``.
+        Parameters
+        ----------
+        path_or_buffer : str, path-like or text file
+            Where to write: a file path (created or replaced), or an open text file such
+            as ``sys.stdout``.
+        delimiter : str, default=","
+        decimals : int, optional
+            Round as :meth:`FaceRecord.to_dict` does.
+        na_rep : str, default=""
+            Written for missing values (no face: no box, no score).
+
+        Returns
+        -------
+        path_or_buffer
         """
         rows = [r.to_dict(decimals=decimals) for r in self]
-        fields = list(dict.fromkeys(key for row in rows for key in row)) or ["image", "face", "face_found"]
-        rows = [{key: na_rep if row.get(key) is None else row[key] for key in fields} for row in rows]
-        if isinstance(path_or_buffer, (str, Path)):
-            with open(path_or_buffer, "w", newline="") as handle:
-                _write_rows(handle, fields, rows, delimiter)
-        else:
-            _write_rows(path_or_buffer, fields, rows, delimiter)
+        return write_rows(path_or_buffer, rows, delimiter=delimiter, na_rep=na_rep)
+
+
+def round_row(row, decimals, exact=()):
+    """``row`` with its floats rounded: boxes to a tenth of a pixel, the rest but ``exact`` to ``decimals``."""
+    if decimals is not None:
+        for key, value in row.items():
+            if isinstance(value, float) and key not in exact:
+                row[key] = round(value, 1 if key in BOX_FIELDS else decimals)
+    return row
+
+
+def write_rows(path_or_buffer, rows, *, delimiter=",", na_rep="", fields=None):
+    """Dict rows as CSV, to a path or an open text file; ``fields`` default: every key, in order."""
+    fields = fields or list(dict.fromkeys(key for row in rows for key in row))
+    rows = [{key: na_rep if row.get(key) is None else row[key] for key in fields} for row in rows]
+    if isinstance(path_or_buffer, (str, Path)):
+        with open(path_or_buffer, "w", newline="") as handle:
+            write_rows(handle, rows, delimiter=delimiter, fields=fields)
         return path_or_buffer
-
-
-def _write_rows(handle, fields, rows, delimiter):
-    writer = csv.DictWriter(handle, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
+    writer = csv.DictWriter(path_or_buffer, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
+    return path_or_buffer
 
 
 def _input_shape(estimator):

@@ -1,6 +1,5 @@
 """Every face of every analysed frame of a video: tracked, classified, written as rows."""
 
-import csv
 import math
 import warnings
 from dataclasses import dataclass
@@ -9,7 +8,7 @@ import numpy as np
 
 from ..datasets import FerskDataWarning
 from ..faces import get_detector
-from ..faces._analyze import BOX_FIELDS, _crop, _input_shape, _plain
+from ..faces._analyze import BOX_FIELDS, _crop, _input_shape, _plain, round_row, write_rows
 from ._reader import check_sampling, iter_frames, video_info
 from ._track import IoUTracker, interpolate
 
@@ -142,15 +141,27 @@ class VideoRecords(list):
             )
         return "\n".join(lines)
 
-    def to_csv(self, path):
-        """Write one row per record (:meth:`FrameRecord.to_dict`); returns the path."""
+    def to_csv(self, path_or_buffer, *, delimiter=",", decimals=None, na_rep=""):
+        """Write one row per record (:meth:`FrameRecord.to_dict`), with a header.
+
+        Parameters
+        ----------
+        path_or_buffer : str, path-like or text file
+            Where to write: a file path (created or replaced), or an open text file.
+        delimiter : str, default=","
+        decimals : int, optional
+            Round the score and probabilities to this many decimals, and the box to a tenth
+            of a pixel (times are kept).
+        na_rep : str, default=""
+            Written for missing values (a frame without a face: no box, no probabilities).
+
+        Returns
+        -------
+        path_or_buffer
+        """
         fields = ["frame", "time", "face_id", "face_found", "detected", *BOX_FIELDS, "score", "predicted"]
-        fields += [str(c) for c in self.classes]
-        with open(path, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(r.to_dict() for r in self)
-        return path
+        rows = [round_row(r.to_dict(), decimals, exact=("time",)) for r in self]
+        return write_rows(path_or_buffer, rows, delimiter=delimiter, na_rep=na_rep, fields=fields + self.classes)
 
 
 def analyze_video(

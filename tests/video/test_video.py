@@ -1,6 +1,7 @@
 """fersk.video on short clips the tests write with PyAV: tracking, sampling, figures, bad input."""
 
 import csv
+import io
 import warnings
 
 import av
@@ -192,6 +193,11 @@ def test_csv_has_one_row_per_record_with_probabilities(records, tmp_path):
     for row, record in zip(rows, records):
         assert row["predicted"] == record.predicted
         assert float(row[classes[0]]) == pytest.approx(record.probabilities[classes[0]])
+    buffer = io.StringIO()
+    records.to_csv(buffer, delimiter="\t", decimals=2)
+    header, first = buffer.getvalue().splitlines()[:2]
+    assert header.split("\t")[-len(classes) :] == classes
+    assert first.split("\t")[-len(classes) :] == [str(round(records[0].probabilities[c], 2)) for c in classes]
 
 
 def test_timeline_has_one_panel_per_face_with_a_smoothed_line_per_class(model, records, tmp_path):
