@@ -206,8 +206,8 @@ def analyze_video(
         every analysed frame is still classified. ``"auto"`` detects about five times per
         second of video: every fifth frame of a 25 fps video analysed frame by frame, every
         frame when ``fps=5`` or less. The detector is most of the cost: at 640x360 on 2 cores,
-        ``detect_every=5`` runs in real time (29 frames per second with the default model)
-        against 6.4 detecting on every frame (``benchmarks/bench_video.py``). A face that
+        ``detect_every=5`` runs in real time (32 frames per second with the default model)
+        against 7.0 detecting on every frame (``benchmarks/bench_video.py``). A face that
         appears between two detections is found at the next one; ``detect_every=1`` finds it
         at once.
     align, margin
