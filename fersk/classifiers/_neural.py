@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import re
 import warnings
 from numbers import Integral, Real
 
@@ -20,8 +19,7 @@ from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
 
 from ..backbones import inference_module
-from ..preprocessing import feature_names
-from ..preprocessing._images import flatten_images, infer_image_shape
+from ..preprocessing import feature_names, flatten_images, infer_image_shape
 from ..training import POLICIES, TTA_POLICIES, FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
 from ._base import ImageClassifierMixin
@@ -375,10 +373,10 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         epochs_before = 0  # of a model trained on with warm_start: max_epochs counts this fit's epochs only
         if not self.warm_start or not self.initialized_:
             self.initialize()
-        else:
+            self._check_image_size()
+        else:  # the images were checked against the fitted network above
             epochs_before = len(self.history)
             self.initialize_callbacks()  # settings made since the last fit (callbacks, early_stopping...) apply
-        self._check_image_size()
         try:
             if self.checkpoint is not None:
                 fit_params["epochs"] = self._resume(X, y_encoded, X_val, y_val, sample_weight, epochs_before)
@@ -475,7 +473,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
 
     def _check_image_size(self, shape=None):
         """One forward pass on a blank image of ``shape`` (default ``image_shape_``), so that images the
-        network cannot take (too small; other channels than a warm start's) fail here, clearly."""
+        network cannot take (too small; with ``warm_start``, other channels than it was fitted on) fail
+        here, clearly."""
         h, w, c = self.image_shape_ if shape is None else shape
         training = self.module_.training
         self.module_.eval()
@@ -484,9 +483,9 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 self.module_(torch.zeros(1, c, h, w, device=self.device))
         except RuntimeError as exc:
             name = getattr(self, "backbone", type(self.module_).__name__)
-            channels = re.search(r"to have (\d+) channels, but got (\d+) channels", str(exc))
-            if channels:  # a network fitted before (warm_start) on images of other channels
-                want = {"1": "grayscale", "3": "RGB"}.get(channels[1], f"{channels[1]}-channel")
+            fitted = self.__dict__.get("image_shape_")
+            if shape is not None and fitted is not None and fitted[2] != c:  # warm_start on other channels
+                want = {1: "grayscale", 3: "RGB"}.get(fitted[2], f"{fitted[2]}-channel")
                 raise ValueError(
                     f"{name} takes {want} images, and X holds {c}-channel {h}x{w} images; load them as the "
                     "network was trained (grayscale= in the loaders), or fit with warm_start=False for a new network"

@@ -30,7 +30,7 @@ def predict(args):
             "every face; --crop-faces keeps only the largest one",
             file=sys.stderr,
         )
-        records = FaceRecords([r for r in records if not r.face], n_images=records.n_images)  # face 0, or none
+        records = FaceRecords(r for r in records if not r.face)  # face 0, or the no-face record
     records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
     if args.csv:
         print(f"rows written to {records.to_csv(args.csv, decimals=4)}", file=sys.stderr)

@@ -241,22 +241,14 @@ def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, 
                 crops.append(_whole(photo, shape))
     h, w, c = shape
     X = np.stack(crops).reshape(len(crops), -1) if crops else np.empty((0, h * w * c))
-    return X.astype(np.float32), FaceRecords(records, n_images=len(photos))
+    return X.astype(np.float32), FaceRecords(records)
 
 
 class FaceRecords(list):
     """The records of :func:`analyze_faces`: a list of :class:`FaceRecord`, with what was analysed.
 
-    Parameters
-    ----------
-    records : iterable of FaceRecord
-    n_images : int, optional
-        Images analysed; default, those the records name.
-
-    Attributes
-    ----------
-    n_images : int
-        Images analysed.
+    Every image analysed has at least one record (one per face, or one saying no face was
+    found), so the records say how many images there were.
 
     Examples
     --------
@@ -270,9 +262,10 @@ class FaceRecords(list):
     'a.jpg\\t-\\tFalse\\t-\\t-\\t-\\t-\\t-\\t-'
     """
 
-    def __init__(self, records=(), *, n_images=None):
-        super().__init__(records)
-        self.n_images = len({r.image for r in self}) if n_images is None else n_images
+    @property
+    def n_images(self):
+        """Images analysed."""
+        return len({r.image for r in self})
 
     @property
     def images_without_face(self):
