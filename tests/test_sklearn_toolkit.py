@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from sklearn.ensemble import BaggingClassifier
 from sklearn.multiclass import OneVsRestClassifier
+from skorch.callbacks import EpochScoring
 
-from fersk import make_faces
+from fersk import HOGTransformer, make_faces
 
 from .classifiers.test_estimators import cnn, hog
 from .classifiers.test_estimators import transfer as two_phase_transfer
@@ -180,3 +181,83 @@ def test_max_epochs_of_zero_is_refused_by_its_constraint(faces, family):
     message = r"'max_epochs' parameter of \w+Classifier must be an int in the range \[1, inf\)"
     with pytest.raises(ValueError, match=message):
         NETWORKS[family](max_epochs=0).fit(X, y)
+
+
+# -- skorch's scoring callbacks, given a scikit-learn scorer's name ----------------------------
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_epoch_scoring_by_a_scorer_name_scores_each_epoch(faces, family):
+    # EpochScoring("f1_macro") hands the epoch's skorch Dataset (labels: class indices) to
+    # predict, which failed inside np.asarray ("inhomogeneous shape")
+    X, y = faces
+    callbacks = [
+        ("valid_f1", EpochScoring("f1_macro", name="valid_f1", lower_is_better=False)),
+        ("valid_accuracy", EpochScoring("accuracy", name="valid_accuracy", lower_is_better=False)),
+        ("train_accuracy", EpochScoring("accuracy", name="train_accuracy", on_train=True, lower_is_better=False)),
+    ]
+    model = NETWORKS[family](max_epochs=2, callbacks=callbacks).fit(X, y)
+    history = model.history
+    assert history[:, "valid_accuracy"] == history[:, "valid_acc"]  # the scorer agrees with fersk's own
+    assert history[:, "train_accuracy"] == history[:, "train_acc"]
+    assert all(0 <= f1 <= acc or f1 == acc == 0 for f1, acc in zip(history[:, "valid_f1"], history[:, "valid_acc"]))
+    assert model.predict(X[:2]).tolist()[0] in model.classes_  # arrays still predict labels
+
+
+# -- set_params on a fitted network, then partial_fit or warm_start ---------------------------
+
+
+def test_flat_parameters_set_after_fit_reach_the_next_partial_fit(faces):
+    # weight_decay reached the optimizer, and early_stopping the callbacks, at fit only
+    X, y = faces
+    model = cnn(optimizer="sgd").fit(X, y)
+    model.set_params(weight_decay=0.25, early_stopping=None)
+    assert [group["weight_decay"] for group in model.optimizer_.param_groups] == [0.25]
+    model.partial_fit(X, y)
+    assert "early_stopping" not in dict(model.callbacks_)
+    assert model.optimizer_.param_groups[0]["weight_decay"] == 0.25 and len(model.history) == 2
+    with pytest.raises(ValueError, match=r"'lr' parameter of CNNClassifier must be a float"):
+        model.set_params(lr=-1.0).partial_fit(X, y)  # checked as fit checks it
+
+
+# -- images of the wrong size at predict ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fitted(faces):
+    X, y = faces
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return {name: make().fit(X, y) for name, make in FAMILIES.items()}
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("one flattened image", r"X is a single image, given as a 1-D array of 256 values; Reshape your data with"),
+        ("one 16x16 image", r"X has 16 features, .* 16x16 grayscale images .* like one such image; give it as X\[np"),
+        ("12x12 images", r"X has 144 features, but \w+ is expecting 256 features .*rows would be 12x12 images; give"),
+        ("RGB images", r"X has 768 features, .*rows would be 16x16 RGB images: convert them to grayscale"),
+    ],
+)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_images_of_the_wrong_size_at_predict_say_so_in_images(fitted, faces, family, case, message):
+    # scikit-learn's message counted features, and for a 1-D image printed the whole array
+    X = faces[0]
+    bad = {
+        "one flattened image": X[0],
+        "one 16x16 image": X[0].reshape(16, 16),
+        "12x12 images": X[:3, :144],
+        "RGB images": np.repeat(X[:3], 3, axis=1),
+    }[case]
+    with pytest.raises(ValueError, match=message):
+        fitted[family].predict(bad)
+    if family != "hog":
+        with pytest.raises(ValueError, match=message):
+            fitted[family].transform(bad)
+
+
+def test_hog_transformer_says_so_in_images_too(faces):
+    X = faces[0]
+    with pytest.raises(ValueError, match=r"X has 144 features, .*12x12 images"):
+        HOGTransformer(pixels_per_cell=(6, 6)).fit(X).transform(X[:3, :144])

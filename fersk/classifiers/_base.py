@@ -9,6 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..preprocessing import flatten_images, infer_image_shape
+from ..preprocessing._images import check_fitted_rows
 
 
 class ImageClassifierMixin:
@@ -82,6 +83,7 @@ class ImageClassifierMixin:
             raise ValueError(
                 f"X holds images of shape {tuple(carried)}, but this model was fitted on {tuple(self.image_shape_)}"
             )
+        check_fitted_rows(X, self.image_shape_, type(self).__name__)
         return validate_data(self, X, dtype="numeric", reset=False)
 
     def _encode(self, y):

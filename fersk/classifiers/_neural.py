@@ -70,6 +70,14 @@ def _deterministic_cudnn(seeded):
         cudnn.deterministic, cudnn.benchmark = saved
 
 
+def _same(a, b):
+    """Whether two parameter values are the same (values of any type, None included)."""
+    try:
+        return a is b or bool(type(a) is type(b) and a == b)
+    except Exception:  # values whose == is not a bool (arrays)
+        return False
+
+
 def _accuracy(net, X, y):
     """Accuracy from the cached forward pass of the epoch."""
     logits = net.forward(X)
@@ -192,6 +200,34 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             name: "no_validation" if _skorch_checks(name) else self._fersk_constraints[name]
             for name in self.get_params(deep=False)
         }
+
+    # fersk's flat parameters from which initialize() builds skorch's default callbacks
+    _CALLBACK_PARAMS = frozenset(
+        {"validation_fraction", "train_split", "early_stopping", "lr_schedule", "lr_patience", "max_epochs", "ema"}
+        | {"progress", "checkpoint", "head_epochs", "fine_tune_layers"}
+    )
+
+    def set_params(self, **params):
+        """Set parameters, as skorch's ``set_params``; returns self.
+
+        On a fitted network, fersk's flat parameters take effect for ``partial_fit`` and
+        ``warm_start`` too, as skorch's own do: ``weight_decay`` goes to the optimizer (as
+        ``lr`` does), and the parameters that shape the default callbacks (``early_stopping``,
+        ``lr_schedule``, ``ema``, ``validation_fraction``, ...) rebuild them.
+        """
+        watched = self._CALLBACK_PARAMS | {"weight_decay"}
+        before = {k: self.__dict__[k] for k in params if k in watched and k in self.__dict__}
+        super().set_params(**params)
+        if not self.initialized_:
+            return self
+        changed = {k for k, v in before.items() if not _same(v, self.__dict__[k])}
+        if "weight_decay" in changed and hasattr(self, "optimizer_"):
+            for group in self.optimizer_.param_groups:  # those that took the flat value
+                if group.get("weight_decay") == before["weight_decay"]:
+                    group["weight_decay"] = self.weight_decay
+        if changed - {"weight_decay"}:
+            self._initialize_callbacks()
+        return self
 
     def _validate_params(self):
         validate_parameter_constraints(
@@ -542,6 +578,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 f"classes={np.unique(classes).tolist()} differ from those of the first partial_fit, "
                 f"{self.classes_.tolist()}; a network's classes are fixed by its first fit"
             )
+        self._validate_params()  # set_params since the last call
         X = self._validate_predict(X)
         sample_weight = self._check_sample_weight(sample_weight, X)
         try:
@@ -625,7 +662,22 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         give were the classes more evenly frequent than in training.
         """
         check_is_fitted(self, "module_")
+        if isinstance(X, torch.utils.data.Dataset):
+            return self._dataset_proba(X)
         return self._proba(self._to_tensors(self._validate_predict(X)), shift=self.prior_shift_)
+
+    def _dataset_proba(self, dataset):
+        """Probabilities of the images of a skorch ``Dataset``, through skorch's ``forward``.
+
+        skorch's scoring callbacks (``EpochScoring("f1_macro")``) score the training or validation
+        dataset of the epoch, whose labels are class indices: :meth:`predict` gives them indices
+        too, and ``forward`` gives them the predictions skorch cached during the epoch.
+        """
+        logits = self.forward(dataset, training=False)
+        proba = torch.softmax(logits.detach().float(), dim=1).cpu().numpy().astype(np.float64)
+        if self.prior_shift_:
+            proba = proba * self.class_prior_**-self.prior_shift_
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def _proba(self, images, shift):
         """Class probabilities of (n, c, h, w) images in [0, 1], shifted away from the training prior."""
@@ -716,7 +768,18 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
     def predict(self, X):
         """Predicted labels: the most probable class, after the prior shift if there is one."""
         proba = self.predict_proba(X)
+        if isinstance(X, torch.utils.data.Dataset):  # skorch's callbacks: labels are class indices
+            return proba.argmax(axis=1)
         return self.classes_[proba.argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        if isinstance(X, torch.utils.data.Dataset):  # EpochScoring(scoring=None): labels are class indices
+            from sklearn.metrics import accuracy_score
+
+            return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
+    score.__doc__ = ImageClassifierMixin.score.__doc__
 
     @property
     def classes_(self):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._images import feature_names, flatten_images, infer_image_shape, to_images
+from ._images import check_fitted_rows, feature_names, flatten_images, infer_image_shape, to_images
 
 _CHUNK = 256
 
@@ -125,6 +125,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         X, carried = flatten_images(X)
         if carried is not None and tuple(carried) != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {tuple(carried)}, but fit saw {self.image_shape_}")
+        check_fitted_rows(X, self.image_shape_, type(self).__name__)
         X = validate_data(self, X, dtype="numeric", reset=False)  # uint8 pixels stay uint8: 8x less to ship
         images = to_images(X, self.image_shape_)
         params = self._hog_params()

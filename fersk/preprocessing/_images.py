@@ -103,3 +103,51 @@ def feature_names(prefix, n_features):
     ['hog0', 'hog1', 'hog2']
     """
     return np.asarray([f"{prefix}{i}" for i in range(n_features)], dtype=object)
+
+
+def check_fitted_rows(X, image_shape, name):
+    """Check at predict or transform that the rows of ``X`` are images of the fitted ``image_shape``.
+
+    ``X`` of the wrong width gets an error that says, in images, what was wrong and what to
+    do, where scikit-learn's would count features (or print the whole array of a 1-D image).
+    Lists that are not rectangular, and everything else, are left to ``validate_data``.
+
+    Examples
+    --------
+    >>> check_fitted_rows(np.zeros((3, 9)), (4, 4, 1), "HOGTransformer")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: X has 9 features, but HOGTransformer is expecting 16 features ... X's rows would be 3x3 images; ...
+    """
+    try:
+        shape = np.shape(X)
+    except ValueError:  # a ragged list
+        return
+    h, w, c = image_shape
+    n = h * w * c
+    images = f"{h}x{w} " + ("grayscale" if c == 1 else f"{c}-channel") + f" images ({n} values a row)"
+    if len(shape) == 1:
+        if shape[0] == n:
+            raise ValueError(
+                f"X is a single image, given as a 1-D array of {n} values; Reshape your data with "
+                "X.reshape(1, -1) to give one image: fersk takes one flattened image per row"
+            )
+        raise ValueError(
+            f"X is a 1-D array of {shape[0]} values; Reshape your data to 2-D, one flattened image per row: "
+            f"{name} was fitted on {images}"
+        )
+    if len(shape) != 2 or shape[1] == n:
+        return
+    message = f"X has {shape[1]} features, but {name} is expecting {n} features as input: it was fitted on {images}"
+    if c == 1 and shape == (h, w):
+        raise ValueError(f"{message}, and X looks like one such image; give it as X[np.newaxis] or X.reshape(1, -1)")
+    side = math.isqrt(shape[1] // c) if shape[1] % c == 0 else 0
+    seen = f", and X's rows would be {side}x{side} images" if side and side * side * c == shape[1] else ""
+    if shape[1] == h * w * 3 and c == 1:
+        seen = f", and X's rows would be {h}x{w} RGB images: convert them to grayscale (grayscale=True in the loaders)"
+    elif shape[1] == h * w and c != 1:
+        seen = f", and X's rows would be {h}x{w} grayscale images: load them in colour (grayscale=False in the loaders)"
+    raise ValueError(
+        f"{message}{seen}; give images of that size: resize them, e.g. with image_size={(h, w)} in "
+        "fersk's loaders, or refit on images of this size"
+    )
