@@ -4,11 +4,13 @@ training, and the parameter sweeps of ``validation_curve``.
 Each test here failed before fersk fixed what it names.
 """
 
+import re
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.ensemble import BaggingClassifier
+from sklearn.model_selection import KFold, learning_curve
 from sklearn.multiclass import OneVsRestClassifier
 from skorch.callbacks import EpochScoring
 
@@ -196,7 +198,7 @@ def test_epoch_scoring_by_a_scorer_name_scores_each_epoch(faces, family):
         ("valid_accuracy", EpochScoring("accuracy", name="valid_accuracy", lower_is_better=False)),
         ("train_accuracy", EpochScoring("accuracy", name="train_accuracy", on_train=True, lower_is_better=False)),
     ]
-    model = NETWORKS[family](max_epochs=2, callbacks=callbacks).fit(X, y)
+    model = NETWORKS[family](callbacks=callbacks).fit(X, y)
     history = model.history
     assert history[:, "valid_accuracy"] == history[:, "valid_acc"]  # the scorer agrees with fersk's own
     assert history[:, "train_accuracy"] == history[:, "train_acc"]
@@ -261,3 +263,56 @@ def test_hog_transformer_says_so_in_images_too(faces):
     X = faces[0]
     with pytest.raises(ValueError, match=r"X has 144 features, .*12x12 images"):
         HOGTransformer(pixels_per_cell=(6, 6)).fit(X).transform(X[:3, :144])
+
+
+# -- missing labels: a blank cell of a labels CSV --------------------------------------------
+
+
+@pytest.mark.parametrize("missing", [None, np.nan], ids=["None", "NaN"])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_missing_labels_are_named_with_their_rows(faces, family, missing):
+    # pandas reads a blank label as NaN among strings: scikit-learn said "Input contains NaN"
+    # without naming y, and a None failed in numpy's sort with a TypeError
+    X, y = faces
+    blank = y.astype(object)
+    blank[[3, 20]] = missing
+    message = r"y holds 2 missing label\(s\) \(None or NaN\), at rows \[3, 20\]; leave those images out"
+    with pytest.raises(ValueError, match=message):
+        FAMILIES[family]().fit(X, blank)
+    if family == "hog":
+        with pytest.raises(ValueError, match=message):
+            hog().fit(X, blank, sample_weight=np.ones(len(y)))
+        with pytest.raises(ValueError, match=message):
+            hog().fit(X, y).score(X, blank)
+    else:
+        with pytest.raises(ValueError, match=message):
+            NETWORKS[family]().partial_fit(X, blank, classes=np.unique(y))
+
+
+# -- a fixed validation set holding a class that a learning_curve step lacks --------------------
+
+
+def test_learning_curve_with_a_fixed_validation_set(faces):
+    # the first step lacked a class of y_val: "y holds label(s) ['surprise'] that this model never saw"
+    X, y = faces
+    order = np.argsort(y, kind="stable")  # the small step holds the first classes only
+    X_val, y_val = X[::4], y[::4]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, train, test = learning_curve(
+            cnn(),
+            X[order],
+            y[order],
+            train_sizes=[0.5],
+            cv=KFold(2, shuffle=True, random_state=0),
+            params={"X_val": X_val, "y_val": y_val},
+            error_score="raise",
+        )
+    left_out = r"y_val holds \d+ image\(s\) of label\(s\) \[.*'surprise'\] that y lacks; .* validation leaves them out"
+    assert any(re.search(left_out, str(w.message)) for w in caught)
+    assert train.shape == test.shape == (1, 2)
+    labels = np.unique(y)  # with every label, the network keeps them all and validates on every image
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model = cnn(classes=labels).fit(X[y != "surprise"], y[y != "surprise"], X_val=X_val, y_val=y_val)
+    assert model.classes_.tolist() == labels.tolist()

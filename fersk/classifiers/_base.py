@@ -26,6 +26,7 @@ class ImageClassifierMixin:
         (``partial_fit``'s first batch). Returns the 2-D X and the labels encoded as
         0..n_classes-1.
         """
+        check_no_missing_labels(y)
         X, carried = flatten_images(X)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
@@ -86,15 +87,20 @@ class ImageClassifierMixin:
         check_fitted_rows(X, self.image_shape_, type(self).__name__)
         return validate_data(self, X, dtype="numeric", reset=False)
 
-    def _encode(self, y):
+    def _encode(self, y, name="y"):
         """Labels -> indices into ``classes_``; labels unseen at ``fit`` are an error."""
+        check_no_missing_labels(y, name)
         y = np.asarray(y)
         unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
         if unseen:
             raise ValueError(
-                f"y holds label(s) {unseen} that this model never saw at fit (it knows {self.classes_.tolist()})"
+                f"{name} holds label(s) {unseen} that this model never saw at fit (it knows {self.classes_.tolist()})"
             )
         return np.searchsorted(self.classes_, y)
+
+    def _scores_indices(self, X):
+        """Whether ``X`` is data whose labels are class indices (skorch's datasets, for the networks)."""
+        return False
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on ``(X, y)``, as scikit-learn's ``ClassifierMixin.score``.
@@ -116,6 +122,9 @@ class ImageClassifierMixin:
         from sklearn.metrics import accuracy_score
 
         check_is_fitted(self, "image_shape_")
+        if self._scores_indices(X):
+            return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+        check_no_missing_labels(y)
         unseen = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))
         if unseen:
             warnings.warn(
@@ -125,6 +134,35 @@ class ImageClassifierMixin:
                 stacklevel=2,
             )
         return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
+
+
+def _is_missing(label):
+    if label is None:
+        return True
+    try:
+        return bool(label != label)  # NaN
+    except TypeError:  # pandas.NA
+        return True
+
+
+def check_no_missing_labels(y, name="y"):
+    """Refuse labels that are missing (None, NaN, pandas.NA), saying which rows hold them.
+
+    A blank cell of a labels CSV read with pandas is a NaN among strings, which scikit-learn
+    reported as "Input contains NaN" (not naming y), and a None failed in numpy's sort.
+    """
+    if y is None:  # validate_data says that y is required
+        return
+    y = np.asarray(y, dtype=object if not hasattr(y, "dtype") else None).ravel()
+    if y.dtype.kind != "O":  # numbers: scikit-learn's "Input y contains NaN" says it
+        return
+    missing = np.flatnonzero([_is_missing(label) for label in y])
+    if len(missing):
+        raise ValueError(
+            f"{name} holds {len(missing)} missing label(s) (None or NaN), at rows {missing[:10].tolist()}"
+            f"{' ...' if len(missing) > 10 else ''}; leave those images out (keep = ~pandas.isna(y); "
+            "X[keep], y[keep]) or label them"
+        )
 
 
 def _warn_near_duplicate_labels(y):

@@ -12,7 +12,7 @@ from sklearn.base import TransformerMixin
 from sklearn.metrics import f1_score
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 from sklearn.utils.multiclass import unique_labels
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
 from skorch.dataset import Dataset, ValidSplit, unpack_data
@@ -22,7 +22,7 @@ from ..backbones import inference_module
 from ..preprocessing import feature_names, flatten_images, infer_image_shape
 from ..training import POLICIES, TTA_POLICIES, FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
-from ._base import ImageClassifierMixin
+from ._base import ImageClassifierMixin, check_no_missing_labels
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 # skorch's own parameters, and its prefixed routes (module__*, optimizer__*, ...): skorch checks them
@@ -356,7 +356,9 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         X_val, y_val : array-like, optional
             A fixed validation set for early stopping and the learning-rate schedule,
             as in scikit-learn's ``HistGradientBoostingClassifier.fit``; it replaces
-            the split drawn by ``validation_fraction``.
+            the split drawn by ``validation_fraction``. Images of labels that ``y`` lacks
+            (a ``learning_curve`` step) are left out of it with a warning, unless ``classes``
+            names them.
         sample_weight : array-like of shape (n_samples,), optional
             Weights of the training images: each image's loss is multiplied by its
             weight and by its class's ``class_weight``, and each batch's loss is the
@@ -377,6 +379,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 "with one worker per GPU instead (see the user guide, 'Scaling out')"
             )
         self._validate_params()
+        check_no_missing_labels(y)
         self._check_prior_shift(X_val)
         if self.warm_start and self.initialized_:
             self._check_warm_start_classes(y if classes is None else classes)
@@ -396,8 +399,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if (X_val is None) != (y_val is None):
             raise ValueError("pass both X_val and y_val, or neither")
         if X_val is not None:
-            X_val = self._validate_predict(X_val)
-            self.validation_set_ = Dataset(self._to_tensors(X_val), self._encode(y_val).astype(np.int64))
+            self.validation_set_ = self._validation_dataset(X_val, y_val)
         if np.asarray(X).max() <= 1.0:
             warnings.warn(
                 "X looks scaled to [0, 1]; fersk expects pixel values 0-255 as its loaders return them",
@@ -431,6 +433,35 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return self._tune_prior_shift()
         finally:
             self.validation_set_ = self.tuning_set_ = None
+
+    def _validation_dataset(self, X_val, y_val):
+        """``fit``'s ``X_val`` and ``y_val`` as a skorch Dataset, without the images of labels ``y`` lacks.
+
+        The network has no output for those, so no loss: a ``learning_curve`` step or a fold may lack
+        a class that a fixed validation set holds. They are left out with a warning.
+        """
+        check_no_missing_labels(y_val, "y_val")
+        X_val = self._validate_predict(X_val)
+        y_val = column_or_1d(y_val, warn=True)
+        if len(y_val) != len(X_val):
+            raise ValueError(f"X_val holds {len(X_val)} images and y_val {len(y_val)} labels; give one label per image")
+        unseen = ~np.isin(y_val, self.classes_)
+        if unseen.any():
+            labels = sorted(set(y_val[unseen].tolist()))
+            advice = "give classes= all the labels, so that the network has an output for each"
+            if unseen.all():
+                raise ValueError(
+                    f"y_val holds only label(s) that this model never saw at fit, in y ({labels}; y holds "
+                    f"{self.classes_.tolist()}): {advice}"
+                )
+            warnings.warn(
+                f"y_val holds {int(unseen.sum())} image(s) of label(s) {labels} that y lacks; the network has no "
+                f"output for them, so validation leaves them out. To keep them, {advice}",
+                UserWarning,
+                stacklevel=4,
+            )
+            X_val, y_val = X_val[~unseen], y_val[~unseen]
+        return Dataset(self._to_tensors(X_val), self._encode(y_val, "y_val").astype(np.int64))
 
     def _check_warm_start_classes(self, y):
         """With ``warm_start``, ``fit`` continues the fitted network, whose head has a unit per class:
@@ -772,14 +803,9 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return proba.argmax(axis=1)
         return self.classes_[proba.argmax(axis=1)]
 
-    def score(self, X, y, sample_weight=None):
-        if isinstance(X, torch.utils.data.Dataset):  # EpochScoring(scoring=None): labels are class indices
-            from sklearn.metrics import accuracy_score
-
-            return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
-        return super().score(X, y, sample_weight=sample_weight)
-
-    score.__doc__ = ImageClassifierMixin.score.__doc__
+    def _scores_indices(self, X):
+        # EpochScoring(scoring=None) scores skorch's datasets, whose labels are class indices
+        return isinstance(X, torch.utils.data.Dataset)
 
     @property
     def classes_(self):
