@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.ensemble import BaggingClassifier
-from sklearn.model_selection import KFold, learning_curve
+from sklearn.model_selection import KFold, cross_val_predict, learning_curve
 from sklearn.multiclass import OneVsRestClassifier
 from skorch.callbacks import EpochScoring
 
@@ -316,3 +316,23 @@ def test_learning_curve_with_a_fixed_validation_set(faces):
         warnings.simplefilter("error", UserWarning)
         model = cnn(classes=labels).fit(X[y != "surprise"], y[y != "surprise"], X_val=X_val, y_val=y_val)
     assert model.classes_.tolist() == labels.tolist()
+
+
+# -- predict_log_proba, as scikit-learn's classifiers have it --------------------------------
+
+
+def test_cross_val_predict_of_log_probabilities(faces):
+    # cross_val_predict(method="predict_log_proba"): "object has no attribute 'predict_log_proba'"
+    X, y = faces
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        log_proba = cross_val_predict(hog(), X, y, cv=2, method="predict_log_proba")
+        proba = cross_val_predict(hog(), X, y, cv=2, method="predict_proba")
+    np.testing.assert_allclose(np.exp(log_proba), proba, rtol=1e-12)
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_a_network_gives_log_probabilities(fitted, faces, family):
+    X = faces[0][:5]
+    model = fitted[family]
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), model.predict_proba(X), rtol=1e-12)

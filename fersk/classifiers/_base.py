@@ -98,6 +98,23 @@ class ImageClassifierMixin:
             )
         return np.searchsorted(self.classes_, y)
 
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, as scikit-learn's classifiers give it.
+
+        ``cross_val_predict(method="predict_log_proba")`` asks for it. A probability of 0
+        gives ``-inf``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_pixels) or image-shaped
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def _scores_indices(self, X):
         """Whether ``X`` is data whose labels are class indices (skorch's datasets, for the networks)."""
         return False
