@@ -451,8 +451,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             advice = "give classes= all the labels, so that the network has an output for each"
             if unseen.all():
                 raise ValueError(
-                    f"y_val holds only label(s) that this model never saw at fit, in y ({labels}; y holds "
-                    f"{self.classes_.tolist()}): {advice}"
+                    f"y_val holds only label(s) that y lacks, which this model never saw at fit: {labels} "
+                    f"(y holds {self.classes_.tolist()}); {advice}"
                 )
             warnings.warn(
                 f"y_val holds {int(unseen.sum())} image(s) of label(s) {labels} that y lacks; the network has no "
