@@ -27,6 +27,7 @@ _EXPORTS = {
     "create_backbone": "backbones",
     "default_cache_dir": "datasets",
     "export_onnx": "_export",
+    "gate_experts": "_experts",
     "detect_faces": "faces",
     "draw_faces": "faces",
     "list_backbones": "backbones",

@@ -1,0 +1,128 @@
+"""One classifier from networks trained on different kinds of faces: :func:`gate_experts`."""
+
+import numpy as np
+import torch
+from skorch.history import History
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from .backbones._experts import GatedExperts
+from .classifiers import CNNClassifier, TransferClassifier
+
+
+def gate_experts(experts, images, *, C=1.0, tta=None):
+    """One classifier from networks trained on different kinds of faces, mixed per image by a gate.
+
+    Datasets disagree on labels (faces FER2013 calls sad, the muxspace photos call
+    neutral), so one network trained on both trades one for the other. Here each
+    expert keeps what it learned on its own data, and a gate learns which expert's
+    kind of face each image is: a logistic regression on the first expert's features
+    (:meth:`~fersk.TransferClassifier.transform`), fit to tell ``images[k]`` as
+    expert ``k``'s, class-balanced. The result predicts the gate-weighted mean of the
+    experts' probabilities (:class:`fersk.backbones.GatedExperts`). It is an ordinary
+    fitted :class:`CNNClassifier`: it saves with :func:`fersk.save`, exports with
+    :func:`fersk.export_onnx`, is explained with Grad-CAM, and further ``fit`` calls
+    (``warm_start=True``) train experts and gate together.
+
+    Parameters
+    ----------
+    experts : sequence of fitted TransferClassifier
+        Two or more, with the same classes and image shape; a registered backbone
+        each, with the same kind of head.
+    images : sequence of array-like
+        For each expert, images like those it was trained on (its training images, or
+        a sample of them), as the estimators take them.
+    C : float, default=1.0
+        Inverse regularisation strength of the gate's logistic regression.
+    tta : {None, "flip", "crops"}, default=None
+        Test-time augmentation of the returned classifier. Each view costs one pass
+        through every expert.
+
+    Returns
+    -------
+    CNNClassifier
+        Fitted, with ``module=GatedExperts``; ``module_.gate_weights(x)`` says how much
+        each image goes to each expert. Its ``class_prior_`` (for ``prior_shift``) is
+        the mean of the experts', uniform when one of them lacks it.
+
+    Examples
+    --------
+    >>> from fersk import TransferClassifier, make_faces
+    >>> X, y = make_faces(140, image_size=48, random_state=0)
+    >>> settings = dict(weights=None, max_epochs=1, head_epochs=0, random_state=0)
+    >>> posed = TransferClassifier("test_tiny", **settings).fit(X[:70], y[:70])
+    >>> photos = TransferClassifier("test_tiny", **settings).fit(255 - X[70:], y[70:])
+    >>> model = gate_experts([posed, photos], [X[:70], 255 - X[70:]])
+    >>> model.predict_proba(X[:3]).shape
+    (3, 7)
+    """
+    experts, images = list(experts), list(images)
+    if len(experts) < 2 or len(experts) != len(images):
+        raise ValueError(
+            f"gate_experts needs two or more experts and, for each, images like its training images; "
+            f"got {len(experts)} experts and {len(images)} sets of images"
+        )
+    for expert in experts:
+        if not isinstance(expert, TransferClassifier):
+            raise ValueError(f"each expert must be a TransferClassifier, got {type(expert).__name__}")
+        check_is_fitted(expert)
+    first = experts[0]
+    for expert in experts[1:]:
+        if not np.array_equal(expert.classes_, first.classes_) or expert.image_shape_ != first.image_shape_:
+            raise ValueError(
+                "the experts must share classes and image shape: "
+                f"{list(first.classes_)} {first.image_shape_} against {list(expert.classes_)} {expert.image_shape_}"
+            )
+        if expert.head != first.head:
+            raise ValueError(f"the experts must have the same head, got {first.head!r} and {expert.head!r}")
+
+    features = [_features(first, X) for X in images]
+    which = np.concatenate([np.full(len(f), k) for k, f in enumerate(features)])
+    gate = make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight="balanced", max_iter=2000))
+    gate.fit(np.concatenate(features), which)
+
+    model = CNNClassifier(
+        module=GatedExperts,
+        module__backbones=tuple(expert.backbone for expert in experts),
+        module__head=first.head,
+        image_shape=first.image_shape_,
+        tta=tta,
+        device=first.device,
+    )
+    model.classes_ = first.classes_
+    model.image_shape_ = first.image_shape_
+    model.n_features_in_ = first.n_features_in_
+    model.class_weight_ = np.ones(len(first.classes_))
+    priors = [getattr(expert, "class_prior_", None) for expert in experts]  # files from before it lack it
+    n_classes = len(first.classes_)
+    model.class_prior_ = np.full(n_classes, 1 / n_classes) if any(p is None for p in priors) else np.mean(priors, axis=0)
+    model.prior_shift_ = 0.0
+    model.initialize()
+    for target, expert in zip(model.module_.experts, experts):
+        target.load_state_dict(expert.module_.state_dict())
+    _set_linear(model.module_.gate, gate, len(experts))
+    model.module_.eval()
+    model.history_ = History()
+    return model
+
+
+def _features(expert, X):
+    tta = expert.tta
+    try:
+        return expert.set_params(tta=None).transform(X)
+    finally:
+        expert.set_params(tta=tta)
+
+
+def _set_linear(layer, gate, n_experts):
+    """The scaler and logistic regression of ``gate`` as one linear layer with a logit per expert."""
+    scaler, logistic = gate[0], gate[-1]
+    weight, bias = logistic.coef_ / scaler.scale_, logistic.intercept_ - logistic.coef_ @ (scaler.mean_ / scaler.scale_)
+    if n_experts == 2:  # a binary logistic regression gives the second expert's logit against the first's
+        weight, bias = np.vstack([np.zeros_like(weight), weight]), np.concatenate([[0.0], bias])
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
+        layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
+

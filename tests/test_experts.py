@@ -1,0 +1,87 @@
+"""Networks trained on different kinds of faces, mixed by a gate: GatedExperts and gate_experts."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+import fersk
+from fersk.backbones import GatedExperts
+
+SETTINGS = dict(weights=None, max_epochs=2, head_epochs=0, head="mlp", random_state=0)
+
+
+@pytest.fixture(scope="module")
+def two_kinds():
+    """Faces of two kinds (as they are, and inverted) whose experts disagree on the labels."""
+    X, y = fersk.make_faces(160, image_size=48, random_state=0)
+    inverted = 255 - X
+    shifted = np.roll(np.sort(np.unique(y)), 1)[np.searchsorted(np.sort(np.unique(y)), y)]  # each label moved one on
+    posed = fersk.TransferClassifier("test_tiny", **SETTINGS).fit(X, y)
+    photos = fersk.TransferClassifier("test_tiny", **SETTINGS).fit(inverted, shifted)
+    return X, inverted, posed, photos
+
+
+def test_the_output_is_the_log_of_the_gate_weighted_mean_of_the_experts_probabilities():
+    torch.manual_seed(0)
+    net = GatedExperts(n_classes=5, backbones=("test_tiny", "test_tiny", "test_tiny")).eval()
+    x = torch.rand(6, 1, 48, 48)
+    with torch.no_grad():
+        gate = net.gate_weights(x)
+        expected = sum(gate[:, [k]] * torch.softmax(expert(x), dim=1) for k, expert in enumerate(net.experts))
+        assert torch.allclose(net(x).exp(), expected, atol=1e-6)
+        assert not torch.allclose(gate, torch.full_like(gate, 1 / 3))  # the gate depends on the image
+        assert net.embed(x).shape == (6, 3 * net.experts[0].embed(x).shape[1])
+
+
+def test_gate_experts_sends_each_kind_of_face_to_its_own_expert(two_kinds):
+    X, inverted, posed, photos = two_kinds
+    model = fersk.gate_experts([posed, photos], [X, inverted])
+    with torch.no_grad():
+        to_posed = model.module_.gate_weights(torch.as_tensor(model._to_tensors(X))).numpy()
+        to_photos = model.module_.gate_weights(torch.as_tensor(model._to_tensors(inverted))).numpy()
+    assert to_posed[:, 0].mean() > 0.75 and to_photos[:, 1].mean() > 0.75
+    # so the mixture answers as each kind's own expert does, though the experts disagree
+    assert np.mean(posed.predict(X) != photos.predict(X)) > 0.3
+    # the experts' own weights, mixed by the gate
+    mixed = to_posed[:, [0]] * posed.predict_proba(X) + to_posed[:, [1]] * photos.predict_proba(X)
+    np.testing.assert_allclose(model.predict_proba(X), mixed, atol=1e-5)
+    # the experts were only read: their settings are as they were
+    assert posed.tta is None and not posed.module_.training
+
+
+def test_a_gated_model_saves_loads_and_exports_like_any_network(two_kinds, tmp_path):
+    X, inverted, posed, photos = two_kinds
+    model = fersk.gate_experts([posed, photos], [X, inverted], tta="flip")
+    faces = np.concatenate([X[:20], inverted[:20]])
+    loaded = fersk.load(fersk.save(model, tmp_path / "gated.fersk"))
+    np.testing.assert_array_equal(loaded.predict_proba(faces), model.predict_proba(faces))
+    assert isinstance(loaded.module_, GatedExperts) and loaded.tta == "flip"
+    fersk.export_onnx(model, tmp_path / "gated.onnx")
+    session = ort.InferenceSession(str(tmp_path / "gated.onnx"), providers=["CPUExecutionProvider"])
+    onnx_proba = session.run(None, {"images": faces.astype(np.float32)})[0]
+    np.testing.assert_allclose(onnx_proba, model.predict_proba(faces), atol=1e-4)
+
+
+def test_a_gated_model_trains_on_with_warm_start(two_kinds):
+    X, inverted, posed, photos = two_kinds
+    model = fersk.gate_experts([posed, photos], [X, inverted])
+    before = model.module_.gate.weight.detach().clone()
+    model.set_params(warm_start=True, max_epochs=1, classes=model.classes_).fit(X, posed.predict(X))
+    assert not torch.equal(model.module_.gate.weight.detach(), before)
+
+
+def test_gate_experts_refuses_what_it_cannot_mix(two_kinds):
+    X, inverted, posed, photos = two_kinds
+    with pytest.raises(ValueError, match="two or more experts"):
+        fersk.gate_experts([posed], [X])
+    with pytest.raises(ValueError, match="two or more experts"):
+        fersk.gate_experts([posed, photos], [X])
+    cnn = fersk.CNNClassifier(max_epochs=1, module__channels=(4,)).fit(X[:40], posed.predict(X[:40]))
+    with pytest.raises(ValueError, match="TransferClassifier, got CNNClassifier"):
+        fersk.gate_experts([posed, cnn], [X, inverted])
+    fewer = fersk.TransferClassifier("test_tiny", **SETTINGS).fit(X[:60], np.arange(60) % 2)
+    with pytest.raises(ValueError, match="share classes and image shape"):
+        fersk.gate_experts([posed, fewer], [X, inverted])
+    with pytest.raises(ValueError, match="at least two backbones"):
+        GatedExperts(n_classes=3, backbones=("test_tiny",))
