@@ -85,3 +85,11 @@ def test_gate_experts_refuses_what_it_cannot_mix(two_kinds):
         fersk.gate_experts([posed, fewer], [X, inverted])
     with pytest.raises(ValueError, match="at least two backbones"):
         GatedExperts(n_classes=3, backbones=("test_tiny",))
+
+
+def test_a_gated_model_file_transfers_its_last_experts_backbone(two_kinds, tmp_path):
+    X, inverted, posed, photos = two_kinds
+    path = fersk.save(fersk.gate_experts([posed, photos], [X, inverted]), tmp_path / "gated.fersk")
+    net = fersk.create_backbone("test_tiny", n_classes=3, weights=path)
+    for name, tensor in net.body.state_dict().items():
+        assert torch.equal(tensor, photos.module_.body.state_dict()[name])

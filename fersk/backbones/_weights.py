@@ -30,7 +30,10 @@ def _imagenet_state_dict(spec):
 
 
 def load_weights(spec, body, weights):
-    """Fill ``body`` from ``weights``: "imagenet", a shipped model's name, a state-dict file or a fersk model."""
+    """Fill ``body`` from ``weights``: "imagenet", a shipped model's name, a state-dict file or a fersk model.
+
+    From a model of gated experts (``fer2013-muxspace``), the last expert's backbone.
+    """
     source = None  # the backbone a fersk model file says its weights are of
     if weights == "imagenet":
         if spec.torchvision_name is None:
@@ -45,6 +48,10 @@ def load_weights(spec, body, weights):
                 f"({', '.join(sorted(PRETRAINED))}), None nor an existing file"
             )
         state, source = read_module_state(path) if is_fersk_file(path) else (_read_state_dict(path), None)
+        experts = sorted({int(k.split(".")[1]) for k in state if k.startswith("experts.")})
+        if experts:  # GatedExperts: the last expert's backbone (fer2013-muxspace's photos expert)
+            prefix = f"experts.{experts[-1]}."
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         if any(key.startswith("body.") for key in state):  # a backbone fersk trained
             state = {k[len("body.") :]: v for k, v in state.items() if k.startswith("body.")}
     misfit = f"the weights in {str(weights)!r} do not fit backbone {spec.name!r}"
