@@ -9,8 +9,8 @@ from pathlib import Path
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 PRETRAINED = {
     "fer2013": "a TransferClassifier('fernet') trained on FER2013 by benchmarks/bench_fer2013.py",
-    "fer2013-muxspace": "the fer2013 model fine-tuned on FER2013 and the muxspace photos by "
-    "benchmarks/train_fer2013_muxspace.py --ship",
+    "fer2013-muxspace": "the fer2013 model and a photos expert (fer2013 trained on with the muxspace photos), "
+    "gated per image, by benchmarks/train_fer2013_muxspace.py --ship",
 }
 DEFAULT_MODEL = "fer2013-muxspace"  # what `fersk predict` and `fersk video` use when no model is given
 

@@ -253,9 +253,10 @@ def load_pretrained(name="fer2013", device=None):
     name : {"fer2013", "fer2013-muxspace"}, default="fer2013"
         ``"fer2013"``: a ``TransferClassifier("fernet")`` trained on FER2013's Training
         images, the reproduction of the published recipe. ``"fer2013-muxspace"``: that
-        model fine-tuned on FER2013 and on real photos (muxspace), the default of
-        ``fersk predict``, which holds up better on faces unlike FER2013's. Both take
-        48x48 grayscale faces. Each model card (``<name>.md`` beside the file) gives the
+        model and a photos expert (it, trained on with real photos, muxspace), mixed per
+        image by a gate that recognises each one's kind of face (:func:`fersk.gate_experts`);
+        the default of ``fersk predict``, it holds up on photos and on FER2013's faces
+        alike. Both take 48x48 grayscale faces. Each model card (``<name>.md`` beside the file) gives the
         data, the recipe and the figures.
     device : str, optional
         As in :func:`load`.
