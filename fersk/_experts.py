@@ -2,11 +2,11 @@
 
 import numpy as np
 import torch
-from skorch.history import History
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from skorch.history import History
 
 from .backbones._experts import GatedExperts
 from .classifiers import CNNClassifier, TransferClassifier
@@ -30,7 +30,10 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
     ----------
     experts : sequence of fitted TransferClassifier
         Two or more, with the same classes and image shape; a registered backbone
-        each, with the same kind of head.
+        each, with the same kind of head (their ``input_size`` and ``module__hidden``
+        may differ). An expert's prior shift (``prior_shift_``) is folded into the
+        bias of its head, so that the mixture mixes the probabilities the experts'
+        ``predict_proba`` gives (without their ``tta``).
     images : sequence of array-like
         For each expert, images like those it was trained on (its training images, or
         a sample of them), as the estimators take them.
@@ -87,6 +90,9 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
         module=GatedExperts,
         module__backbones=tuple(expert.backbone for expert in experts),
         module__head=first.head,
+        module__dropout=next(m.p for m in first.module_.head if isinstance(m, torch.nn.Dropout)),
+        module__hidden=_one_or_each([_hidden(expert.module_) for expert in experts]),
+        module__input_size=_one_or_each([expert.module_.input_size for expert in experts]),
         image_shape=first.image_shape_,
         tta=tta,
         device=first.device,
@@ -97,15 +103,35 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
     model.class_weight_ = np.ones(len(first.classes_))
     priors = [getattr(expert, "class_prior_", None) for expert in experts]  # files from before it lack it
     n_classes = len(first.classes_)
-    model.class_prior_ = np.full(n_classes, 1 / n_classes) if any(p is None for p in priors) else np.mean(priors, axis=0)
+    model.class_prior_ = (
+        np.full(n_classes, 1 / n_classes) if any(p is None for p in priors) else np.mean(priors, axis=0)
+    )
     model.prior_shift_ = 0.0
     model.initialize()
     for target, expert in zip(model.module_.experts, experts):
         target.load_state_dict(expert.module_.state_dict())
+        shift = getattr(expert, "prior_shift_", 0.0)
+        if shift:  # softmax(logits - shift * log(prior)) is predict_proba's shifted probabilities
+            last = [m for m in target.head if isinstance(m, torch.nn.Linear)][-1]
+            with torch.no_grad():
+                last.bias -= torch.as_tensor(shift * np.log(expert.class_prior_), dtype=last.bias.dtype).to(
+                    last.bias.device
+                )
     _set_linear(model.module_.gate, gate, len(experts))
     model.module_.eval()
     model.history_ = History()
     return model
+
+
+def _hidden(net):
+    """The width of an MLP head's hidden layer (the default for a linear head, which has none)."""
+    linears = [m for m in net.head if isinstance(m, torch.nn.Linear)]
+    return linears[0].out_features if len(linears) > 1 else 256
+
+
+def _one_or_each(values):
+    """One value when all experts share it, else a tuple of one per expert (as GatedExperts takes them)."""
+    return values[0] if all(v == values[0] for v in values) else tuple(values)
 
 
 def _features(expert, X):
@@ -125,4 +151,3 @@ def _set_linear(layer, gate, n_experts):
     with torch.no_grad():
         layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
         layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
-

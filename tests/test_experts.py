@@ -50,6 +50,29 @@ def test_gate_experts_sends_each_kind_of_face_to_its_own_expert(two_kinds):
     assert posed.tta is None and not posed.module_.training
 
 
+def _mixture_of_the_experts(model, experts, X):
+    with torch.no_grad():
+        gate = model.module_.gate_weights(torch.as_tensor(model._to_tensors(X))).numpy()
+    return sum(gate[:, [k]] * expert.predict_proba(X) for k, expert in enumerate(experts))
+
+
+def test_gate_experts_mixes_experts_of_other_head_widths_input_sizes_and_prior_shifts(two_kinds, tmp_path):
+    X, inverted, _, _ = two_kinds
+    _, y = fersk.make_faces(160, image_size=48, random_state=0)
+    settings = {**SETTINGS, "max_epochs": 1}
+    posed = fersk.TransferClassifier("test_tiny", module__hidden=64, input_size=64, prior_shift=1.0, **settings)
+    photos = fersk.TransferClassifier("test_tiny", module__hidden=32, tta="flip", **settings)
+    posed.fit(X[:100], y[:100]), photos.fit(inverted, y)
+    model = fersk.gate_experts([posed, photos], [X, inverted])
+    assert photos.tta == "flip"  # set back after the gate read its features without it
+    photos.set_params(tta=None)  # the mixture is of the experts' single views
+    # the experts as their own predict_proba has them: head width, input size and prior shift kept
+    mixed = _mixture_of_the_experts(model, [posed, photos], X[:30])
+    np.testing.assert_allclose(model.predict_proba(X[:30]), mixed, atol=1e-5)
+    loaded = fersk.load(fersk.save(model, tmp_path / "gated.fersk"))
+    np.testing.assert_allclose(loaded.predict_proba(X[:30]), model.predict_proba(X[:30]), atol=1e-6)
+
+
 def test_a_gated_model_saves_loads_and_exports_like_any_network(two_kinds, tmp_path):
     X, inverted, posed, photos = two_kinds
     model = fersk.gate_experts([posed, photos], [X, inverted], tta="flip")

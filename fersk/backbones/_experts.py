@@ -25,9 +25,11 @@ class GatedExperts(nn.Module):
         Input channels: 1 or 3 (each expert repeats grayscale to three).
     backbones : sequence of str, default=("fernet", "fernet")
         One registered backbone per expert (:func:`fersk.backbones.list_backbones`).
-    head, dropout, hidden, input_size
-        Each expert's head and input size, as :func:`fersk.backbones.create_backbone`
-        takes them.
+    head, dropout
+        Each expert's head, as :func:`fersk.backbones.create_backbone` takes them.
+    hidden, input_size
+        As :func:`fersk.backbones.create_backbone` takes them: one value for every
+        expert, or a sequence of one per expert (experts trained at other input sizes).
 
     Attributes
     ----------
@@ -60,9 +62,10 @@ class GatedExperts(nn.Module):
         if len(backbones) < 2:
             raise ValueError(f"GatedExperts needs at least two backbones, got {list(backbones)}")
         self.in_chans = in_chans
+        hidden, input_size = _per_expert(hidden, backbones, "hidden"), _per_expert(input_size, backbones, "input_size")
         self.experts = nn.ModuleList(
-            create_backbone(name, n_classes, head=head, dropout=dropout, hidden=hidden, input_size=input_size)
-            for name in backbones
+            create_backbone(name, n_classes, head=head, dropout=dropout, hidden=width, input_size=size)
+            for name, width, size in zip(backbones, hidden, input_size)
         )
         gate_features = next(m for m in self.experts[0].head if isinstance(m, nn.Linear)).in_features
         self.gate = nn.Linear(gate_features, len(backbones))
@@ -88,3 +91,14 @@ class GatedExperts(nn.Module):
         """The layer Grad-CAM explains by default: the last expert's (the photos expert of
         ``load_pretrained("fer2013-muxspace")``); pass ``layer=`` for another."""
         return self.experts[-1].cam_layer
+
+
+def _per_expert(value, backbones, name):
+    """``value`` for each backbone: one value for all, or a sequence of one per backbone."""
+    if not isinstance(value, (list, tuple)):
+        return [value] * len(backbones)
+    if len(value) != len(backbones):
+        raise ValueError(
+            f"{name} gives {len(value)} values for {len(backbones)} backbones; give one, or one per backbone"
+        )
+    return list(value)
