@@ -9,10 +9,12 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.ensemble import BaggingClassifier
 from sklearn.model_selection import KFold, cross_val_predict, learning_curve
 from sklearn.multiclass import OneVsRestClassifier
 from skorch.callbacks import EpochScoring
+from skorch.dataset import Dataset as SkorchDataset
 
 from fersk import HOGTransformer, make_faces
 
@@ -204,6 +206,22 @@ def test_epoch_scoring_by_a_scorer_name_scores_each_epoch(faces, family):
     assert history[:, "train_accuracy"] == history[:, "train_acc"]
     assert all(0 <= f1 <= acc or f1 == acc == 0 for f1, acc in zip(history[:, "valid_f1"], history[:, "valid_acc"]))
     assert model.predict(X[:2]).tolist()[0] in model.classes_  # arrays still predict labels
+
+
+def test_a_torch_dataset_of_ones_own_is_refused_not_predicted_as_class_indices(faces):
+    # predict gives class indices for the datasets skorch's callbacks score during fit only: a
+    # Dataset of the user's own went through the network unscaled and came back as indices
+    X, y = faces
+    model = cnn().fit(X, y)
+    h, w, c = model.image_shape_
+    images = X.reshape(len(X), c, h, w).astype(np.float32)
+    for dataset in (SkorchDataset(images, None), torch.utils.data.TensorDataset(torch.as_tensor(images))):
+        for method in (model.predict, model.predict_proba, model.predict_log_proba):
+            with pytest.raises(TypeError, match="torch Dataset .* np.stack"):
+                method(dataset)
+        with pytest.raises(TypeError, match="torch Dataset"):
+            model.score(dataset, y)
+    assert model.epoch_datasets_ == ()  # the fit's datasets are not kept
 
 
 # -- set_params on a fitted network, then partial_fit or warm_start ---------------------------

@@ -433,6 +433,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return self._tune_prior_shift()
         finally:
             self.validation_set_ = self.tuning_set_ = None
+            self.epoch_datasets_ = ()
 
     def _validation_dataset(self, X_val, y_val):
         """``fit``'s ``X_val`` and ``y_val`` as a skorch Dataset, without the images of labels ``y`` lacks.
@@ -618,6 +619,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             return self._tune_prior_shift()
         finally:
             self.tuning_set_ = None
+            self.epoch_datasets_ = ()
 
     def get_split_datasets(self, X, y=None, **fit_params):
         # X_val/y_val; else train_split: "auto" splits by validation_fraction, None trains on
@@ -632,6 +634,8 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             dataset, dataset_valid = split(dataset, y, **fit_params)
         # kept until fit ends, for prior_shift="auto"
         self.tuning_set_ = dataset_valid
+        # the datasets skorch's callbacks score (EpochScoring with a scorer's name): labels are indices
+        self.epoch_datasets_ = (dataset, dataset_valid)
         return dataset, dataset_valid
 
     def get_iterator(self, dataset, training=False):
@@ -693,8 +697,14 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         give were the classes more evenly frequent than in training.
         """
         check_is_fitted(self, "module_")
-        if isinstance(X, torch.utils.data.Dataset):
+        if self._scores_indices(X):
             return self._dataset_proba(X)
+        if isinstance(X, torch.utils.data.Dataset):
+            raise TypeError(
+                f"X is a torch Dataset ({type(X).__name__}); fersk's networks predict images given as an "
+                "array, one flattened image per row with pixel values 0-255, as fit takes them: give the "
+                "dataset's images as one (e.g. np.stack([image for image, _ in dataset]))"
+            )
         return self._proba(self._to_tensors(self._validate_predict(X)), shift=self.prior_shift_)
 
     def _dataset_proba(self, dataset):
@@ -799,13 +809,14 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
     def predict(self, X):
         """Predicted labels: the most probable class, after the prior shift if there is one."""
         proba = self.predict_proba(X)
-        if isinstance(X, torch.utils.data.Dataset):  # skorch's callbacks: labels are class indices
+        if self._scores_indices(X):  # skorch's callbacks: labels are class indices
             return proba.argmax(axis=1)
         return self.classes_[proba.argmax(axis=1)]
 
     def _scores_indices(self, X):
-        # EpochScoring(scoring=None) scores skorch's datasets, whose labels are class indices
-        return isinstance(X, torch.utils.data.Dataset)
+        # skorch's scoring callbacks (EpochScoring("f1_macro"), or scoring=None for score) score
+        # the datasets of the fit's epochs, whose labels are class indices; no other data is
+        return any(X is dataset for dataset in self.__dict__.get("epoch_datasets_", ()) if dataset is not None)
 
     @property
     def classes_(self):
