@@ -6,7 +6,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
-from skorch.history import History
 
 from .backbones._experts import GatedExperts
 from .classifiers import CNNClassifier, TransferClassifier
@@ -24,7 +23,10 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
     experts' probabilities (:class:`fersk.backbones.GatedExperts`). It is an ordinary
     fitted :class:`CNNClassifier`: it saves with :func:`fersk.save`, exports with
     :func:`fersk.export_onnx`, is explained with Grad-CAM, and further ``fit`` calls
-    (``warm_start=True``) train experts and gate together.
+    (``warm_start=True``) train experts and gate together, with :class:`CNNClassifier`'s
+    settings (``lr=1e-3`` on every layer, 30 epochs): set a low ``lr`` (the experts'
+    fine-tuning rate, such as 1e-4) and the epochs before, or they undo what the
+    experts learned.
 
     Parameters
     ----------
@@ -119,7 +121,6 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
                 )
     _set_linear(model.module_.gate, gate, len(experts))
     model.module_.eval()
-    model.history_ = History()
     return model
 
 
