@@ -119,7 +119,7 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
                 last.bias -= torch.as_tensor(shift * np.log(expert.class_prior_), dtype=last.bias.dtype).to(
                     last.bias.device
                 )
-    _set_linear(model.module_.gate, gate, len(experts))
+    _set_linear(model.module_.gate, gate)
     model.module_.eval()
     return model
 
@@ -143,11 +143,11 @@ def _features(expert, X):
         expert.set_params(tta=tta)
 
 
-def _set_linear(layer, gate, n_experts):
+def _set_linear(layer, gate):
     """The scaler and logistic regression of ``gate`` as one linear layer with a logit per expert."""
     scaler, logistic = gate[0], gate[-1]
     weight, bias = logistic.coef_ / scaler.scale_, logistic.intercept_ - logistic.coef_ @ (scaler.mean_ / scaler.scale_)
-    if n_experts == 2:  # a binary logistic regression gives the second expert's logit against the first's
+    if len(weight) == 1:  # a binary logistic regression gives the second expert's logit against the first's
         weight, bias = np.vstack([np.zeros_like(weight), weight]), np.concatenate([[0.0], bias])
     with torch.no_grad():
         layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))

@@ -715,14 +715,15 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         too, and ``forward`` gives them the predictions skorch cached during the epoch.
         """
         logits = self.forward(dataset, training=False)
-        proba = torch.softmax(logits.detach().float(), dim=1).cpu().numpy().astype(np.float64)
-        if self.prior_shift_:
-            proba = proba * self.class_prior_**-self.prior_shift_
-        return proba / proba.sum(axis=1, keepdims=True)
+        return self._shifted(torch.softmax(logits.detach().float(), dim=1).cpu().numpy(), self.prior_shift_)
 
     def _proba(self, images, shift):
         """Class probabilities of (n, c, h, w) images in [0, 1], shifted away from the training prior."""
-        proba = self._over_views(images, lambda net, v: torch.softmax(net(v), dim=1)).astype(np.float64)
+        return self._shifted(self._over_views(images, lambda net, v: torch.softmax(net(v), dim=1)), shift)
+
+    def _shifted(self, proba, shift):
+        """Probabilities divided by the training prior to the power ``shift``, renormalised."""
+        proba = proba.astype(np.float64)
         if shift:
             proba = proba * self.class_prior_**-shift
         # softmax ran in float32: renormalise in float64 so rows sum to 1 as log_loss expects
