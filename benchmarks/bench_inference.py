@@ -17,6 +17,11 @@ the wall clock; beside them the plain loop with BatchNorm folded, as ``predict_p
 The floating-point work per image and the machine's load are recorded too. On a machine shared
 with other work, run it with ``OMP_WAIT_POLICY=PASSIVE``: PyTorch's OpenMP threads then sleep
 while they wait, instead of spinning on the core the other thread needs.
+
+``--device cuda`` runs the same rows on a GPU (``results/inference-cuda.json``), with onnxruntime on
+its CUDA provider where the installed onnxruntime has one (on its CPU provider otherwise, and says
+so); the one-thread rows are left out there. Each network predicts with its default ``batch_size``
+(64) unless ``--batch-size`` says otherwise (``results/inference-cuda-batch1024.json``, say).
 """
 
 import argparse
@@ -29,16 +34,23 @@ import warnings
 import numpy as np
 import onnxruntime as ort
 import torch
-from _common import SHARED_DATA, record
+from _common import SHARED_DATA, device_name, record
 from torch.utils.flop_counter import FlopCounterMode
 
 import fersk
 from fersk.backbones import fold_batchnorm
 
 
+def synchronize():
+    """Wait for the GPU's queued work, so that a timer stopped after it counts it."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
 def throughput(fn, X, clock=time.perf_counter):
     start = clock()
     fn(X)
+    synchronize()
     return len(X) / (clock() - start)
 
 
@@ -47,17 +59,19 @@ def latency_ms(fn, X, calls):
     for i in range(calls):
         start = time.perf_counter()
         fn(X[i % len(X) : i % len(X) + 1])
+        synchronize()
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 
 
-def module_loop(model, batch_size=64, fold=False):
-    """``module(x)`` over batches of scaled tensors: no validation, no views, no softmax; BatchNorm
-    folded into the convolutions with ``fold``."""
+def module_loop(model, fold=False):
+    """``module(x)`` over batches of scaled tensors on the network's device: no validation, no views,
+    no softmax; BatchNorm folded into the convolutions with ``fold``."""
     net = fold_batchnorm(model.module_) if fold else model.module_.eval()
+    batch_size = model.batch_size
 
     def run(X):
-        x = torch.as_tensor(model._to_tensors(X)).contiguous(memory_format=torch.channels_last)
+        x = torch.as_tensor(model._to_tensors(X)).to(model.device).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             for start in range(0, len(x), batch_size):
                 net(x[start : start + batch_size])
@@ -65,7 +79,7 @@ def module_loop(model, batch_size=64, fold=False):
     return run
 
 
-def onnx_session(model, tta, path, threads):
+def onnx_session(model, tta, path, threads, provider="CPUExecutionProvider"):
     saved = model.tta
     model.set_params(tta=tta)
     try:
@@ -74,14 +88,14 @@ def onnx_session(model, tta, path, threads):
         model.set_params(tta=saved)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(path, options, providers=[provider])
     return lambda X: session.run(None, {"images": np.asarray(X, dtype=np.float32)})[0]
 
 
 def gflop_per_image(model):
     h, w, c = model.image_shape_
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        model.module_.eval()(torch.zeros(1, c, h, w))
+        model.module_.eval()(torch.zeros(1, c, h, w, device=model.device))
     return counter.get_total_flops() / 1e9
 
 
@@ -91,27 +105,37 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds (default: 3)")
     parser.add_argument("--calls", type=int, default=100, help="single-image calls per latency (default: 100)")
     parser.add_argument("--quick", action="store_true", help="100 faces, 1 round, 10 calls")
+    parser.add_argument("--device", default="cpu", help="'cpu' (default) or 'cuda'")
+    parser.add_argument("--batch-size", type=int, default=64, help="the networks' batch_size (default: 64, theirs)")
     args = parser.parse_args()
     if args.quick:
         args.images, args.rounds, args.calls = 100, 1, 10
     begin = time.perf_counter()
     load_before = os.getloadavg()[0]
     threads = torch.get_num_threads()
+    gpu = args.device.startswith("cuda")
+    provider = "CUDAExecutionProvider" if gpu else "CPUExecutionProvider"
+    if provider not in ort.get_available_providers():
+        print(f"this onnxruntime has no {provider} ({ort.get_available_providers()}): its rows run on the CPU")
+        provider = "CPUExecutionProvider"
     X = fersk.load_fer2013(SHARED_DATA / "fer2013", subset="test").data[: args.images]
     faces, labels = fersk.make_faces(600, image_size=48, random_state=0)
-    neural = dict(max_epochs=1, validation_fraction=0, early_stopping=0, lr_patience=0, random_state=0)
+    on_device = dict(device=args.device, batch_size=args.batch_size)
+    neural = dict(max_epochs=1, validation_fraction=0, early_stopping=0, lr_patience=0, random_state=0, **on_device)
 
-    shipped = fersk.load_pretrained("fer2013")
+    shipped = fersk.load_pretrained("fer2013", device=args.device).set_params(batch_size=args.batch_size)
     tta = shipped.tta
-    shipped_none = fersk.load_pretrained("fer2013").set_params(tta=None)
+    shipped_none = fersk.load_pretrained("fer2013", device=args.device).set_params(tta=None, **on_device)
+    default = fersk.load_pretrained("fer2013-muxspace", device=args.device).set_params(batch_size=args.batch_size)
     cnn = fersk.CNNClassifier(**neural).fit(faces, labels)
     resnet = fersk.TransferClassifier("resnet18", weights=None, **neural).fit(faces, labels)
     hog = fersk.HOGSVMClassifier(random_state=0).fit(faces, labels)
     folder = tempfile.mkdtemp()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ort_tta = onnx_session(shipped, tta, f"{folder}/tta.onnx", threads)
-        ort_none = onnx_session(shipped, None, f"{folder}/none.onnx", threads)
+        ort_tta = onnx_session(shipped, tta, f"{folder}/tta.onnx", threads, provider)
+        ort_none = onnx_session(shipped, None, f"{folder}/none.onnx", threads, provider)
+        ort_default = onnx_session(default, default.tta, f"{folder}/default.onnx", threads, provider)
         ort_none_1 = onnx_session(shipped, None, f"{folder}/none.onnx", 1)
     # name: (predict function, share of the faces per round: the ten-view rows take a tenth)
     rows = {
@@ -120,6 +144,12 @@ def main():
         "shipped model, tta=None": (shipped_none.predict_proba, 1),
         "shipped model, tta=None, onnxruntime": (ort_none, 1),
         "shipped model, module loop (the limit)": (module_loop(shipped), 1),
+        f"fersk predict's default model (fer2013-muxspace), tta={default.tta!r} (its default)": (
+            default.predict_proba,
+            1,
+        ),
+        "fersk predict's default model, onnxruntime": (ort_default, 1),
+        "fersk predict's default model, module loop (the limit)": (module_loop(default), 1),
         "CNN": (cnn.predict_proba, 1),
         "CNN, module loop (the limit)": (module_loop(cnn), 1),
         "resnet18": (resnet.predict_proba, 1),
@@ -134,6 +164,9 @@ def main():
             best[name] = max(best[name], throughput(fn, X[: max(int(share * len(X)), 10)]))
             print(f"{name}: {best[name]:.0f} images/s", flush=True)
     figures = {
+        "device": device_name(shipped.device),
+        "batch_size": args.batch_size,
+        "onnxruntime provider": provider,
         "faces": len(X),
         "threads": threads,
         # PASSIVE: waiting OpenMP threads sleep instead of spinning, which on a machine shared with
@@ -145,6 +178,9 @@ def main():
         figures[f"{name}: images/s"] = round(best[name])
         figures[f"{name}: latency ms"] = round(latency_ms(fn, X, args.calls), 2)
         print(name, figures[f"{name}: latency ms"], "ms", flush=True)
+    if gpu:
+        name = "inference-cuda" + ("" if args.batch_size == 64 else f"-batch{args.batch_size}")
+        return finish(figures, begin, name + ("-quick" if args.quick else ""), (shipped, cnn, resnet))
     # one thread: single-image latency without waiting on a second thread, and throughput per
     # second of CPU time, which other processes on a shared machine disturb far less than the clock
     torch.set_num_threads(1)
@@ -165,10 +201,15 @@ def main():
         figures[f"{name}: latency ms, 1 thread"] = round(latency_ms(fn, X, args.calls), 2)
         print(name, figures[f"{name}: images per CPU-second, 1 thread"], figures[f"{name}: latency ms, 1 thread"])
     torch.set_num_threads(threads)
-    for name, model in (("shipped model", shipped), ("CNN", cnn), ("resnet18", resnet)):
-        figures[f"{name}: GFLOP per image"] = round(gflop_per_image(model), 3)
+    finish(figures, begin, "inference" + ("-quick" if args.quick else ""), (shipped, cnn, resnet))
+
+
+def finish(figures, begin, name, models):
+    """Add each network's floating-point work and the machine's load, and record the figures."""
+    for label, model in zip(("shipped model", "CNN", "resnet18"), models):
+        figures[f"{label}: GFLOP per image"] = round(gflop_per_image(model), 3)
     figures["load average at end"] = round(os.getloadavg()[0], 2)
-    print(record("inference" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
+    print(record(name, figures, time.perf_counter() - begin))
 
 
 if __name__ == "__main__":

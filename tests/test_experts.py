@@ -37,9 +37,7 @@ def test_the_output_is_the_log_of_the_gate_weighted_mean_of_the_experts_probabil
 def test_gate_experts_sends_each_kind_of_face_to_its_own_expert(two_kinds):
     X, inverted, posed, photos = two_kinds
     model = fersk.gate_experts([posed, photos], [X, inverted])
-    with torch.no_grad():
-        to_posed = model.module_.gate_weights(torch.as_tensor(model._to_tensors(X))).numpy()
-        to_photos = model.module_.gate_weights(torch.as_tensor(model._to_tensors(inverted))).numpy()
+    to_posed, to_photos = _gate_weights(model, X), _gate_weights(model, inverted)
     assert to_posed[:, 0].mean() > 0.75 and to_photos[:, 1].mean() > 0.75
     # so the mixture answers as each kind's own expert does, though the experts disagree
     assert np.mean(posed.predict(X) != photos.predict(X)) > 0.3
@@ -50,9 +48,14 @@ def test_gate_experts_sends_each_kind_of_face_to_its_own_expert(two_kinds):
     assert posed.tta is None and not posed.module_.training
 
 
-def _mixture_of_the_experts(model, experts, X):
+def _gate_weights(model, X):
+    """The gate's weights of images X, on the network's device (a GPU where tests run on one)."""
     with torch.no_grad():
-        gate = model.module_.gate_weights(torch.as_tensor(model._to_tensors(X))).numpy()
+        return model.module_.gate_weights(torch.as_tensor(model._to_tensors(X), device=model.device)).cpu().numpy()
+
+
+def _mixture_of_the_experts(model, experts, X):
+    gate = _gate_weights(model, X)
     return sum(gate[:, [k]] * expert.predict_proba(X) for k, expert in enumerate(experts))
 
 
@@ -115,4 +118,4 @@ def test_a_gated_model_file_transfers_its_last_experts_backbone(two_kinds, tmp_p
     path = fersk.save(fersk.gate_experts([posed, photos], [X, inverted]), tmp_path / "gated.fersk")
     net = fersk.create_backbone("test_tiny", n_classes=3, weights=path)
     for name, tensor in net.body.state_dict().items():
-        assert torch.equal(tensor, photos.module_.body.state_dict()[name])
+        assert torch.equal(tensor, photos.module_.body.state_dict()[name].cpu())
