@@ -157,8 +157,16 @@ def is_fersk_file(path):
 
 
 def read_module_state(path):
-    """The network weights stored in a fersk model file, and the name of its backbone (None for a CNN)."""
+    """The network weights stored in a fersk model file, and the name of its backbone (None for a CNN).
+
+    For gated experts (``fersk.gate_experts``), the last expert's backbone: the one that transfers.
+    """
     manifest, members = read_archive(path)
     if MODULE not in members:
         raise ValueError(f"{path} holds a {manifest.get('estimator')}, which has no network weights to transfer")
-    return tensors_from_bytes(members[MODULE]), manifest.get("params", {}).get("backbone")
+    params = manifest.get("params", {})
+    experts = params.get("module__backbones")  # a list, or a tuple written as {"__tuple__": [names]}
+    if isinstance(experts, dict):
+        experts = experts["__tuple__"]
+    source = experts[-1] if experts else params.get("backbone")
+    return tensors_from_bytes(members[MODULE]), source

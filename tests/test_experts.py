@@ -119,3 +119,6 @@ def test_a_gated_model_file_transfers_its_last_experts_backbone(two_kinds, tmp_p
     net = fersk.create_backbone("test_tiny", n_classes=3, weights=path)
     for name, tensor in net.body.state_dict().items():
         assert torch.equal(tensor, photos.module_.body.state_dict()[name].cpu())
+    # a backbone other than the experts' says which to pass
+    with pytest.raises(ValueError, match=r"they are a 'test_tiny' backbone's: pass backbone='test_tiny'"):
+        fersk.create_backbone("resnet18", n_classes=3, weights=path)
