@@ -354,3 +354,42 @@ def test_a_network_gives_log_probabilities(fitted, faces, family):
     X = faces[0][:5]
     model = fitted[family]
     np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), model.predict_proba(X), rtol=1e-12)
+
+
+# -- images as a list, and images ordered channels-first ------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_list_of_images_is_the_array_it_stacks_to(fitted, faces, family):
+    # a list of (h, w) images, as [imread(f) for f in files] gives them: "Found array with dim 3"
+    X, y = faces
+    images = list(X.reshape(-1, 16, 16))
+    model = fitted[family]
+    np.testing.assert_array_equal(model.predict_proba(images), model.predict_proba(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        refit = FAMILIES[family]().fit(images, y.tolist())
+    assert refit.image_shape_ == (16, 16, 1)
+    np.testing.assert_allclose(refit.predict_proba(X), model.predict_proba(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_images_ordered_channels_first_are_refused_saying_how_to_reorder_them(fitted, faces, family, channels):
+    # (n, c, h, w) as PyTorch orders images: the CNN trained on 1x16 images of 16 channels without a
+    # word, the others failed on "1x16 images" or "16 channels"
+    X, y = faces
+    chw = np.repeat(X.reshape(-1, 1, 16, 16), channels, axis=1)
+    message = (
+        rf"X holds images of shape \({channels}, 16, 16\), which looks channels-first .*: "
+        r"give X\.transpose\(0, 2, 3, 1\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        FAMILIES[family]().fit(chw, y)
+    with pytest.raises(ValueError, match=message):
+        fitted[family].predict(chw)
+    if channels == 1:  # reordered, they are the images the model was fitted on
+        reordered = chw.transpose(0, 2, 3, 1)
+        np.testing.assert_array_equal(fitted[family].predict(reordered), fitted[family].predict(X))
+    with pytest.raises(ValueError, match=message):
+        HOGTransformer().fit(chw)

@@ -47,14 +47,37 @@ def check_image_shape(image_shape, n_features=None):
 def flatten_images(X):
     """Flatten 3-D (n, h, w) or 4-D (n, h, w, c) image arrays at the door.
 
+    A list of images, each ``(h, w)`` or ``(h, w, c)``, is the array it stacks to. Images
+    ordered channels-first, ``(n, c, h, w)`` as PyTorch orders them, are refused: their rows
+    of pixels would be taken for channels.
+
     Returns the 2-D array and the image shape the array carried (None for 2-D input).
+
+    Examples
+    --------
+    >>> X, shape = flatten_images([np.zeros((4, 4)), np.ones((4, 4))])
+    >>> X.shape, shape
+    ((2, 16), (4, 4, 1))
     """
-    if hasattr(X, "iloc") or hasattr(X, "tocsr") or isinstance(X, list):
-        return X, None  # DataFrames, sparse and lists are 2-D; validate_data checks them
+    if hasattr(X, "iloc") or hasattr(X, "tocsr"):
+        return X, None  # DataFrames and sparse matrices are 2-D; validate_data checks them
+    if isinstance(X, list):
+        try:
+            rows = len(np.shape(X)) <= 2
+        except ValueError:  # images of different sizes: validate_data says the list is ragged
+            rows = True
+        if rows:  # lists of rows; validate_data checks them
+            return X, None
     X = np.asarray(X)
     if X.ndim == 3:
         return X.reshape(len(X), -1), (*X.shape[1:], 1)
     if X.ndim == 4:
+        if X.shape[1] in (1, 3) and X.shape[3] not in (1, 3, 4):
+            raise ValueError(
+                f"X holds images of shape {X.shape[1:]}, which looks channels-first (n, channels, height, "
+                "width), as PyTorch orders them; fersk takes images channels-last, (n, height, width, "
+                "channels): give X.transpose(0, 2, 3, 1)"
+            )
         return X.reshape(len(X), -1), X.shape[1:]
     if X.ndim > 4:
         raise ValueError(f"X must be 2-D (flattened images), 3-D or 4-D; got {X.ndim}-D")
