@@ -24,8 +24,9 @@ and the muxspace train photos: two experts and a gate (``fersk.gate_experts``).
   test) are scored once, for the chosen model.
 
 The model and its card are written to ``--out`` (``benchmarks/out/``), the figures to
-``results/train-fer2013-muxspace.json``; ``--ship`` copies the model and card into ``fersk/pretrained/``,
-the explicit step that ships them.
+``results/train-fer2013-muxspace.json`` (``-cuda.json`` with ``--device cuda``, where the speed that
+the test-time augmentation must keep is the GPU's, so every view keeps it); ``--ship`` copies the model
+and card into ``fersk/pretrained/``, the explicit step that ships them.
 """
 
 import argparse
@@ -207,7 +208,8 @@ def main():
         "wall minutes": round((time.perf_counter() - begin) / 60, 1),
     }
     results = out if args.quick else HERE / "results"
-    (results / f"train-{NAME}{'-quick' if args.quick else ''}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    suffix = ("-cuda" if str(model.device).startswith("cuda") else "") + ("-quick" if args.quick else "")
+    (results / f"train-{NAME}{suffix}.json").write_text(json.dumps(figures, indent=2) + "\n")
     (out / f"{NAME}.md").write_text(_card(figures, model))
     if args.ship and not args.quick:
         for name in (f"{NAME}.fersk", f"{NAME}.md"):
