@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from sklearn.ensemble import BaggingClassifier
+from sklearn.ensemble import BaggingClassifier, VotingClassifier
 from sklearn.model_selection import KFold, cross_val_predict, learning_curve
 from sklearn.multiclass import OneVsRestClassifier
 from skorch.callbacks import EpochScoring
@@ -393,3 +393,27 @@ def test_images_ordered_channels_first_are_refused_saying_how_to_reorder_them(fi
         np.testing.assert_array_equal(fitted[family].predict(reordered), fitted[family].predict(X))
     with pytest.raises(ValueError, match=message):
         HOGTransformer().fit(chw)
+
+
+# -- classes= in a model that a meta-estimator fits on encoded labels --------------------------
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_classes_in_a_model_fitted_on_encoded_labels_says_to_leave_it_out(faces, family):
+    # VotingClassifier, StackingClassifier and cross_val_predict(method="predict_proba") fit on labels
+    # encoded as 0..n-1: "y holds label(s) [0, 1, ...] that are not among classes=[...]" said no more
+    X, y = faces
+    message = r"y holds integers and classes does not: VotingClassifier, .* leave classes=None in models"
+    network = NETWORKS[family](classes=np.unique(y))
+    with pytest.raises(ValueError, match=message):
+        VotingClassifier([("net", network)], voting="soft").fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        cross_val_predict(network, X, y, cv=2, method="predict_proba")
+    # as it says: without classes=, cross_val_predict gives the classes a training fold lacks a column of 0
+    order = np.argsort(y, kind="stable")  # the second half lacks angry, disgust and fear
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's: a training fold lacks classes
+        proba = cross_val_predict(NETWORKS[family](), X[order], y[order], cv=KFold(2), method="predict_proba")
+    assert proba.shape == (len(y), 7)
+    assert (proba[:28, :3] == 0).all() and (proba[28:, :3] > 0).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)

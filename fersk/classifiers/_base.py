@@ -38,9 +38,18 @@ class ImageClassifierMixin:
             self.classes_ = unique_labels(classes)  # refuses a mix of strings and numbers
             unknown = sorted(set(np.unique(y).tolist()) - set(self.classes_.tolist()))
             if unknown:
+                encoded = np.asarray(y).dtype.kind in "iu" and self.classes_.dtype.kind in "OSU"
                 raise ValueError(
                     f"y holds label(s) {unknown} that are not among classes={self.classes_.tolist()}; "
                     "classes must list every label"
+                    + (
+                        ". y holds integers and classes does not: VotingClassifier, StackingClassifier and "
+                        "cross_val_predict(method='predict_proba') give their models the labels encoded as 0 to "
+                        "n_classes - 1, and keep the labels (and a column for each) themselves; leave "
+                        "classes=None in models that they fit"
+                        if encoded
+                        else ""
+                    )
                 )
             y_encoded = np.searchsorted(self.classes_, y)
         if len(self.classes_) < 2:
