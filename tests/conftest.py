@@ -2,6 +2,13 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# On a GPU of the Ampere generation or newer, float32 convolutions run in TF32 by default, whose 10-bit
+# mantissa parts two computations of the same probabilities by about 1e-3 (BatchNorm folded or not, say);
+# the tests compare them in float32 there as on a CPU.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

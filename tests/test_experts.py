@@ -39,8 +39,9 @@ def test_gate_experts_sends_each_kind_of_face_to_its_own_expert(two_kinds):
     model = fersk.gate_experts([posed, photos], [X, inverted])
     to_posed, to_photos = _gate_weights(model, X), _gate_weights(model, inverted)
     assert to_posed[:, 0].mean() > 0.75 and to_photos[:, 1].mean() > 0.75
-    # so the mixture answers as each kind's own expert does, though the experts disagree
-    assert np.mean(posed.predict(X) != photos.predict(X)) > 0.3
+    # so the mixture answers as each kind's own expert does, though the experts disagree (on 40% of the faces
+    # trained on a CPU, 16% on a GPU, whose random draws differ)
+    assert np.mean(posed.predict(X) != photos.predict(X)) > 0.1
     # the experts' own weights, mixed by the gate
     mixed = to_posed[:, [0]] * posed.predict_proba(X) + to_posed[:, [1]] * photos.predict_proba(X)
     np.testing.assert_allclose(model.predict_proba(X), mixed, atol=1e-5)
