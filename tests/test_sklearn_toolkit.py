@@ -13,6 +13,7 @@ import torch
 from sklearn.ensemble import BaggingClassifier, VotingClassifier
 from sklearn.model_selection import KFold, cross_val_predict, learning_curve
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.semi_supervised import SelfTrainingClassifier
 from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
 
@@ -305,6 +306,24 @@ def test_missing_labels_are_named_with_their_rows(faces, family, missing):
     else:
         with pytest.raises(ValueError, match=message):
             NETWORKS[family]().partial_fit(X, blank, classes=np.unique(y))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_labels_of_mixed_types_are_named_with_their_rows(faces, family):
+    # a -1 for "unlabelled" among emotion names got scikit-learn's "Unknown label type" at fit
+    # and numpy's "'<' not supported between 'str' and 'int'" at score
+    X, y = faces
+    mixed = y.astype(object)
+    mixed[[5, 9]] = -1
+    message = r"y mixes strings with labels of other types \(int: -1\), at rows \[5, 9\]; give labels of one type"
+    with pytest.raises(ValueError, match=message):
+        FAMILIES[family]().fit(X, mixed)
+    if family == "hog":
+        with pytest.raises(ValueError, match=message):
+            hog().fit(X, y).score(X, mixed)
+    # SelfTrainingClassifier hands its estimator the labelled images only, so -1 there is fine
+    labelled = SelfTrainingClassifier(FAMILIES[family](), max_iter=1).fit(X, mixed)
+    assert -1 not in labelled.estimator_.classes_
 
 
 # -- a fixed validation set holding a class that a learning_curve step lacks --------------------

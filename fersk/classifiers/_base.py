@@ -26,7 +26,7 @@ class ImageClassifierMixin:
         (``partial_fit``'s first batch). Returns the 2-D X and the labels encoded as
         0..n_classes-1.
         """
-        check_no_missing_labels(y)
+        check_labels(y)
         X, carried = flatten_images(X)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
@@ -98,7 +98,7 @@ class ImageClassifierMixin:
 
     def _encode(self, y, name="y"):
         """Labels -> indices into ``classes_``; labels unseen at ``fit`` are an error."""
-        check_no_missing_labels(y, name)
+        check_labels(y, name)
         y = np.asarray(y)
         unseen = sorted(set(y.tolist()) - set(self.classes_.tolist()))
         if unseen:
@@ -150,7 +150,7 @@ class ImageClassifierMixin:
         check_is_fitted(self, "image_shape_")
         if self._scores_indices(X):
             return accuracy_score(y, self.predict(X), sample_weight=sample_weight)
-        check_no_missing_labels(y)
+        check_labels(y)
         unseen = sorted(set(np.asarray(y).tolist()) - set(self.classes_.tolist()))
         if unseen:
             warnings.warn(
@@ -171,11 +171,13 @@ def _is_missing(label):
         return True
 
 
-def check_no_missing_labels(y, name="y"):
-    """Refuse labels that are missing (None, NaN, pandas.NA), saying which rows hold them.
+def check_labels(y, name="y"):
+    """Refuse labels that are missing (None, NaN, pandas.NA) or of mixed types, saying which rows hold them.
 
     A blank cell of a labels CSV read with pandas is a NaN among strings, which scikit-learn
-    reported as "Input contains NaN" (not naming y), and a None failed in numpy's sort.
+    reported as "Input contains NaN" (not naming y), and a None failed in numpy's sort. Strings
+    mixed with numbers (a -1 for "unlabelled" among emotion names) got scikit-learn's "Unknown
+    label type" at ``fit`` and numpy's "'<' not supported" at ``score``.
     """
     if y is None:  # validate_data says that y is required
         return
@@ -188,6 +190,15 @@ def check_no_missing_labels(y, name="y"):
             f"{name} holds {len(missing)} missing label(s) (None or NaN), at rows {missing[:10].tolist()}"
             f"{' ...' if len(missing) > 10 else ''}; leave those images out (keep = ~pandas.isna(y); "
             "X[keep], y[keep]) or label them"
+        )
+    strings = np.array([isinstance(label, str) for label in y])
+    if strings.any() and not strings.all():
+        others = np.flatnonzero(~strings)
+        types = ", ".join(sorted({type(y[i]).__name__ for i in others}))
+        raise ValueError(
+            f"{name} mixes strings with labels of other types ({types}: {y[others[0]]!r}), at rows "
+            f"{others[:10].tolist()}{' ...' if len(others) > 10 else ''}; give labels of one type: leave the "
+            "unlabelled images out, or write every label as a string"
         )
 
 

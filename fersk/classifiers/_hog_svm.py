@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, indexable
 
 from ..preprocessing import HOGTransformer
-from ._base import ImageClassifierMixin, check_no_missing_labels
+from ._base import ImageClassifierMixin, check_labels
 
 
 class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
@@ -126,7 +126,7 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        check_no_missing_labels(y)
+        check_labels(y)
         if sample_weight is not None:
             X, y, sample_weight = _drop_weightless(X, y, sample_weight)
         X, y_encoded = self._validate_fit(X, y)

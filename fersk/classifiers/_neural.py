@@ -22,7 +22,7 @@ from ..backbones import inference_module
 from ..preprocessing import feature_names, flatten_images, infer_image_shape
 from ..training import POLICIES, TTA_POLICIES, FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
-from ._base import ImageClassifierMixin, check_no_missing_labels
+from ._base import ImageClassifierMixin, check_labels
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 # skorch's own parameters, and its prefixed routes (module__*, optimizer__*, ...): skorch checks them
@@ -379,7 +379,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 "with one worker per GPU instead (see the user guide, 'Scaling out')"
             )
         self._validate_params()
-        check_no_missing_labels(y)
+        check_labels(y)
         self._check_prior_shift(X_val)
         if self.warm_start and self.initialized_:
             self._check_warm_start_classes(y if classes is None else classes)
@@ -441,7 +441,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         The network has no output for those, so no loss: a ``learning_curve`` step or a fold may lack
         a class that a fixed validation set holds. They are left out with a warning.
         """
-        check_no_missing_labels(y_val, "y_val")
+        check_labels(y_val, "y_val")
         X_val = self._validate_predict(X_val)
         y_val = column_or_1d(y_val, warn=True)
         if len(y_val) != len(X_val):
