@@ -195,6 +195,27 @@ def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys
     )
 
 
+def test_predict_creates_the_folder_of_its_csv_before_the_work(model_file, image_files, tmp_path, capsys):
+    paths, _ = image_files
+    out = tmp_path / "new" / "folder" / "faces.csv"
+    assert main(["predict", str(paths[0]), "--model", str(model_file), "--detector", "none", "--csv", str(out)]) == 0
+    with open(out) as f:
+        assert [r["image"] for r in csv.DictReader(f)] == [str(paths[0])]
+    assert f"rows written to {out}" in capsys.readouterr().err
+
+
+def test_explain_names_the_file_it_wrote_and_refuses_an_unknown_target(model_file, image_files, tmp_path, capsys):
+    paths, _ = image_files
+    argv = ["explain", str(paths[0]), "--model", str(model_file), "--detector", "none"]
+    assert main([*argv, "--out", str(tmp_path / "overlay")]) == 0
+    assert capsys.readouterr().out.strip().endswith(f"written to {tmp_path / 'overlay.png'}")
+    assert (tmp_path / "overlay.png").is_file()
+    assert main([*argv, "--target", "hapy", "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fersk explain: --target hapy is not a class of this model; its classes: ")
+    assert "happy" in err and not (tmp_path / "x.png").exists()
+
+
 def test_explain_writes_an_overlay(model_file, image_files, tmp_path, capsys):
     paths, _ = image_files
     out = tmp_path / "overlay.png"

@@ -6,7 +6,9 @@ Each subcommand parses its arguments and calls the library: the models and datas
 
 import argparse
 import sys
+import warnings
 
+from ..datasets import FerskDataWarning
 from . import _photos, _train
 
 
@@ -24,8 +26,22 @@ def build_parser():
 def main(argv=None):
     """Run the ``fersk`` command; returns its exit status (2 with a one-line message on bad input)."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"fersk {args.command}: {exc}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
+        try:
+            return args.handler(args)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"fersk {args.command}: {exc}", file=sys.stderr)
+            return 2
+
+
+def _one_line_warnings(command, show):
+    """fersk's own warnings (what was skipped, frames without a face) as one line each, like its errors."""
+
+    def showwarning(message, category, *args, **kwargs):
+        if issubclass(category, FerskDataWarning):
+            print(f"fersk {command}: {message}", file=sys.stderr)
+        else:
+            show(message, category, *args, **kwargs)
+
+    return showwarning

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .._export import INPUT_DTYPES, export_onnx
 from .._pretrained import DEFAULT_MODEL
+from ..datasets._decode import IMAGE_EXTENSIONS
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
 from ._common import DEFAULT_HELP, MODEL_HELP, add_detector_option, load_model
@@ -23,6 +24,8 @@ def predict(args):
     videos = [p for p in args.images if Path(p).suffix.lower() in VIDEO_SUFFIXES]
     if videos:
         raise ValueError(f"{videos[0]} is a video: find, follow and classify its faces with `fersk video {videos[0]}`")
+    if args.csv:
+        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)  # before the work, not after it
     records = analyze_faces(model, args.images, detector=args.detector)
     if args.crop_faces:
         print(
@@ -48,6 +51,9 @@ def predict(args):
 def explain_command(args):
     """An attribution heatmap over the largest face of an image, beside the face, as a PNG."""
     model = load_model(args.model)
+    classes = [str(c) for c in model.classes_]
+    if args.target is not None and args.target not in classes:
+        raise ValueError(f"--target {args.target} is not a class of this model; its classes: {', '.join(classes)}")
     if args.crop_faces:
         print(
             "fersk explain: --crop-faces is deprecated and will be removed in the next release: explain now finds "
@@ -58,10 +64,12 @@ def explain_command(args):
     if not records[0].face_found:
         print(f"fersk explain: no face found in {args.image}; explaining the whole image", file=sys.stderr)
     fig = plot_explanation(model, X[0], method=args.method, target=args.target)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=120)
+    out = Path(args.out)
+    out = out if out.suffix else out.with_suffix(".png")  # as matplotlib names it
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
     where = "the whole image" if records[0].score is None else "its largest face"
-    print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {args.out}")
+    print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {out}")
     return 0
 
 
@@ -69,6 +77,8 @@ def video_command(args):
     """Faces of a video tracked and classified: frames.csv, timeline.png and, with --annotate, annotated.mp4."""
     from ..video import analyze_video, plot_emotion_timeline, write_annotated_video
 
+    if Path(args.video).suffix.lower() in IMAGE_EXTENSIONS:
+        raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
     model = load_model(args.model)
     every, fps, detect_every = args.every, args.fps, args.detect_every
     records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)

@@ -239,6 +239,23 @@ def test_cli_writes_csv_timeline_and_annotated_video(model_file, clip, tmp_path,
         assert sum(1 for _ in container.decode(video=0)) == 20
 
 
+def test_cli_says_in_one_line_which_frames_have_no_face(model_file, tmp_path, capsys):
+    path = write_clip(tmp_path / "wall.mp4", [np.full((64, 64, 3), 90, np.uint8)] * 3)
+    assert main(["video", str(path), "--model", model_file, "--detect-every", "1", "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"fersk video: {path}: no face in 3 of 3 analysed frames (frames 0, 1, 2); each has one record with "
+        "face_found=False"
+    )
+
+
+def test_cli_sends_a_photo_to_the_predict_command(model_file, tmp_path, capsys):
+    photo = _jpeg(tmp_path / "me.jpg")
+    assert main(["video", str(photo), "--model", model_file]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"fersk video: {photo} is a photo: find and classify its faces with `fersk predict {photo}`"
+
+
 # -- bad input --------------------------------------------------------------------------
 
 
