@@ -108,6 +108,14 @@ def video_info(path):
         container.close()
 
 
+def upright(frame):
+    """A decoded frame as a ``(height, width, 3)`` uint8 RGB array, turned as its display
+    matrix says: a phone stores a portrait video on its side, with the turn in its header."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = round(getattr(frame, "rotation", 0) / 90) % 4  # degrees counter-clockwise, as np.rot90 turns
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
 def check_sampling(every, fps):
     if fps is not None:
         if every not in (None, 1):
@@ -126,7 +134,8 @@ def iter_frames(path, *, every=1, fps=None, info=None):
     about ``fps`` frames per second of video.
 
     ``index`` counts every decoded frame from 0; ``time_s`` is the frame's presentation time
-    (from 0 at the first frame); ``rgb`` is a ``(height, width, 3)`` uint8 array. Frames
+    (from 0 at the first frame); ``rgb`` is a ``(height, width, 3)`` uint8 array, upright
+    (turned as the video's rotation metadata says, as players show it). Frames
     skipped by the sampling are decoded (video codecs need them) but not converted.
 
     Raises
@@ -158,7 +167,7 @@ def iter_frames(path, *, every=1, fps=None, info=None):
                     next_time = (math.floor(time * fps + 1e-6) + 1) / fps  # the next point of the 1/fps grid
                 elif index % every:
                     continue
-                yield index, float(time), frame.to_ndarray(format="rgb24")
+                yield index, float(time), upright(frame)
         except av.FFmpegError as error:
             where = f"after frame {index}" if index >= 0 else "before its first frame"
             raise VideoReadError(

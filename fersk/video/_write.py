@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..faces import draw_faces
-from ._reader import VideoReadError, _av, _open
+from ._reader import VideoReadError, _av, _open, upright
 
 
 def write_annotated_video(path_in, records, path_out, *, codec=None):
@@ -39,18 +39,19 @@ def write_annotated_video(path_in, records, path_out, *, codec=None):
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
     container, stream = _open(path_in)
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    shown, n = [], 0
+    shown, n, video = [], 0, None
     try:
         with av.open(str(path_out), mode="w") as out:
-            video = out.add_stream(codec, rate=Fraction(rate))
-            width, height = stream.codec_context.width, stream.codec_context.height
-            video.width, video.height = width + width % 2, height + height % 2  # 4:2:0 needs even sizes
-            video.pix_fmt = "yuv420p"
-            if codec == "libx264":
-                video.options = {"crf": "20", "preset": "veryfast"}
             try:
                 for i, frame in enumerate(container.decode(stream)):
-                    rgb = frame.to_ndarray(format="rgb24")
+                    rgb = upright(frame)
+                    if video is None:  # the size of the frames as shown, a portrait video's upright
+                        height, width = rgb.shape[:2]
+                        video = out.add_stream(codec, rate=Fraction(rate))
+                        video.width, video.height = width + width % 2, height + height % 2  # 4:2:0: even sizes
+                        video.pix_fmt = "yuv420p"
+                        if codec == "libx264":
+                            video.options = {"crf": "20", "preset": "veryfast"}
                     shown = by_frame.get(i, shown)
                     drawn = draw_faces(rgb, shown, min_size=0) if shown else rgb
                     if drawn.shape[:2] != (video.height, video.width):
@@ -62,7 +63,8 @@ def write_annotated_video(path_in, records, path_out, *, codec=None):
                     f"cannot read video {path_in}: corrupt or truncated, decoding failed after frame {n - 1} "
                     f"({error.strerror})"
                 ) from None
-            out.mux(video.encode())
+            if video is not None:
+                out.mux(video.encode())
     finally:
         container.close()
     if n == 0:

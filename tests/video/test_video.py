@@ -239,6 +239,33 @@ def test_cli_writes_csv_timeline_and_annotated_video(model_file, clip, tmp_path,
         assert sum(1 for _ in container.decode(video=0)) == 20
 
 
+def test_a_portrait_video_stored_on_its_side_is_analysed_and_drawn_upright(model, tmp_path):
+    path = tmp_path / "phone.mp4"
+    upright = one_face_frames(4, width=120)  # the face in 120x120 frames, in a 120 wide, 160 high portrait
+    upright = [np.concatenate([frame, np.full((40, 120, 3), 90, np.uint8)]) for frame in upright]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=FPS)
+        stream.width, stream.height = 160, 120  # stored on its side, as a phone stores it
+        stream.pix_fmt = "yuv420p"
+        if not hasattr(stream, "set_display_rotation"):
+            pytest.skip("this PyAV cannot write rotation metadata")
+        stream.set_display_rotation(90)  # shown turned 90 degrees counter-clockwise
+        for frame in upright:
+            out.mux(
+                stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(frame, -1)), format="rgb24"))
+            )
+        out.mux(stream.encode())
+    records = analyze_video(model, path, detect_every=1)
+    assert [r.face_found for r in records] == [True] * 4
+    left, top, right, bottom = records[0].box
+    assert 0 <= top < bottom < 120 and 0 <= left < right < 120  # in the upright frame, above the band
+    drawn = tmp_path / "drawn.mp4"
+    write_annotated_video(path, records, drawn)
+    with av.open(str(drawn)) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.height, frame.width) == (160, 120)
+
+
 def test_cli_says_in_one_line_which_frames_have_no_face(model_file, tmp_path, capsys):
     path = write_clip(tmp_path / "wall.mp4", [np.full((64, 64, 3), 90, np.uint8)] * 3)
     assert main(["video", str(path), "--model", model_file, "--detect-every", "1", "--out", str(tmp_path / "o")]) == 0
