@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ._align import extract_face
 from ._detect import detect_faces_batch
-from ._image import as_image, gray, read_image
+from ._image import as_image, as_photo, gray, read_image
 
 ON_MISSING = ("whole", "skip")
 # Fewer images are detected in this process: starting the worker processes (each imports
@@ -115,9 +115,10 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
         ``image_shape_`` (the crop shape and grayscale/RGB follow it). A Pipeline that
         starts with a :class:`~fersk.FaceCropper` would look for a face again in each
         crop: pass the pipeline's classifier instead.
-    images : list of paths or arrays, a path, or an array
-        Paths are read upright with :func:`read_image`. Arrays hold pixel values 0-255:
-        one image ``(h, w, 3)`` / ``(h, w, 4)``, or ``(h, w)`` grayscale; a stack
+    images : list of paths, PIL images or arrays, a path, a PIL image, or an array
+        Paths are read upright with :func:`read_image`, and PIL images converted as it
+        converts them. Arrays hold pixel values 0-255 (0-1 is refused, as a face is found
+        in no such image): one image ``(h, w, 3)`` / ``(h, w, 4)``, or ``(h, w)`` grayscale; a stack
         ``(n, h, w, c)`` or ``(n, h, w)``; or flattened rows ``(n, h * w * c)`` of the
         estimator's ``image_shape_`` (such as FER2013's ``data``).
     detector : str, FaceDetector or None, default="mtcnn"
@@ -218,7 +219,7 @@ def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, 
         raise ValueError(f"margin must be >= 0, got {margin!r}")
     shape = _input_shape(estimator)
     items, paths = _as_items(images, shape)
-    photos = [read_image(item) if isinstance(item, (str, Path)) else as_image(item) for item in items]
+    photos = [read_image(item) if isinstance(item, (str, Path)) else as_photo(item) for item in items]
     if detector is None or (isinstance(detector, str) and detector.lower() == "none"):
         found = [None] * len(photos)
     else:
@@ -333,7 +334,7 @@ def _input_shape(estimator):
 
 def _as_items(images, shape):
     """The images as a list (paths or arrays) and the path of each (None for arrays)."""
-    if isinstance(images, (str, Path)):
+    if isinstance(images, (str, Path, Image.Image)):
         images = [images]
     elif isinstance(images, np.ndarray):
         h, w, c = shape

@@ -1,5 +1,6 @@
 """Find every face: one image or many, with any registered detector."""
 
+from ._image import as_photo
 from ._registry import get_detector
 
 
@@ -8,8 +9,9 @@ def detect_faces(image, detector="mtcnn", **params):
 
     Parameters
     ----------
-    image : path, or array of shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4)
-        Pixel values 0-255 (RGB for colour). Paths are read upright with :func:`read_image`.
+    image : path, PIL image, or array of shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4)
+        Pixel values 0-255 (RGB for colour; 0-1 is refused). Paths are read upright with
+        :func:`read_image`.
     detector : str or FaceDetector, default="mtcnn"
         ``"mtcnn"`` (a CNN with landmarks, the default), ``"lbp"`` (scikit-image's cascade,
         light, no landmarks), another name from :func:`list_detectors`, or a detector object.
@@ -34,7 +36,7 @@ def detect_faces(image, detector="mtcnn", **params):
     >>> faces[0].landmarks.shape
     (5, 2)
     """
-    return get_detector(detector, **params).detect(image)
+    return get_detector(detector, **params).detect(as_photo(image))
 
 
 def detect_faces_batch(images, detector="mtcnn", n_jobs=None, **params):

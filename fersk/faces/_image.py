@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from ..datasets._decode import ImageReadError, MissingImageError, read_image_file
+from ..datasets._decode import ImageReadError, MissingImageError, _upright, read_image_file
 
-__all__ = ["ImageReadError", "MissingImageError", "as_image", "read_image"]
+__all__ = ["ImageReadError", "MissingImageError", "as_image", "as_photo", "read_image"]
 
 
 def read_image(path, *, grayscale=False, max_pixels=None):
@@ -53,13 +54,16 @@ def read_image(path, *, grayscale=False, max_pixels=None):
 
 
 def as_image(item):
-    """A path or an image array -> float32 ``(h, w)`` or ``(h, w, 3)`` with values 0-255.
+    """A path, a PIL image or an image array -> float32 ``(h, w)`` or ``(h, w, 3)`` with values 0-255.
 
     Arrays may be ``(h, w)``, ``(h, w, 1)``, ``(h, w, 3)`` or ``(h, w, 4)`` (alpha dropped),
-    of any real dtype holding 0-255 values; paths are read with :func:`read_image`.
+    of any real dtype holding 0-255 values; paths are read with :func:`read_image`, and
+    PIL images converted as it converts them.
     """
     if isinstance(item, (str, Path)):
         return read_image(item).astype(np.float32)
+    if isinstance(item, Image.Image):
+        return np.asarray(_upright(item, "RGB"), dtype=np.float32)
     array = np.asarray(item)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise ValueError(f"an image must be a path or a numeric array, got {type(item).__name__} of {array.dtype}")
@@ -71,6 +75,17 @@ def as_image(item):
     if not np.isfinite(array).all():
         raise ValueError("an image holds NaN or inf pixels")
     return array[..., :3] if array.ndim == 3 else array
+
+
+def as_photo(item):
+    """:func:`as_image`, refusing an image whose pixel values run from 0 to 1 (found no face in, silently)."""
+    image = as_image(item)
+    if image.size and 0 < image.max() <= 1:
+        raise ValueError(
+            "an image's pixel values must run from 0 to 255, and these run from 0 to 1 (as skimage.io and "
+            "matplotlib read some images); pass image * 255"
+        )
+    return image
 
 
 def gray(image):

@@ -107,6 +107,22 @@ def test_paths_pipelines_and_rgb_models(model, tmp_path):
     assert np.allclose(list(record.probabilities.values()), rgb.predict_proba(crop)[0], atol=1e-5)
 
 
+def test_a_pil_image_is_taken_as_the_photo_it_shows(model):
+    by_array = analyze_faces(model, astronaut())
+    for given in (Image.fromarray(astronaut()), [Image.fromarray(astronaut()).convert("P")]):
+        (record,) = analyze_faces(model, given)
+        assert record.face_found and np.allclose(record.box, by_array[0].box, atol=4)
+    assert detect_faces(Image.fromarray(astronaut()))[0] == detect_faces(astronaut())[0]
+
+
+def test_pixel_values_from_0_to_1_are_refused_saying_to_scale_them(model):
+    scaled = astronaut() / 255.0  # as skimage.img_as_float and matplotlib's imread give a PNG
+    for call in (lambda: analyze_faces(model, [scaled]), lambda: detect_faces(scaled)):
+        with pytest.raises(ValueError, match=r"run from 0 to 1 .*pass image \* 255"):
+            call()
+    assert analyze_faces(model, [np.zeros((48, 48))])[0].face_found is False  # a black image is still one
+
+
 def test_records_serialise_to_json_and_flat_rows(records):
     row = records[0].to_dict()
     assert list(row)[:9] == ["image", "face", "face_found", "left", "top", "right", "bottom", "score", "predicted"]
