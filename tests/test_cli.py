@@ -187,6 +187,26 @@ def test_predict_refuses_an_unreadable_photo_in_one_line(model_file, tmp_path, c
     assert err.startswith("fersk predict:") and "notes.jpg" in err and len(err.splitlines()) == 1
 
 
+def test_predict_takes_folders_and_skips_a_file_it_cannot_read_naming_it(model_file, image_files, tmp_path, capsys):
+    paths, _ = image_files
+    folder = tmp_path / "photos"
+    (folder / "more").mkdir(parents=True)
+    for name, path in zip(["b.png", "a.png", "more/c.png"], paths):
+        (folder / name).write_bytes(path.read_bytes())
+    (folder / "notes.txt").write_text("not a photo")
+    (folder / "broken.jpg").write_text("not a photo either")
+    drawn = tmp_path / "drawn"
+    argv = ["predict", str(folder), "--model", str(model_file), "--detector", "none", "--annotate", str(drawn)]
+    assert main(argv) == 1  # the others' results, and a status that says not all went well
+    captured = capsys.readouterr()
+    rows = [line.split("\t")[0] for line in captured.out.strip().splitlines()[1:]]
+    assert rows == [str(folder / "a.png"), str(folder / "b.png"), str(folder / "more" / "c.png")]
+    assert f"fersk predict: skipped {folder / 'broken.jpg'}: not an image" in captured.err
+    assert f"fersk predict: {folder}: left out 1 file(s) that are not images by their suffix: notes.txt" in captured.err
+    assert "photos: 3, faces: 3, photos without a face: 0, photos that cannot be read: 1 (skipped)" in captured.err
+    assert sorted(p.name for p in drawn.iterdir()) == ["a.png", "b.png", "c.png"]
+
+
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):
     (tmp_path / "clip.mp4").write_bytes(b"")
     assert main(["predict", str(tmp_path / "clip.mp4"), "--model", str(model_file)]) == 2

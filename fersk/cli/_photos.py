@@ -2,10 +2,12 @@
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .._export import INPUT_DTYPES, export_onnx
 from .._pretrained import DEFAULT_MODEL
+from ..datasets import FerskDataWarning
 from ..datasets._decode import IMAGE_EXTENSIONS
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
@@ -18,15 +20,25 @@ VIDEO_SUFFIXES |= {".mts", ".3gp", ".3g2", ".ogv", ".vob", ".mxf", ".asf", ".rm"
 def predict(args):
     """One row per face of each photo: box, predicted emotion, probabilities; printed, as CSV, drawn."""
     model = load_model(args.model)
-    missing = [p for p in args.images if not Path(p).is_file()]
+    missing = [p for p in args.images if not Path(p).exists()]
     if missing:
         raise ValueError(f"no such image file(s): {', '.join(map(str, missing[:5]))}")
     videos = [p for p in args.images if Path(p).suffix.lower() in VIDEO_SUFFIXES]
     if videos:
         raise ValueError(f"{videos[0]} is a video: find, follow and classify its faces with `fersk video {videos[0]}`")
+    images = _image_files(args.images)
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)  # before the work, not after it
-    records = analyze_faces(model, args.images, detector=args.detector)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "skipped .* images that cannot be read", FerskDataWarning)  # said below
+        records = analyze_faces(model, images, detector=args.detector, on_error="skip")
+    if not records:
+        unreadable = "; ".join(f"{path}: {reason}" for path, reason in records.unreadable.items())
+        raise ValueError(
+            f"cannot read image {unreadable}" if len(images) == 1 else f"cannot read any image: {unreadable}"
+        )
+    for path, reason in records.unreadable.items():
+        print(f"fersk predict: skipped {path}: {reason}", file=sys.stderr)
     if args.crop_faces:
         print(
             "fersk predict: --crop-faces is deprecated and will be removed in the next release: predict now finds "
@@ -37,15 +49,38 @@ def predict(args):
     records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
     if args.csv:
         print(f"rows written to {records.to_csv(args.csv, decimals=4)}", file=sys.stderr)
-    for path in write_annotated(args.images, records, args.annotate) if args.annotate else ():
+    for path in write_annotated(images, records, args.annotate) if args.annotate else ():
         print(f"annotated photo written to {path}", file=sys.stderr)
     without = len(records.images_without_face)
     print(
         f"photos: {records.n_images}, faces: {len(records) - without}, photos without a face: {without}"
-        + (" (classified whole)" if without else ""),
+        + (" (classified whole)" if without else "")
+        + (f", photos that cannot be read: {len(records.unreadable)} (skipped)" if records.unreadable else ""),
         file=sys.stderr,
     )
-    return 0
+    return 1 if records.unreadable else 0
+
+
+def _image_files(paths):
+    """The paths given, each folder replaced by the image files in it and in its subfolders, sorted."""
+    files = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            files.append(str(path))
+            continue
+        inside = sorted(p for p in path.rglob("*") if p.is_file())
+        images = [str(p) for p in inside if p.suffix.lower() in IMAGE_EXTENSIONS]
+        others = [p.name for p in inside if p.suffix.lower() not in IMAGE_EXTENSIONS]
+        if not images:
+            raise ValueError(f"no image files in the folder {path} ({', '.join(IMAGE_EXTENSIONS)})")
+        if others:
+            print(
+                f"fersk predict: {path}: left out {len(others)} file(s) that are not images by their suffix: "
+                f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}",
+                file=sys.stderr,
+            )
+        files += images
+    return files
 
 
 def explain_command(args):
@@ -122,9 +157,10 @@ def add_parsers(commands):
         help="find every face in photos and predict its emotion",
         description="Find every face in each photo and predict its emotion: one row per face (image, face, box, "
         "detector score, predicted emotion, per-emotion probabilities); a photo with no face gets one row that "
-        "says so, classified whole. For images that are already face crops, use --detector none.",
+        "says so, classified whole. For images that are already face crops, use --detector none. A file that "
+        "cannot be read is skipped, named on stderr, and the exit status is 1.",
     )
-    prd.add_argument("images", nargs="+", help="image files")
+    prd.add_argument("images", nargs="+", help="image files, or folders of them (their subfolders too)")
     prd.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     add_detector_option(prd, "none: each whole image is one face, for face crops")
     prd.add_argument("--csv", help="write the rows to this CSV file")

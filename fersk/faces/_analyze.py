@@ -2,17 +2,22 @@
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..datasets import FerskDataWarning
 from ._align import extract_face
 from ._detect import detect_faces_batch
-from ._image import as_image, as_photo, gray, read_image
+from ._image import ImageReadError, as_image, as_photo, gray, read_image
 
 ON_MISSING = ("whole", "skip")
+ON_ERROR = ("raise", "skip")
+# images read and searched at a time: a folder of large photos need not fit in memory
+CHUNK_IMAGES, CHUNK_PIXELS = 64, 50_000_000
 # Fewer images are detected in this process: starting the worker processes (each imports
 # torch) took 6 to 50 s on a busy 2-core machine, against about 2 s per 512 px photo here.
 MIN_IMAGES_FOR_WORKERS = 8
@@ -94,7 +99,18 @@ class FaceRecord:
         return round_row(row, decimals)
 
 
-def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1, on_missing="whole", n_jobs=-1):
+def analyze_faces(
+    estimator,
+    images,
+    *,
+    detector="mtcnn",
+    align=True,
+    margin=0.1,
+    on_missing="whole",
+    on_error="raise",
+    n_jobs=-1,
+    progress=None,
+):
     """Find every face in each image and classify it: one record per face per image.
 
     The faces of all images are detected (on every core), cut out at the estimator's
@@ -135,10 +151,19 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
         An image with no face gives one record with ``face_found=False``, ``face`` and
         ``box`` None; ``"whole"`` classifies the whole image for it, ``"skip"`` leaves
         its ``probabilities`` and ``predicted`` None.
+    on_error : {"raise", "skip"}, default="raise"
+        A file that cannot be read (missing, not an image, corrupt; see :func:`read_image`)
+        raises a ``ValueError`` naming it; ``"skip"`` goes on with the other images, leaves
+        it without a record, lists it in the records' ``unreadable`` and counts it in a
+        :class:`fersk.FerskDataWarning`.
     n_jobs : int, optional, default=-1
         Processes for detection (:func:`detect_faces_batch`); -1: every core, None: this
         process only. Fewer than 8 images are always detected in this process: starting
         the workers would cost more than they save.
+    progress : bool or None, default=None
+        A progress bar (tqdm) on stderr, counting the images whose faces were found; None
+        shows it only on a terminal. Images are read and searched a few dozen at a time,
+        so that a folder of large photos need not fit in memory.
 
     Returns
     -------
@@ -149,7 +174,13 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
     Raises
     ------
     ValueError
-        Naming the file, for a missing or unreadable image (see :func:`read_image`).
+        Naming the file, for a missing or unreadable image (see :func:`read_image`),
+        unless ``on_error="skip"``.
+
+    Warns
+    -----
+    FerskDataWarning
+        With ``on_error="skip"``, naming the files that could not be read.
 
     Examples
     --------
@@ -169,7 +200,15 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
     True
     """
     X, records = face_inputs(
-        estimator, images, detector=detector, align=align, margin=margin, on_missing=on_missing, n_jobs=n_jobs
+        estimator,
+        images,
+        detector=detector,
+        align=align,
+        margin=margin,
+        on_missing=on_missing,
+        on_error=on_error,
+        n_jobs=n_jobs,
+        progress=progress,
     )
     proba = np.asarray(estimator.predict_proba(X)) if len(X) else None
     classes = [_plain(c) for c in estimator.classes_]
@@ -182,7 +221,18 @@ def analyze_faces(estimator, images, *, detector="mtcnn", align=True, margin=0.1
     return records
 
 
-def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, on_missing="whole", n_jobs=-1):
+def face_inputs(
+    estimator,
+    images,
+    *,
+    detector="mtcnn",
+    align=True,
+    margin=0.1,
+    on_missing="whole",
+    on_error="raise",
+    n_jobs=-1,
+    progress=None,
+):
     """The faces :func:`analyze_faces` classifies, as rows the estimator takes, with their records.
 
     Everything :func:`analyze_faces` does but the classification: each image's faces are found,
@@ -191,7 +241,7 @@ def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, 
 
     Parameters
     ----------
-    estimator, images, detector, align, margin, on_missing, n_jobs
+    estimator, images, detector, align, margin, on_missing, on_error, n_jobs, progress
         As for :func:`analyze_faces`.
 
     Returns
@@ -215,41 +265,83 @@ def face_inputs(estimator, images, *, detector="mtcnn", align=True, margin=0.1, 
     """
     if on_missing not in ON_MISSING:
         raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0, got {margin!r}")
     shape = _input_shape(estimator)
     items, paths = _as_items(images, shape)
-    photos = [read_image(item) if isinstance(item, (str, Path)) else as_photo(item) for item in items]
-    if detector is None or (isinstance(detector, str) and detector.lower() == "none"):
-        found = [None] * len(photos)
-    else:
-        if len(photos) < MIN_IMAGES_FOR_WORKERS:
-            n_jobs = None
-        found = detect_faces_batch(photos, detector=detector, n_jobs=n_jobs) if photos else []
+    detect = not (detector is None or (isinstance(detector, str) and detector.lower() == "none"))
+    if len(items) < MIN_IMAGES_FOR_WORKERS:
+        n_jobs = None
 
-    records, crops = [], []
-    for i, (photo, faces) in enumerate(zip(photos, found)):
-        if faces is None:  # no detection: the whole image is the face, its box the whole image
-            h, w = photo.shape[:2]
-            records.append(FaceRecord(i, paths[i], 0, True, (0.0, 0.0, float(w), float(h)), None, None))
-            crops.append(_whole(photo, shape))
-        for j, face in enumerate(faces or ()):
-            records.append(FaceRecord(i, paths[i], j, True, face.box, face.score, None))
-            crops.append(_crop(photo, face, shape, align, margin))
-        if not faces and faces is not None:
-            records.append(FaceRecord(i, paths[i], None, False, None, None, None))
-            if on_missing == "whole":
-                crops.append(_whole(photo, shape))
+    records, crops, unreadable, done = [], [], {}, 0
+    with _progress(progress, len(items)) as bar:
+        for chunk in _read_in_chunks(items, paths, on_error, unreadable):
+            photos = [photo for _, photo in chunk]
+            found = detect_faces_batch(photos, detector=detector, n_jobs=n_jobs) if detect else [None] * len(photos)
+            for (i, photo), faces in zip(chunk, found):
+                if faces is None:  # no detection: the whole image is the face, its box the whole image
+                    h, w = photo.shape[:2]
+                    records.append(FaceRecord(i, paths[i], 0, True, (0.0, 0.0, float(w), float(h)), None, None))
+                    crops.append(_whole(photo, shape))
+                for j, face in enumerate(faces or ()):
+                    records.append(FaceRecord(i, paths[i], j, True, face.box, face.score, None))
+                    crops.append(_crop(photo, face, shape, align, margin))
+                if not faces and faces is not None:
+                    records.append(FaceRecord(i, paths[i], None, False, None, None, None))
+                    if on_missing == "whole":
+                        crops.append(_whole(photo, shape))
+            bar.update(chunk[-1][0] + 1 - done)  # the images up to the chunk's last, unreadable ones too
+            done = chunk[-1][0] + 1
+    if unreadable:
+        shown = "; ".join(f"{path} ({reason})" for path, reason in list(unreadable.items())[:10])
+        warnings.warn(
+            f"skipped {len(unreadable)} of {len(items)} images that cannot be read: {shown}"
+            + ("; ..." if len(unreadable) > 10 else "")
+            + "; the records' unreadable lists them",
+            FerskDataWarning,
+            stacklevel=3,
+        )
     h, w, c = shape
     X = np.stack(crops).reshape(len(crops), -1) if crops else np.empty((0, h * w * c))
-    return X.astype(np.float32), FaceRecords(records)
+    return X.astype(np.float32), FaceRecords(records, unreadable=unreadable)
+
+
+def _read_in_chunks(items, paths, on_error, unreadable):
+    """``(position, photo)`` lists of up to 64 images or about 50 million pixels, read as needed; with
+    ``on_error="skip"``, the path and reason of each file that cannot be read go to ``unreadable``."""
+    chunk, pixels = [], 0
+    for i, item in enumerate(items):
+        try:
+            photo = read_image(item) if isinstance(item, (str, Path)) else as_photo(item)
+        except ImageReadError as error:
+            if on_error == "raise":
+                raise
+            unreadable[paths[i]] = error.reason
+            continue
+        chunk.append((i, photo))
+        pixels += photo.shape[0] * photo.shape[1]
+        if len(chunk) == CHUNK_IMAGES or pixels >= CHUNK_PIXELS:
+            yield chunk
+            chunk, pixels = [], 0
+    if chunk:
+        yield chunk
+
+
+def _progress(progress, total):
+    from tqdm.auto import tqdm
+
+    disable = None if progress is None else not progress
+    return tqdm(total=total, desc="finding faces", unit="image", disable=disable, leave=False)
 
 
 class FaceRecords(list):
     """The records of :func:`analyze_faces`: a list of :class:`FaceRecord`, with what was analysed.
 
     Every image analysed has at least one record (one per face, or one saying no face was
-    found), so the records say how many images there were.
+    found), so the records say how many images there were. ``unreadable`` maps each file
+    that could not be read (``on_error="skip"``) to the reason.
 
     Examples
     --------
@@ -262,6 +354,10 @@ class FaceRecords(list):
     >>> buffer.getvalue().splitlines()[1]
     'a.jpg\\t-\\tFalse\\t-\\t-\\t-\\t-\\t-\\t-'
     """
+
+    def __init__(self, records=(), *, unreadable=None):
+        super().__init__(records)
+        self.unreadable = dict(unreadable or {})
 
     @property
     def n_images(self):
@@ -460,7 +556,8 @@ def write_annotated(images, records, folder):
     Returns
     -------
     list of Path
-        The files written, one per image.
+        The files written, one per image that has records (an image :func:`analyze_faces`
+        skipped as unreadable has none).
 
     Examples
     --------
@@ -474,12 +571,15 @@ def write_annotated(images, records, folder):
     folder.mkdir(parents=True, exist_ok=True)
     written, used = [], set()
     for i, image in enumerate(images):
+        mine = [r for r in records if r.image == i]
+        if not mine:  # not analysed: a file analyze_faces skipped (on_error="skip")
+            continue
         name = Path(image).stem if isinstance(image, (str, Path)) else f"image-{i}"
         if name in used:  # two photos of one name from different folders
             name = f"{name}-{i}"
         used.add(name)
         written.append(folder / f"{name}.png")
-        Image.fromarray(draw_faces(image, [r for r in records if r.image == i])).save(written[-1])
+        Image.fromarray(draw_faces(image, mine)).save(written[-1])
     return written
 
 

@@ -12,7 +12,15 @@ from sklearn.preprocessing import FunctionTransformer
 
 import fersk
 from fersk import CNNClassifier, make_faces
-from fersk.faces import FaceRecord, analyze_faces, detect_faces, draw_faces, extract_face, face_inputs
+from fersk.faces import (
+    FaceRecord,
+    analyze_faces,
+    detect_faces,
+    draw_faces,
+    extract_face,
+    face_inputs,
+    write_annotated,
+)
 from fersk.faces._image import gray
 
 # the astronaut's face in her photo, (left, top, right, bottom): about columns 177-268, rows 59-175
@@ -163,6 +171,25 @@ def test_bad_input_is_refused_with_the_reason(model, tmp_path):
         analyze_faces(model, [astronaut()], on_missing="drop")
     with pytest.raises(ValueError, match="fitted fersk classifier"):
         analyze_faces(CNNClassifier(), [astronaut()])
+
+
+def test_on_error_skip_goes_on_past_an_unreadable_file_and_lists_it(model, tmp_path):
+    good = tmp_path / "good.png"
+    Image.fromarray(np.full((48, 48), 120, np.uint8)).save(good)
+    (tmp_path / "notes.jpg").write_text("not a photo")
+    images = [tmp_path / "notes.jpg", good, tmp_path / "missing.jpg"]
+    with pytest.warns(fersk.FerskDataWarning, match=r"skipped 2 of 3 images that cannot be read: .*notes\.jpg"):
+        records = analyze_faces(model, images, detector=None, on_error="skip")
+    assert [(r.image, r.path) for r in records] == [(1, str(good))]  # its position in the images given
+    assert records.unreadable == {str(images[0]): "not an image", str(images[2]): "no such file"}
+    written = write_annotated(images, records, tmp_path / "drawn")
+    assert [p.name for p in written] == ["good.png"]
+
+
+def test_images_read_a_few_at_a_time_give_the_records_of_all_at_once(model, photos, records, monkeypatch, capsys):
+    monkeypatch.setattr("fersk.faces._analyze.CHUNK_IMAGES", 1)
+    assert analyze_faces(model, photos, progress=True) == records
+    assert "finding faces" in capsys.readouterr().err  # the progress bar, on stderr
 
 
 def test_draw_faces_marks_each_box_in_its_colour_and_leaves_the_rest(photos, records):
