@@ -224,6 +224,23 @@ def test_predict_creates_the_folder_of_its_csv_before_the_work(model_file, image
     assert f"rows written to {out}" in capsys.readouterr().err
 
 
+def test_an_output_path_of_the_wrong_kind_is_one_line_not_a_traceback(model_file, image_files, tmp_path, capsys):
+    paths, _ = image_files
+    a_file = tmp_path / "taken.txt"
+    a_file.write_text("")
+    base = ["--model", str(model_file), "--detector", "none"]
+    for argv, said in [
+        (["predict", str(paths[0]), *base, "--csv", str(tmp_path)], f"--csv {tmp_path} is a folder"),
+        (["predict", str(paths[0]), *base, "--annotate", str(a_file)], f"--annotate {a_file} is a file"),
+        (["explain", str(paths[0]), *base, "--out", str(tmp_path)], f"--out {tmp_path} is a folder"),
+        (["video", "clip.mp4", "--model", str(model_file), "--out", str(a_file)], f"--out {a_file} is a file"),
+    ]:
+        assert main(argv) == 2, argv
+        captured = capsys.readouterr()
+        assert captured.err.startswith(f"fersk {argv[0]}: ") and said in captured.err, captured.err
+        assert len(captured.err.strip().splitlines()) == 1 and not captured.out
+
+
 def test_explain_names_the_file_it_wrote_and_refuses_an_unknown_target(model_file, image_files, tmp_path, capsys):
     paths, _ = image_files
     argv = ["explain", str(paths[0]), "--model", str(model_file), "--detector", "none"]

@@ -24,13 +24,14 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the ``fersk`` command; returns its exit status (2 with a one-line message on bad input)."""
+    """Run the ``fersk`` command; returns its exit status (2 with a one-line message on bad input, or
+    when an output cannot be written)."""
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
         try:
             return args.handler(args)
-        except (ValueError, FileNotFoundError) as exc:
+        except (ValueError, OSError) as exc:  # bad input; a file that cannot be written (no room, no right)
             print(f"fersk {args.command}: {exc}", file=sys.stderr)
             return 2
 

@@ -30,3 +30,21 @@ def add_detector_option(parser, what):
         default="mtcnn",
         help=f"face detector (default: mtcnn); {what}",
     )
+
+
+def output_folder(path, option):
+    """The folder an option names, made before the work starts; a ValueError when it is a file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file, not a folder: give a folder to write into")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def output_file(path, option):
+    """The file an option names, its folder made before the work starts; a ValueError when it is a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a folder: give the name of the file to write in it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -11,7 +11,7 @@ from ..datasets import FerskDataWarning
 from ..datasets._decode import IMAGE_EXTENSIONS
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
-from ._common import DEFAULT_HELP, MODEL_HELP, add_detector_option, load_model
+from ._common import DEFAULT_HELP, MODEL_HELP, add_detector_option, load_model, output_file, output_folder
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".m2ts"}
 VIDEO_SUFFIXES |= {".mts", ".3gp", ".3g2", ".ogv", ".vob", ".mxf", ".asf", ".rm", ".rmvb", ".f4v", ".divx"}
@@ -27,8 +27,8 @@ def predict(args):
     if videos:
         raise ValueError(f"{videos[0]} is a video: find, follow and classify its faces with `fersk video {videos[0]}`")
     images = _image_files(args.images)
-    if args.csv:
-        Path(args.csv).parent.mkdir(parents=True, exist_ok=True)  # before the work, not after it
+    csv_file = args.csv and output_file(args.csv, "--csv")  # before the work, not after it
+    annotated = args.annotate and output_folder(args.annotate, "--annotate")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "skipped .* images that cannot be read", FerskDataWarning)  # said below
         records = analyze_faces(model, images, detector=args.detector, on_error="skip")
@@ -47,9 +47,9 @@ def predict(args):
         )
         records = FaceRecords(r for r in records if not r.face)  # face 0, or the no-face record
     records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
-    if args.csv:
-        print(f"rows written to {records.to_csv(args.csv, decimals=4)}", file=sys.stderr)
-    for path in write_annotated(images, records, args.annotate) if args.annotate else ():
+    if csv_file:
+        print(f"rows written to {records.to_csv(csv_file, decimals=4)}", file=sys.stderr)
+    for path in write_annotated(images, records, annotated) if annotated else ():
         print(f"annotated photo written to {path}", file=sys.stderr)
     without = len(records.images_without_face)
     print(
@@ -99,9 +99,8 @@ def explain_command(args):
     if not records[0].face_found:
         print(f"fersk explain: no face found in {args.image}; explaining the whole image", file=sys.stderr)
     fig = plot_explanation(model, X[0], method=args.method, target=args.target)
-    out = Path(args.out)
+    out = output_file(args.out, "--out")
     out = out if out.suffix else out.with_suffix(".png")  # as matplotlib names it
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
     where = "the whole image" if records[0].score is None else "its largest face"
     print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {out}")
@@ -115,10 +114,9 @@ def video_command(args):
     if Path(args.video).suffix.lower() in IMAGE_EXTENSIONS:
         raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
     model = load_model(args.model)
+    out = output_folder(args.out, "--out")
     every, fps, detect_every = args.every, args.fps, args.detect_every
     records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     records.to_csv(out / "frames.csv")
     plot_emotion_timeline(records).savefig(out / "timeline.png", dpi=110)
     if args.annotate:
