@@ -1,10 +1,13 @@
 """Video files decoded with PyAV (its wheels bundle FFmpeg: no system ffmpeg needed)."""
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..datasets import FerskDataWarning
 
 __all__ = ["MissingVideoError", "VideoInfo", "VideoReadError", "iter_frames", "video_info"]
 
@@ -143,6 +146,12 @@ def iter_frames(path, *, every=1, fps=None, info=None):
     ValueError
         Naming the file, when it cannot be opened, when decoding fails part-way (the frame
         reached is named), or when it holds no frames.
+
+    Warns
+    -----
+    FerskDataWarning
+        When decoding ends well before the frame count (or duration) the header gives: a
+        truncated file decodes to where it was cut, without an error.
     """
     every, fps = check_sampling(every, fps)
     av = _av()
@@ -175,5 +184,13 @@ def iter_frames(path, *, every=1, fps=None, info=None):
             ) from None
         if index < 0:
             raise VideoReadError(f"cannot read video {path}: it holds no frames")
+        expected = info.n_frames or (round(info.duration * info.fps) if info.duration and info.fps else 0)
+        if index + 1 < 0.9 * expected - 1:  # FFmpeg decodes a cut file to where it ends, without an error
+            warnings.warn(
+                f"{path}: decoding stopped after {index + 1} frames ({time:.2f} s), where its header says "
+                f"{expected}; the file may be truncated",
+                FerskDataWarning,
+                stacklevel=2,
+            )
     finally:
         container.close()

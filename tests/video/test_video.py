@@ -266,6 +266,25 @@ def test_a_portrait_video_stored_on_its_side_is_analysed_and_drawn_upright(model
         assert (frame.height, frame.width) == (160, 120)
 
 
+def test_a_video_cut_short_is_analysed_to_where_it_ends_with_a_warning(model, clip, tmp_path):
+    whole = tmp_path / "whole.mp4"
+    with av.open(str(clip)) as source, av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # the index first, then half the frames: FFmpeg decodes what is left
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FerskDataWarning)
+        assert len(analyze_video(model, whole, every=5, detect_every=1)) == 4  # the whole clip: no warning
+    with pytest.warns(FerskDataWarning, match=r"cut\.mp4: decoding stopped after \d+ frames .* says 20; .*truncated"):
+        records = analyze_video(model, cut, every=5, detect_every=1)
+    assert 0 < len(records.frames_analysed) < 4
+
+
 def test_cli_says_in_one_line_which_frames_have_no_face(model_file, tmp_path, capsys):
     path = write_clip(tmp_path / "wall.mp4", [np.full((64, 64, 3), 90, np.uint8)] * 3)
     assert main(["video", str(path), "--model", model_file, "--detect-every", "1", "--out", str(tmp_path / "o")]) == 0
