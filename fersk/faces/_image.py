@@ -33,8 +33,8 @@ def read_image(path, *, grayscale=False, max_pixels=None):
     Raises
     ------
     ValueError
-        Naming the file, when it is not an image, is corrupt or truncated, or is over
-        the decompression-bomb limit (an ``ImageReadError``); and when there is no such
+        Naming the file, when it is not an image, is corrupt or truncated, is over the
+        decompression-bomb limit, or is a folder (an ``ImageReadError``); and when there is no such
         file (a ``MissingImageError``, also a ``FileNotFoundError``).
 
     Examples
@@ -50,6 +50,8 @@ def read_image(path, *, grayscale=False, max_pixels=None):
     ...
     fersk.datasets._decode.MissingImageError: cannot read image ...missing.jpg: no such file
     """
+    if Path(path).is_dir():
+        raise ImageReadError(path, "a folder, not an image file")
     return read_image_file(path, grayscale=grayscale, max_pixels=max_pixels)
 
 

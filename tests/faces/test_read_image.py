@@ -80,5 +80,5 @@ def test_bad_files_are_refused_with_their_name(tmp_path, monkeypatch):
         read_image(tmp_path / "absent.png")
     with pytest.raises(FileNotFoundError):  # also what a Python user expects for a missing file
         read_image(tmp_path / "absent.png")
-    with pytest.raises(ValueError, match="no such file"):
-        read_image(tmp_path)  # a folder is not an image file
+    with pytest.raises(ImageReadError, match=r"cannot read image .*: a folder, not an image file"):
+        read_image(tmp_path)  # not "no such file": the folder is there
