@@ -205,6 +205,8 @@ def test_predict_takes_folders_and_skips_a_file_it_cannot_read_naming_it(model_f
     assert f"fersk predict: {folder}: left out 1 file(s) that are not images by their suffix: notes.txt" in captured.err
     assert "photos: 3, faces: 3, photos without a face: 0, photos that cannot be read: 1 (skipped)" in captured.err
     assert sorted(p.name for p in drawn.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert main([*argv[:-2], "--crop-faces"]) == 1  # the largest face of each: the file is still said skipped
+    assert "photos that cannot be read: 1 (skipped)" in capsys.readouterr().err
 
 
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):

@@ -45,7 +45,7 @@ def predict(args):
             "every face; --crop-faces keeps only the largest one",
             file=sys.stderr,
         )
-        records = FaceRecords(r for r in records if not r.face)  # face 0, or the no-face record
+        records = FaceRecords((r for r in records if not r.face), unreadable=records.unreadable)  # face 0, or none
     records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
     if csv_file:
         print(f"rows written to {records.to_csv(csv_file, decimals=4)}", file=sys.stderr)
