@@ -497,7 +497,7 @@ def draw_faces(image, records, *, min_size=256):
         The image the records were made from (pixel values 0-255).
     records : list of FaceRecord
         The image's records from :func:`analyze_faces`: for image ``i`` of several,
-        ``[r for r in records if r.image == i]``.
+        ``[r for r in records if r.image == i]`` (the records of several images are refused).
     min_size : int, default=256
         Images whose shorter side is smaller are enlarged by a whole factor first (boxes
         with them), so that labels stay readable; 0 keeps every image's size.
@@ -518,6 +518,12 @@ def draw_faces(image, records, *, min_size=256):
     >>> drawn[60:190, 80].max(axis=0).tolist()  # the box's left edge, in happy's colour
     [255, 190, 11]
     """
+    shown = {(getattr(r, "image", None), getattr(r, "frame", None)) for r in records}
+    if len(shown) > 1:
+        raise ValueError(
+            f"records of {len(shown)} images (or frames) given to draw one image: pass the image's own, "
+            "[r for r in records if r.image == i], or draw them all with write_annotated"
+        )
     photo = read_image(image) if isinstance(image, (str, Path)) else as_image(image)
     picture = Image.fromarray(np.clip(np.round(photo), 0, 255).astype(np.uint8)).convert("RGB")
     factor = max(1, math.ceil(min_size / min(picture.size))) if min_size else 1

@@ -206,6 +206,12 @@ def test_draw_faces_marks_each_box_in_its_colour_and_leaves_the_rest(photos, rec
     assert not changed[top + 10 : bottom - 10, left + 10 : right - 10].any()  # the face itself is left clear
 
 
+def test_draw_faces_refuses_the_records_of_several_images(photos, records):
+    assert {r.image for r in records} == {0, 1}
+    with pytest.raises(ValueError, match=r"records of 2 images .* r\.image == i"):
+        draw_faces(photos[0], records)  # the second photo's "no face" label would land on the first
+
+
 def test_draw_faces_enlarges_small_images_and_labels_a_photo_without_a_face(records):
     blank = np.full((128, 128, 3), 200, np.uint8)
     drawn = draw_faces(blank, [records[2]])
