@@ -557,7 +557,8 @@ def write_annotated(images, records, folder):
         From :func:`analyze_faces` on ``images``.
     folder : str or Path
         Created when missing. A file is named after its image (``image-<i>`` for arrays, and
-        ``<name>-<i>`` when two images share a name).
+        ``<name>-<i>`` when two images share a name); a folder where that would overwrite
+        one of the images (a PNG's own folder) is refused before anything is written.
 
     Returns
     -------
@@ -574,19 +575,25 @@ def write_annotated(images, records, folder):
     ['image-0.png']
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written, used = [], set()
+    targets, used = {}, set()
     for i, image in enumerate(images):
-        mine = [r for r in records if r.image == i]
-        if not mine:  # not analysed: a file analyze_faces skipped (on_error="skip")
+        if not any(r.image == i for r in records):  # not analysed: a file analyze_faces skipped (on_error="skip")
             continue
         name = Path(image).stem if isinstance(image, (str, Path)) else f"image-{i}"
         if name in used:  # two photos of one name from different folders
             name = f"{name}-{i}"
         used.add(name)
-        written.append(folder / f"{name}.png")
-        Image.fromarray(draw_faces(image, mine)).save(written[-1])
-    return written
+        targets[i] = folder / f"{name}.png"
+    photos = {Path(image).resolve() for image in images if isinstance(image, (str, Path))}
+    overwritten = [str(path) for path in targets.values() if path.resolve() in photos]
+    if overwritten:
+        raise ValueError(
+            f"the annotated photos would overwrite the photos {', '.join(overwritten)}: choose another folder"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, path in targets.items():
+        Image.fromarray(draw_faces(images[i], [r for r in records if r.image == i])).save(path)
+    return list(targets.values())
 
 
 def _label(record):

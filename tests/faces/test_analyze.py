@@ -206,6 +206,17 @@ def test_draw_faces_marks_each_box_in_its_colour_and_leaves_the_rest(photos, rec
     assert not changed[top + 10 : bottom - 10, left + 10 : right - 10].any()  # the face itself is left clear
 
 
+def test_write_annotated_never_overwrites_the_photos_it_draws(tmp_path):
+    photo = tmp_path / "me.png"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(photo)
+    before = photo.read_bytes()
+    record = FaceRecord(0, str(photo), None, False, None, None, None)
+    with pytest.raises(ValueError, match=r"would overwrite the photos .*me\.png: choose another folder"):
+        write_annotated([photo], [record], tmp_path)
+    assert photo.read_bytes() == before
+    assert [p.name for p in write_annotated([photo], [record], tmp_path / "drawn")] == ["me.png"]
+
+
 def test_draw_faces_refuses_the_records_of_several_images(photos, records):
     assert {r.image for r in records} == {0, 1}
     with pytest.raises(ValueError, match=r"records of 2 images .* r\.image == i"):
