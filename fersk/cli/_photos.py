@@ -115,6 +115,10 @@ def video_command(args):
         raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
     model = load_model(args.model)
     out = output_folder(args.out, "--out")
+    if args.annotate and (out / "annotated.mp4").resolve() == Path(args.video).resolve():
+        raise ValueError(
+            f"--annotate would write {out / 'annotated.mp4'} over the video it reads: choose another --out"
+        )
     every, fps, detect_every = args.every, args.fps, args.detect_every
     records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)
     records.to_csv(out / "frames.csv")

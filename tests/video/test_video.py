@@ -295,6 +295,14 @@ def test_cli_says_in_one_line_which_frames_have_no_face(model_file, tmp_path, ca
     )
 
 
+def test_cli_never_writes_annotated_mp4_over_the_video_it_reads(model_file, clip, tmp_path, capsys):
+    video = tmp_path / "annotated.mp4"
+    video.write_bytes(clip.read_bytes())
+    assert main(["video", str(video), "--model", model_file, "--out", str(tmp_path), "--annotate"]) == 2
+    assert "over the video it reads: choose another --out" in capsys.readouterr().err
+    assert video.read_bytes() == clip.read_bytes()
+
+
 def test_cli_sends_a_photo_to_the_predict_command(model_file, tmp_path, capsys):
     photo = _jpeg(tmp_path / "me.jpg")
     assert main(["video", str(photo), "--model", model_file]) == 2
