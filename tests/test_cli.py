@@ -1,6 +1,8 @@
 import csv
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -101,6 +103,22 @@ def test_evaluate_several_models_on_several_datasets(model_file, tmp_path, capsy
     assert f"| {hog_file} | {result['scores'][str(hog_file)]['crops']['accuracy']:.2%} /" in printed
     assert "images labelled contempt (the model does not know it)" in printed
     assert (out / "cross-dataset-accuracy.png").stat().st_size > 1000
+
+
+def test_predict_into_a_pipe_its_reader_left_stops_quietly(model_file, image_files):
+    # fersk predict photos/ | head: the reader closes the pipe early, and the command said
+    # "fersk predict: [Errno 32] Broken pipe" with exit status 2
+    paths, _ = image_files
+    command = "import sys; from fersk.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", command, "predict", *map(str, paths), "--model", str(model_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # the reader leaves before the first row
+    _, err = process.communicate(timeout=120)
+    assert "Broken pipe" not in err.decode() and "Traceback" not in err.decode()
+    assert process.returncode == 1
 
 
 def test_predict_prints_and_writes_probabilities(model_file, image_files, tmp_path, capsys):

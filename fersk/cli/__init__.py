@@ -5,6 +5,7 @@ Each subcommand parses its arguments and calls the library: the models and datas
 """
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -31,9 +32,20 @@ def main(argv=None):
         warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
         try:
             return args.handler(args)
+        except BrokenPipeError:  # whoever read the rows left (fersk predict photos/ | head): stop quietly
+            _stdout_to_devnull()
+            return 1
         except (ValueError, OSError) as exc:  # bad input; a file that cannot be written (no room, no right)
             print(f"fersk {args.command}: {exc}", file=sys.stderr)
             return 2
+
+
+def _stdout_to_devnull():
+    """Point standard output at os.devnull, so that Python's flush at exit does not hit the closed pipe again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout with no file descriptor (a test's capture) has nothing to flush there
+        pass
 
 
 def _one_line_warnings(command, show):
