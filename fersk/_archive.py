@@ -60,6 +60,8 @@ def write_archive(path, manifest, members, compress=True):
     archive carries no time stamp, so the same contents always give the same bytes.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; give the path of a file in it, such as {path / 'model.fersk'}")
     manifest = {"format": MAGIC, "format_version": FORMAT_VERSION, **manifest}
     manifest["files"] = {name: _sha256(data) for name, data in members.items()}
     manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
@@ -97,8 +99,13 @@ def read_archive(path):
     if not path.is_file():
         raise FileNotFoundError(f"no fersk model file at {path}")
     with open(path, "rb") as f:
-        head = f.read(2)
+        head = f.read(4)
         if not zipfile.is_zipfile(f):
+            if head == b"PK\x03\x04":  # a zip's first entry, and no directory at the end
+                raise ValueError(
+                    f"{path} is corrupted: it begins as a zip archive, as a fersk model file does, but its "
+                    "end is missing or damaged (a copy or download cut short?); copy the file again"
+                )
             kind = "a pickle" if head[:1] == b"\x80" else "not a zip archive"
             raise ValueError(
                 f"{path} is not a fersk model file ({kind}). fersk.load never unpickles, because "

@@ -15,6 +15,7 @@ for scikit-learn's own tools (``GridSearchCV``, ``joblib.dump``), but only files
 from a trusted source may be unpickled: share models as fersk files.
 """
 
+import contextlib
 import importlib
 import json
 import warnings
@@ -169,8 +170,8 @@ def load(path, device=None):
     path : str or Path
         A fersk model file.
     device : str, optional
-        For neural estimators: where to put the network. By default the device it was
-        saved with when available, else the CPU.
+        For neural estimators: where to put the network (``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``, ...). By default ``"auto"``: a CUDA GPU when there is one, else the CPU.
 
     Returns
     -------
@@ -180,8 +181,10 @@ def load(path, device=None):
     Raises
     ------
     ValueError
-        When the file is not a fersk model file (a pickle, for instance) or its
-        checksums do not match (corrupted or modified).
+        When the file is not a fersk model file (a pickle, for instance), its
+        checksums do not match (corrupted or modified), it sets parameters this
+        version of fersk does not have, or ``device`` is not available here
+        (``"cuda"`` without a GPU).
     FileNotFoundError
         When there is no file at ``path``; for a model fersk ships, use
         :func:`load_pretrained`.
@@ -200,6 +203,7 @@ def load(path, device=None):
     if cls is None:
         raise ValueError(f"{path} holds an unknown estimator {manifest.get('estimator')!r}")
     params = _decode_params(manifest["params"])
+    _check_known_params(cls, params, manifest, path)
     estimator = cls(**params)
     fitted = {**FITTED_DEFAULTS, **manifest["fitted"]}
     for name, read in _fitted_attributes(estimator).items():
@@ -215,6 +219,22 @@ def load(path, device=None):
     if "pipeline" in manifest:
         return _load_pipeline(manifest["pipeline"], estimator, path)
     return estimator
+
+
+def _check_known_params(cls, params, manifest, path):
+    """Refuse, naming them, parameters the estimator class of this fersk does not have (a file
+    written by another version); a network's routed parameters (``module__*``) are skorch's."""
+    known = cls().get_params(deep=False)
+    routed = issubclass(cls, NeuralImageClassifier)
+    unknown = sorted(key for key in params if key not in known and not (routed and "__" in key))
+    if unknown:
+        from . import __version__
+
+        raise ValueError(
+            f"{path} sets parameter(s) {unknown} that {cls.__name__} does not have in this fersk "
+            f"({__version__}); the file was written by fersk {manifest.get('fersk_version', '(unknown)')}: "
+            "load it with that version of fersk"
+        )
 
 
 def _trusted_class(qualified, prefixes, path):
@@ -275,16 +295,50 @@ def load_pretrained(name="fer2013", device=None):
     return load(path, device=device)
 
 
+def _load_device(device):
+    """The device to load a network on, checked now rather than at the first prediction."""
+    device = resolve_device(device)
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as exc:
+        raise ValueError(f"device={device!r} is not a device torch knows: {exc}") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} asks for a CUDA GPU, and this PyTorch finds none (torch.cuda.is_available() "
+            "is False: a CPU-only build of torch, or no GPU driver). Load with device='cpu', or leave device "
+            "out to use a GPU where there is one"
+        )
+    return device
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """torch on one thread while the block runs, then the caller's thread count back.
+
+    Building and filling a network runs some of torch's operations in parallel, which starts
+    its OpenMP thread pool; a process forked after that (gunicorn's ``--preload``, a
+    ``multiprocessing`` pool with the fork start method) hangs at its first parallel
+    operation. On one thread the pool is not started, so a model loaded before forking
+    predicts in the children, on all their threads.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _restore_network(estimator, module_bytes, history, device):
-    wanted = device or estimator.device
-    estimator.device = resolve_device(wanted if wanted != "cuda" or torch.cuda.is_available() else "cpu")
+    estimator.device = _load_device(device or estimator.device)
     saved_weights = getattr(estimator, "weights", None)
     if saved_weights is not None:
         estimator.weights = None  # the file holds the trained weights; don't fetch the starting ones
-    estimator.initialize()
+    with _one_torch_thread():
+        estimator.initialize()
+        estimator.module_.load_state_dict(tensors_from_bytes(module_bytes))
     if saved_weights is not None:
         estimator.weights = saved_weights
-    estimator.module_.load_state_dict(tensors_from_bytes(module_bytes))
     estimator.module_.eval()
     estimator.history_ = History(history)
 

@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -229,3 +230,45 @@ def test_loading_the_pretrained_model_by_name_points_to_load_pretrained(tmp_path
     monkeypatch.chdir(tmp_path)  # no file called fer2013 here
     with pytest.raises(FileNotFoundError, match=r"fersk.load_pretrained\('fer2013'\)"):
         fersk.load("fer2013")
+
+
+def test_a_truncated_file_is_called_corrupted_not_a_pickle(saved, tmp_path):
+    _, path = saved
+    cut = tmp_path / "cut.fersk"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a copy cut short: no zip directory
+    with pytest.raises(ValueError, match="is corrupted: it begins as a zip archive") as info:
+        fersk.load(cut)
+    assert "pickle" not in str(info.value)
+
+
+def test_saving_onto_a_folder_names_the_folder(saved, tmp_path):
+    model, _ = saved
+    with pytest.raises(
+        IsADirectoryError, match=r"is a directory; give the path of a file in it, such as .*model\.fersk"
+    ):
+        fersk.save(model, tmp_path)
+
+
+def test_parameters_this_version_lacks_are_refused_naming_them_and_the_writer(saved, tmp_path):
+    _, path = saved
+    manifest, members = read_archive(path)
+    manifest = {k: v for k, v in manifest.items() if k not in ("format", "format_version", "files")}
+    manifest["params"]["stem"] = "wide"  # a parameter of a later fersk
+    manifest["fersk_version"] = "9.0"
+    newer = write_archive(tmp_path / "newer.fersk", manifest, members)
+    with pytest.raises(
+        ValueError, match=r"sets parameter\(s\) \['stem'\] that CNNClassifier does not have.*fersk 9\.0"
+    ):
+        fersk.load(newer)
+
+
+def test_a_device_that_is_not_there_is_refused_at_load(saved, monkeypatch):
+    _, path = saved
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(
+        ValueError, match=r"device='cuda' asks for a CUDA GPU, and this PyTorch finds none.*device='cpu'"
+    ):
+        fersk.load(path, device="cuda")  # was: loaded on the CPU without a word
+    with pytest.raises(ValueError, match="device='gpu' is not a device torch knows"):
+        fersk.load(path, device="gpu")  # was: torch's error at the first prediction
+    assert fersk.load(path, device="cpu").device == "cpu"
