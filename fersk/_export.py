@@ -196,6 +196,7 @@ def export_onnx(estimator, path, *, input_dtype="float32"):
     h, w, c = graph.image_shape
     example = torch.zeros(2, h * w * c, dtype=INPUT_DTYPES[input_dtype])
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)  # as fersk.save does; the exporter would fail here
     try:
         with warnings.catch_warnings():
             # the exporter warns that shapes are constants in the graph (they are: one image shape

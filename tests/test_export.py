@@ -175,3 +175,9 @@ def test_onnxruntime_gives_the_shipped_models_probabilities(shared_data, tmp_pat
         expected = model.predict_proba(X[:n])
         np.testing.assert_allclose(proba, expected, atol=TOLERANCE, rtol=0)
         assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.99
+
+
+def test_export_makes_the_folder_it_writes_into_as_save_does(cnn, faces, tmp_path):
+    X, _ = faces
+    path = export_onnx(cnn, tmp_path / "models" / "v2" / "faces.onnx")  # the exporter alone fails here
+    np.testing.assert_allclose(run(path, X[:7]), cnn.predict_proba(X[:7]), atol=TOLERANCE)
