@@ -150,8 +150,10 @@ def iter_frames(path, *, every=1, fps=None, info=None):
     Warns
     -----
     FerskDataWarning
-        When decoding ends well before the frame count (or duration) the header gives: a
-        truncated file decodes to where it was cut, without an error.
+        When decoding ends well before the video stream's frame count (or, without one, its
+        duration) in the header: a truncated file decodes to where it was cut, without an
+        error. No check without either (the container's duration may include a longer
+        audio track).
     """
     every, fps = check_sampling(every, fps)
     av = _av()
@@ -184,10 +186,15 @@ def iter_frames(path, *, every=1, fps=None, info=None):
             ) from None
         if index < 0:
             raise VideoReadError(f"cannot read video {path}: it holds no frames")
-        expected = info.n_frames or (round(info.duration * info.fps) if info.duration and info.fps else 0)
+        # the video stream's own count or duration: the container's duration includes the audio,
+        # which may run on after the last picture of a whole file
+        expected, said = stream.frames, "its header says"
+        if not expected and stream.duration and stream.time_base and info.fps:
+            length = float(stream.duration * stream.time_base)
+            expected, said = round(length * info.fps), f"its video stream's duration ({length:.2f} s) suggests about"
         if index + 1 < 0.9 * expected - 1:  # FFmpeg decodes a cut file to where it ends, without an error
             warnings.warn(
-                f"{path}: decoding stopped after {index + 1} frames ({time:.2f} s), where its header says "
+                f"{path}: decoding stopped after {index + 1} frames ({time:.2f} s), where {said} "
                 f"{expected}; the file may be truncated",
                 FerskDataWarning,
                 stacklevel=2,

@@ -12,7 +12,7 @@ from skimage.data import astronaut
 
 from fersk import CNNClassifier, FerskDataWarning, analyze_video, make_faces
 from fersk.cli import main
-from fersk.video import plot_emotion_timeline, video_info, write_annotated_video
+from fersk.video import iter_frames, plot_emotion_timeline, video_info, write_annotated_video
 
 FPS = 10
 
@@ -283,6 +283,28 @@ def test_a_video_cut_short_is_analysed_to_where_it_ends_with_a_warning(model, cl
     with pytest.warns(FerskDataWarning, match=r"cut\.mp4: decoding stopped after \d+ frames .* says 20; .*truncated"):
         records = analyze_video(model, cut, every=5, detect_every=1)
     assert 0 < len(records.frames_analysed) < 4
+
+
+def test_a_whole_video_with_longer_audio_is_not_called_truncated(tmp_path):
+    path = tmp_path / "talk.mkv"  # Matroska gives the video stream no frame count and no duration
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=FPS)
+        video.width, video.height = 64, 48
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=8000)
+        audio.layout = "mono"
+        for _ in range(10):  # 1 s of pictures
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")))
+        out.mux(video.encode())
+        for start in range(0, 16000, 1024):  # 2 s of sound
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            sound.sample_rate, sound.pts = 8000, start
+            out.mux(audio.encode(sound))
+        out.mux(audio.encode())
+    assert video_info(path).duration > 1.5  # the container's duration: the audio's
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FerskDataWarning)
+        assert len(list(iter_frames(path))) == 10
 
 
 def test_cli_says_in_one_line_which_frames_have_no_face(model_file, tmp_path, capsys):
