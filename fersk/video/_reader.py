@@ -2,7 +2,7 @@
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,8 @@ class MissingVideoError(VideoReadError, FileNotFoundError):
 @dataclass(frozen=True)
 class VideoInfo:
     """What a video's header says: ``fps`` (frames per second), ``n_frames`` (0 when the
-    container does not say), ``width``, ``height``, ``duration`` in seconds (None when unknown),
-    ``codec`` and ``container``."""
+    container does not say), ``width`` and ``height`` (of the upright frames, as ``iter_frames``
+    yields them), ``duration`` in seconds (None when unknown), ``codec`` and ``container``."""
 
     path: str
     fps: float
@@ -94,8 +94,22 @@ def _info(path, container, stream):
     )
 
 
+def _quarter_turned(container, stream):
+    """Whether the first frame is turned by 90 degrees either way to be shown upright: PyAV
+    gives the display matrix on decoded frames only. A frame that cannot be decoded: False."""
+    try:
+        frame = next(container.decode(stream), None)
+    except _av().FFmpegError:
+        return False
+    return frame is not None and round(getattr(frame, "rotation", 0) / 90) % 2 == 1
+
+
 def video_info(path):
     """The video's frame rate, frame count, size and codec, from its header.
+
+    ``width`` and ``height`` are those of the upright frames ``iter_frames`` yields: swapped
+    from the stored ones when the video's rotation metadata turns it by 90 degrees (a
+    portrait video from a phone, stored on its side). To read that, the first frame is decoded.
 
     Raises
     ------
@@ -106,7 +120,10 @@ def video_info(path):
     """
     container, stream = _open(path)
     try:
-        return _info(path, container, stream)
+        info = _info(path, container, stream)
+        if _quarter_turned(container, stream):
+            info = replace(info, width=info.height, height=info.width)
+        return info
     finally:
         container.close()
 

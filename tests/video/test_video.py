@@ -255,6 +255,8 @@ def test_a_portrait_video_stored_on_its_side_is_analysed_and_drawn_upright(model
                 stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(np.rot90(frame, -1)), format="rgb24"))
             )
         out.mux(stream.encode())
+    info = video_info(path)
+    assert (info.height, info.width) == next(iter_frames(path))[2].shape[:2] == (160, 120)  # upright, as yielded
     records = analyze_video(model, path, detect_every=1)
     assert [r.face_found for r in records] == [True] * 4
     left, top, right, bottom = records[0].box
