@@ -1,6 +1,6 @@
 """Find every face: one image or many, with any registered detector."""
 
-from ._image import as_photo
+from ._image import as_photo, refuse_0_1
 from ._registry import get_detector
 
 
@@ -10,8 +10,8 @@ def detect_faces(image, detector="mtcnn", **params):
     Parameters
     ----------
     image : path, PIL image, or array of shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4)
-        Pixel values 0-255 (RGB for colour; 0-1 is refused). Paths are read upright with
-        :func:`read_image`.
+        Pixel values 0-255 (RGB for colour; a floating-point array from 0 to 1 is refused).
+        Paths are read upright with :func:`read_image`.
     detector : str or FaceDetector, default="mtcnn"
         ``"mtcnn"`` (a CNN with landmarks, the default), ``"lbp"`` (scikit-image's cascade,
         light, no landmarks), another name from :func:`list_detectors`, or a detector object.
@@ -45,6 +45,7 @@ def detect_faces_batch(images, detector="mtcnn", n_jobs=None, **params):
     Parameters
     ----------
     images : sequence of paths or arrays
+        As in :func:`detect_faces` (a floating-point array running from 0 to 1 is refused).
     detector : str or FaceDetector, default="mtcnn"
         As in :func:`detect_faces`.
     n_jobs : int, optional
@@ -58,6 +59,11 @@ def detect_faces_batch(images, detector="mtcnn", n_jobs=None, **params):
     -------
     list of list of Face
 
+    Raises
+    ------
+    ValueError
+        When an image is a floating-point array with values from 0 to 1, before any is searched.
+
     Examples
     --------
     >>> import numpy as np
@@ -65,4 +71,7 @@ def detect_faces_batch(images, detector="mtcnn", n_jobs=None, **params):
     >>> [len(faces) for faces in detect_faces_batch([astronaut(), np.zeros((60, 80))])]
     [1, 0]
     """
+    images = list(images)
+    for image in images:
+        refuse_0_1(image)
     return get_detector(detector, **params).detect_batch(images, n_jobs=n_jobs)

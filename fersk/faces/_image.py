@@ -79,14 +79,30 @@ def as_image(item):
     return array[..., :3] if array.ndim == 3 else array
 
 
-def as_photo(item):
-    """:func:`as_image`, refusing an image whose pixel values run from 0 to 1 (found no face in, silently)."""
-    image = as_image(item)
-    if image.size and 0 < image.max() <= 1:
+def refuse_0_1(item):
+    """Refuse a floating-point array whose values run from 0 to 1: a detector finds no face in it,
+    silently. Only the dtype given counts: a uint8 image as dark as 0-1 or a bool mask passes;
+    paths and PIL images are read as uint8 and pass.
+
+    Raises
+    ------
+    ValueError
+        Saying to pass ``image * 255``.
+    """
+    if isinstance(item, (str, Path, Image.Image)):
+        return
+    array = np.asarray(item)
+    if np.issubdtype(array.dtype, np.floating) and array.size and 0 < array.max() <= 1:
         raise ValueError(
-            "an image's pixel values must run from 0 to 255, and these run from 0 to 1 (as skimage.io and "
-            "matplotlib read some images); pass image * 255"
+            "an image's pixel values must run from 0 to 255, and these floats run from 0 to 1 (as skimage.io "
+            "and matplotlib read some images); pass image * 255"
         )
+
+
+def as_photo(item):
+    """:func:`as_image`, refusing a floating-point array that runs from 0 to 1 (see :func:`refuse_0_1`)."""
+    image = as_image(item)
+    refuse_0_1(item)
     return image
 
 

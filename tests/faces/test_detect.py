@@ -91,6 +91,20 @@ def test_grey_rgba_and_float_images_are_searched_alike():
     assert np.allclose(grey.box, rgb.box, atol=6)
 
 
+def test_only_floats_from_0_to_1_are_refused_one_by_one_and_in_a_batch(tmp_path):
+    scaled = astronaut() / 255.0  # as skimage.img_as_float gives a photo: no face would be found in it
+    for call in (lambda: detect_faces(scaled), lambda: detect_faces_batch([np.zeros((60, 80)), scaled])):
+        with pytest.raises(ValueError, match=r"run from 0 to 1 .*pass image \* 255"):
+            call()
+    dark = np.ones((64, 64, 3), np.uint8)  # a near-black photo: uint8, values 0-1
+    mask = np.zeros((64, 64), bool)
+    mask[16:48, 16:48] = True
+    Image.fromarray(dark).save(tmp_path / "dark.png")  # read as uint8 too
+    for image in (dark, mask, tmp_path / "dark.png"):
+        assert detect_faces(image) == []
+    assert detect_faces_batch([dark, mask, tmp_path / "dark.png"]) == [[], [], []]
+
+
 def _batch():
     return [
         _paste(_canvas(), _small(HEAD, 0.6), 10, 15),
