@@ -105,13 +105,15 @@ def test_evaluate_several_models_on_several_datasets(model_file, tmp_path, capsy
     assert (out / "cross-dataset-accuracy.png").stat().st_size > 1000
 
 
-def test_predict_into_a_pipe_its_reader_left_stops_quietly(model_file, image_files):
+def test_predict_into_a_pipe_its_reader_left_stops_quietly(model_file, image_files, tmp_path):
     # fersk predict photos/ | head: the reader closes the pipe early, and the command said
     # "fersk predict: [Errno 32] Broken pipe" with exit status 2
     paths, _ = image_files
     command = "import sys; from fersk.cli import main; sys.exit(main(sys.argv[1:]))"
+    rows, drawn = tmp_path / "rows.csv", tmp_path / "drawn"
+    outputs = ["--detector", "none", "--csv", str(rows), "--annotate", str(drawn)]
     process = subprocess.Popen(
-        [sys.executable, "-c", command, "predict", *map(str, paths), "--model", str(model_file)],
+        [sys.executable, "-c", command, "predict", *map(str, paths), "--model", str(model_file), *outputs],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -119,6 +121,9 @@ def test_predict_into_a_pipe_its_reader_left_stops_quietly(model_file, image_fil
     _, err = process.communicate(timeout=120)
     assert "Broken pipe" not in err.decode() and "Traceback" not in err.decode()
     assert process.returncode == 1
+    # the files it was asked for are written before the rows are printed, so they are not lost with them
+    assert rows.is_file() and len(rows.read_text().splitlines()) == len(paths) + 1
+    assert sorted(p.name for p in drawn.iterdir()) == sorted(p.name for p in paths)
 
 
 def test_predict_prints_and_writes_probabilities(model_file, image_files, tmp_path, capsys):
@@ -213,18 +218,29 @@ def test_predict_takes_folders_and_skips_a_file_it_cannot_read_naming_it(model_f
         (folder / name).write_bytes(path.read_bytes())
     (folder / "notes.txt").write_text("not a photo")
     (folder / "broken.jpg").write_text("not a photo either")
-    drawn = tmp_path / "drawn"
+    (folder / "._a.png").write_bytes(b"\x00\x05\x16\x07")  # macOS's record of a.png's attributes
+    drawn = folder / "drawn"  # inside the folder: a second run must not take last run's drawings for photos
     argv = ["predict", str(folder), "--model", str(model_file), "--detector", "none", "--annotate", str(drawn)]
-    assert main(argv) == 1  # the others' results, and a status that says not all went well
-    captured = capsys.readouterr()
-    rows = [line.split("\t")[0] for line in captured.out.strip().splitlines()[1:]]
-    assert rows == [str(folder / "a.png"), str(folder / "b.png"), str(folder / "more" / "c.png")]
-    assert f"fersk predict: skipped {folder / 'broken.jpg'}: not an image" in captured.err
-    assert f"fersk predict: {folder}: left out 1 file(s) that are not images by their suffix: notes.txt" in captured.err
-    assert "photos: 3, faces: 3, photos without a face: 0, photos that cannot be read: 1 (skipped)" in captured.err
-    assert sorted(p.name for p in drawn.iterdir()) == ["a.png", "b.png", "c.png"]
+    for _ in range(2):
+        assert main(argv) == 1  # the others' results, and a status that says not all went well
+        captured = capsys.readouterr()
+        rows = [line.split("\t")[0] for line in captured.out.strip().splitlines()[1:]]
+        assert rows == [str(folder / "a.png"), str(folder / "b.png"), str(folder / "more" / "c.png")]
+        assert f"fersk predict: skipped {folder / 'broken.jpg'}: not an image" in captured.err
+        assert (
+            f"fersk predict: {folder}: left out 2 file(s) that are hidden or not images by their suffix: "
+            "._a.png, notes.txt" in captured.err
+        )
+        assert "photos: 3, faces: 3, photos without a face: 0, photos that cannot be read: 1 (skipped)" in captured.err
+        assert sorted(p.name for p in drawn.iterdir()) == ["a.png", "b.png", "c.png"]
     assert main([*argv[:-2], "--crop-faces"]) == 1  # the largest face of each: the file is still said skipped
     assert "photos that cannot be read: 1 (skipped)" in capsys.readouterr().err
+    # the photos' own folder, refused before the work, the photos untouched
+    before = (folder / "a.png").read_bytes()
+    assert main([*argv[:-1], str(folder)]) == 2
+    captured = capsys.readouterr()
+    assert "which their annotated copies would overwrite: choose another folder" in captured.err and not captured.out
+    assert (folder / "a.png").read_bytes() == before
 
 
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):
@@ -251,6 +267,10 @@ def test_an_output_path_of_the_wrong_kind_is_one_line_not_a_traceback(model_file
     base = ["--model", str(model_file), "--detector", "none"]
     for argv, said in [
         (["predict", str(paths[0]), *base, "--csv", str(tmp_path)], f"--csv {tmp_path} is a folder"),
+        (
+            ["predict", str(paths[0]), *base, "--csv", str(a_file / "x.csv")],
+            f"a file is in the way of {a_file}, which must be a folder",
+        ),
         (["predict", str(paths[0]), *base, "--annotate", str(a_file)], f"--annotate {a_file} is a file"),
         (["explain", str(paths[0]), *base, "--out", str(tmp_path)], f"--out {tmp_path} is a folder"),
         (["video", "clip.mp4", "--model", str(model_file), "--out", str(a_file)], f"--out {a_file} is a file"),

@@ -46,5 +46,8 @@ def output_file(path, option):
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{option} {path} is a folder: give the name of the file to write in it")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file where a folder of the path must be
+        raise ValueError(f"{option} {path}: a file is in the way of {path.parent}, which must be a folder") from None
     return path

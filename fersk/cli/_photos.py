@@ -26,9 +26,15 @@ def predict(args):
     videos = [p for p in args.images if Path(p).suffix.lower() in VIDEO_SUFFIXES]
     if videos:
         raise ValueError(f"{videos[0]} is a video: find, follow and classify its faces with `fersk video {videos[0]}`")
-    images = _image_files(args.images)
     csv_file = args.csv and output_file(args.csv, "--csv")  # before the work, not after it
     annotated = args.annotate and output_folder(args.annotate, "--annotate")
+    images = _image_files(args.images, leave_out=annotated)  # not the annotated photos of an earlier run
+    drawn_over = [p for p in images if annotated and Path(p).suffix.lower() == ".png" and _inside(p, annotated)]
+    if drawn_over:
+        raise ValueError(
+            f"--annotate {args.annotate} holds photos to predict ({', '.join(drawn_over[:3])}), which their "
+            "annotated copies would overwrite: choose another folder"
+        )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "skipped .* images that cannot be read", FerskDataWarning)  # said below
         records = analyze_faces(model, images, detector=args.detector, on_error="skip")
@@ -46,11 +52,11 @@ def predict(args):
             file=sys.stderr,
         )
         records = FaceRecords((r for r in records if not r.face), unreadable=records.unreadable)  # face 0, or none
-    records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
-    if csv_file:
+    if csv_file:  # the files first: a reader of stdout that leaves early (| head) must not lose them
         print(f"rows written to {records.to_csv(csv_file, decimals=4)}", file=sys.stderr)
     for path in write_annotated(images, records, annotated) if annotated else ():
         print(f"annotated photo written to {path}", file=sys.stderr)
+    records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
     without = len(records.images_without_face)
     print(
         f"photos: {records.n_images}, faces: {len(records) - without}, photos without a face: {without}"
@@ -61,26 +67,37 @@ def predict(args):
     return 1 if records.unreadable else 0
 
 
-def _image_files(paths):
-    """The paths given, each folder replaced by the image files in it and in its subfolders, sorted."""
+def _image_files(paths, leave_out=None):
+    """The paths given, each folder replaced by the image files in it and in its subfolders, sorted.
+
+    Hidden files (a macOS ``._IMG.jpg``) are left out with the other files that are not images, and so
+    is a subfolder ``leave_out`` (where ``--annotate`` writes).
+    """
     files = []
     for path in map(Path, paths):
         if not path.is_dir():
             files.append(str(path))
             continue
-        inside = sorted(p for p in path.rglob("*") if p.is_file())
-        images = [str(p) for p in inside if p.suffix.lower() in IMAGE_EXTENSIONS]
-        others = [p.name for p in inside if p.suffix.lower() not in IMAGE_EXTENSIONS]
+        below = leave_out and _inside(leave_out, path) and Path(leave_out).resolve() != path.resolve()
+        inside = sorted(p for p in path.rglob("*") if p.is_file() and not (below and _inside(p, leave_out)))
+        hidden = [p for p in inside if any(part.startswith(".") for part in p.relative_to(path).parts)]
+        images = [str(p) for p in inside if p.suffix.lower() in IMAGE_EXTENSIONS and p not in hidden]
+        others = [p.name for p in inside if p.suffix.lower() not in IMAGE_EXTENSIONS or p in hidden]
         if not images:
             raise ValueError(f"no image files in the folder {path} ({', '.join(IMAGE_EXTENSIONS)})")
         if others:
             print(
-                f"fersk predict: {path}: left out {len(others)} file(s) that are not images by their suffix: "
-                f"{', '.join(others[:5])}{', ...' if len(others) > 5 else ''}",
+                f"fersk predict: {path}: left out {len(others)} file(s) that are hidden or not images by their "
+                f"suffix: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}",
                 file=sys.stderr,
             )
         files += images
     return files
+
+
+def _inside(path, folder):
+    """Whether ``path`` is in ``folder`` or a folder below it."""
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
 def explain_command(args):
@@ -95,12 +112,12 @@ def explain_command(args):
             "the largest face by default (--detector none explains the whole image)",
             file=sys.stderr,
         )
+    out = output_file(args.out, "--out")  # before the work
+    out = out if out.suffix else out.with_suffix(".png")  # as matplotlib names it
     X, records = face_inputs(model, args.image, detector=args.detector)
     if not records[0].face_found:
         print(f"fersk explain: no face found in {args.image}; explaining the whole image", file=sys.stderr)
     fig = plot_explanation(model, X[0], method=args.method, target=args.target)
-    out = output_file(args.out, "--out")
-    out = out if out.suffix else out.with_suffix(".png")  # as matplotlib names it
     fig.savefig(out, dpi=120)
     where = "the whole image" if records[0].score is None else "its largest face"
     print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {out}")

@@ -3,6 +3,7 @@
 import csv
 import math
 import warnings
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -575,9 +576,12 @@ def write_annotated(images, records, folder):
     ['image-0.png']
     """
     folder = Path(folder)
+    by_image = defaultdict(list)
+    for record in records:
+        by_image[record.image].append(record)
     targets, used = {}, set()
     for i, image in enumerate(images):
-        if not any(r.image == i for r in records):  # not analysed: a file analyze_faces skipped (on_error="skip")
+        if i not in by_image:  # not analysed: a file analyze_faces skipped (on_error="skip")
             continue
         name = Path(image).stem if isinstance(image, (str, Path)) else f"image-{i}"
         if name in used:  # two photos of one name from different folders
@@ -592,7 +596,7 @@ def write_annotated(images, records, folder):
         )
     folder.mkdir(parents=True, exist_ok=True)
     for i, path in targets.items():
-        Image.fromarray(draw_faces(images[i], [r for r in records if r.image == i])).save(path)
+        Image.fromarray(draw_faces(images[i], by_image[i])).save(path)
     return list(targets.values())
 
 
