@@ -9,7 +9,7 @@ import numpy as np
 from ..datasets import FerskDataWarning
 from ..faces import get_detector
 from ..faces._analyze import BOX_FIELDS, _crop, _input_shape, _plain, round_row, write_rows
-from ._reader import check_sampling, iter_frames, video_info
+from ._reader import check_sampling, iter_frames, progress_bar, video_info
 from ._track import IoUTracker, interpolate
 
 DETECTIONS_PER_SECOND = 5  # detect_every="auto": the detector runs about this often per second of video
@@ -316,7 +316,7 @@ def analyze_video(
     total = info.n_frames and (
         math.ceil(info.n_frames / every) if fps is None else math.ceil(info.n_frames * min(1, fps / (info.fps or fps)))
     )
-    bar = _progress(progress, total or None, str(path))
+    bar = progress_bar(progress, total or None, str(path))
     buffer, last, last_time, n = [], {}, 0.0, 0
     try:
         for index, time, rgb in iter_frames(path, every=every, fps=fps, info=info):
@@ -352,10 +352,3 @@ def analyze_video(
         frames_without_face=faceless,
         detect_every=int(detect_every),
     )
-
-
-def _progress(progress, total, description):
-    from tqdm.auto import tqdm
-
-    disable = None if progress is None else not progress
-    return tqdm(total=total, desc=description, unit="frame", disable=disable, leave=False)

@@ -218,3 +218,12 @@ def iter_frames(path, *, every=1, fps=None, info=None):
             )
     finally:
         container.close()
+
+
+def progress_bar(progress, total, description):
+    """A tqdm bar over frames on stderr: shown with ``progress=True``, hidden with False, and with
+    None only on a terminal."""
+    from tqdm.auto import tqdm
+
+    disable = None if progress is None else not progress
+    return tqdm(total=total, desc=description, unit="frame", disable=disable, leave=False)

@@ -5,10 +5,10 @@ from fractions import Fraction
 import numpy as np
 
 from ..faces import draw_faces
-from ._reader import VideoReadError, _av, _open, upright
+from ._reader import VideoReadError, _av, _open, progress_bar, upright
 
 
-def write_annotated_video(path_in, records, path_out, *, codec=None):
+def write_annotated_video(path_in, records, path_out, *, codec=None, progress=None):
     """Write ``path_in`` again with each face's box and label drawn on it, as an MP4.
 
     Every frame of the input is written (same frame count and rate); a frame that was
@@ -25,6 +25,8 @@ def write_annotated_video(path_in, records, path_out, *, codec=None):
         The MP4 to write.
     codec : str, optional
         Default: H.264 (``libx264``) where the PyAV wheel has it, else MPEG-4 part 2.
+    progress : bool or None, default=None
+        A progress bar (tqdm) on stderr; None shows it only on a terminal.
 
     Returns
     -------
@@ -40,6 +42,7 @@ def write_annotated_video(path_in, records, path_out, *, codec=None):
     container, stream = _open(path_in)
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     shown, n, video = [], 0, None
+    bar = progress_bar(progress, stream.frames or None, f"writing {path_out}")
     try:
         with av.open(str(path_out), mode="w") as out:
             try:
@@ -58,6 +61,7 @@ def write_annotated_video(path_in, records, path_out, *, codec=None):
                         drawn = np.pad(drawn, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
                     out.mux(video.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(drawn), format="rgb24")))
                     n += 1
+                    bar.update()
             except av.FFmpegError as error:
                 raise VideoReadError(
                     f"cannot read video {path_in}: corrupt or truncated, decoding failed after frame {n - 1} "
@@ -66,6 +70,7 @@ def write_annotated_video(path_in, records, path_out, *, codec=None):
             if video is not None:
                 out.mux(video.encode())
     finally:
+        bar.close()
         container.close()
     if n == 0:
         raise VideoReadError(f"cannot read video {path_in}: it holds no frames")

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import warnings
 
 import av
@@ -224,6 +225,14 @@ def test_annotated_video_decodes_with_the_same_frames_and_shows_boxes(clip, reco
     original = one_face_frames()
     changed = [np.abs(a.astype(int) - b).mean() for a, b in zip(frames, original)]
     assert min(changed) > 2  # every frame carries a drawn box (frames 1-4 show frame 0's)
+
+
+def test_writing_the_annotated_video_shows_its_progress_when_asked(clip, records, tmp_path, capsys):
+    # the second pass over a long video was silent, while the first had a bar
+    write_annotated_video(clip, records, tmp_path / "shown.mp4", progress=True)
+    assert re.search(r"writing .*shown\.mp4: .*\d+/20 \[", capsys.readouterr().err)  # a bar over its 20 frames
+    write_annotated_video(clip, records, tmp_path / "hidden.mp4", progress=False)
+    assert capsys.readouterr().err == ""
 
 
 def test_cli_writes_csv_timeline_and_annotated_video(model_file, clip, tmp_path, capsys):
