@@ -96,7 +96,12 @@ def _info(path, container, stream):
 
 def _quarter_turned(container, stream):
     """Whether the first frame is turned by 90 degrees either way to be shown upright: PyAV
-    gives the display matrix on decoded frames only. A frame that cannot be decoded: False."""
+    gives the display matrix on decoded frames only. A frame that cannot be decoded: False.
+
+    One frame is decoded on this thread alone: a decoder with frame threads, left after one
+    frame, could hang when it was freed (``avcodec_free_context`` waiting on its threads).
+    """
+    stream.thread_type = "NONE"
     try:
         frame = next(container.decode(stream), None)
     except _av().FFmpegError:
