@@ -260,6 +260,19 @@ def test_predict_creates_the_folder_of_its_csv_before_the_work(model_file, image
     assert f"rows written to {out}" in capsys.readouterr().err
 
 
+def _clip(path, n_frames=2):
+    """A video of ``n_frames`` grey 64x64 frames."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for _ in range(n_frames):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((64, 64, 3), 90, np.uint8), format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
 def test_an_output_path_of_the_wrong_kind_is_one_line_not_a_traceback(model_file, image_files, tmp_path, capsys):
     paths, _ = image_files
     a_file = tmp_path / "taken.txt"
@@ -273,7 +286,10 @@ def test_an_output_path_of_the_wrong_kind_is_one_line_not_a_traceback(model_file
         ),
         (["predict", str(paths[0]), *base, "--annotate", str(a_file)], f"--annotate {a_file} is a file"),
         (["explain", str(paths[0]), *base, "--out", str(tmp_path)], f"--out {tmp_path} is a folder"),
-        (["video", "clip.mp4", "--model", str(model_file), "--out", str(a_file)], f"--out {a_file} is a file"),
+        (
+            ["video", str(_clip(tmp_path / "clip.mp4")), "--model", str(model_file), "--out", str(a_file)],
+            f"--out {a_file} is a file",
+        ),
     ]:
         assert main(argv) == 2, argv
         captured = capsys.readouterr()

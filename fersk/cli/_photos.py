@@ -126,10 +126,11 @@ def explain_command(args):
 
 def video_command(args):
     """Faces of a video tracked and classified: frames.csv, timeline.png and, with --annotate, annotated.mp4."""
-    from ..video import analyze_video, plot_emotion_timeline, write_annotated_video
+    from ..video import analyze_video, plot_emotion_timeline, video_info, write_annotated_video
 
     if Path(args.video).suffix.lower() in IMAGE_EXTENSIONS:
         raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
+    video_info(args.video)  # a missing file, a camera, not a video: said before the model loads
     model = load_model(args.model)
     out = output_folder(args.out, "--out")
     if args.annotate and (out / "annotated.mp4").resolve() == Path(args.video).resolve():
@@ -138,7 +139,7 @@ def video_command(args):
         )
     every, fps, detect_every = args.every, args.fps, args.detect_every
     records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)
-    records.to_csv(out / "frames.csv")
+    records.to_csv(out / "frames.csv", decimals=4)
     plot_emotion_timeline(records).savefig(out / "timeline.png", dpi=110)
     if args.annotate:
         write_annotated_video(args.video, records, out / "annotated.mp4")

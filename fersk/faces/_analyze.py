@@ -393,12 +393,14 @@ class FaceRecords(list):
         return write_rows(path_or_buffer, rows, delimiter=delimiter, na_rep=na_rep)
 
 
-def round_row(row, decimals, exact=()):
-    """``row`` with its floats rounded: boxes to a tenth of a pixel, the rest but ``exact`` to ``decimals``."""
+def round_row(row, decimals, places=None):
+    """``row`` with its floats rounded: boxes to a tenth of a pixel, a key of ``places`` to its number
+    of decimals, the rest to ``decimals``."""
     if decimals is not None:
+        places = {**dict.fromkeys(BOX_FIELDS, 1), **(places or {})}
         for key, value in row.items():
-            if isinstance(value, float) and key not in exact:
-                row[key] = round(value, 1 if key in BOX_FIELDS else decimals)
+            if isinstance(value, float):
+                row[key] = round(value, places.get(key, decimals))
     return row
 
 

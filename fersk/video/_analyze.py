@@ -150,8 +150,9 @@ class VideoRecords(list):
             Where to write: a file path (created or replaced), or an open text file.
         delimiter : str, default=","
         decimals : int, optional
-            Round the score and probabilities to this many decimals, and the box to a tenth
-            of a pixel (times are kept).
+            Round the score and probabilities to this many decimals, the box to a tenth of a
+            pixel and the time to a millisecond, as ``fersk video`` writes ``frames.csv``
+            (``decimals=4``).
         na_rep : str, default=""
             Written for missing values (a frame without a face: no box, no probabilities).
 
@@ -160,7 +161,7 @@ class VideoRecords(list):
         path_or_buffer
         """
         fields = ["frame", "time", "face_id", "face_found", "detected", *BOX_FIELDS, "score", "predicted"]
-        rows = [round_row(r.to_dict(), decimals, exact=("time",)) for r in self]
+        rows = [round_row(r.to_dict(), decimals, places={"time": 3}) for r in self]
         return write_rows(path_or_buffer, rows, delimiter=delimiter, na_rep=na_rep, fields=fields + self.classes)
 
 

@@ -1,6 +1,8 @@
 """Video files decoded with PyAV (its wheels bundle FFmpeg: no system ffmpeg needed)."""
 
 import math
+import stat
+import threading
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,6 +15,10 @@ __all__ = ["MissingVideoError", "VideoInfo", "VideoReadError", "iter_frames", "v
 
 # FFmpeg's demuxers for still images: such a file opens as a "video" of one frame
 _IMAGE_FORMATS = ("image2", "jpeg_pipe", "png_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng")
+
+
+# video_info's answers, by file version (path, size, modification time), for up to 64 files
+_INFOS, _INFOS_KEPT, _INFOS_LOCK = {}, 64, threading.Lock()
 
 
 class VideoReadError(ValueError):
@@ -46,14 +52,32 @@ def _av():
     return av
 
 
-def _open(path):
-    """The open container and its first video stream; every failure a VideoReadError naming the file."""
-    av = _av()
+_NO_CAMERAS = (
+    "fersk reads video files, not cameras: record a clip first (for example "
+    "`ffmpeg -f v4l2 -i /dev/video0 -t 10 clip.mp4`, or your camera app) and pass its file"
+)
+
+
+def _check_path(path):
+    """``path`` as a Path; a VideoReadError for a camera (OpenCV's ``0``, ``/dev/video0``) or no file."""
+    if isinstance(path, (int, np.integer)) or (isinstance(path, str) and path.isdigit() and not Path(path).exists()):
+        raise VideoReadError(f"cannot read video {path}: a camera index? {_NO_CAMERAS}")
+    if not isinstance(path, (str, Path)):
+        raise VideoReadError(f"a video must be given as a path to a file, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
         raise MissingVideoError(f"cannot read video {path}: no such file")
+    if stat.S_ISCHR(path.stat().st_mode):
+        raise VideoReadError(f"cannot read video {path}: a device, not a file; {_NO_CAMERAS}")
     if not path.is_file():
         raise VideoReadError(f"cannot read video {path}: not a file")
+    return path
+
+
+def _open(path):
+    """The open container and its first video stream; every failure a VideoReadError naming the file."""
+    av = _av()
+    path = _check_path(path)
     if path.stat().st_size == 0:
         raise VideoReadError(f"cannot read video {path}: the file is empty")
     try:
@@ -114,23 +138,34 @@ def video_info(path):
 
     ``width`` and ``height`` are those of the upright frames ``iter_frames`` yields: swapped
     from the stored ones when the video's rotation metadata turns it by 90 degrees (a
-    portrait video from a phone, stored on its side). To read that, the first frame is decoded.
+    portrait video from a phone, stored on its side). To read that, the first frame is decoded
+    once: the answer is kept (for up to 64 files) until the file changes, so that asking again
+    costs no decoding.
 
     Raises
     ------
     ValueError
         Naming the file, when it is missing, not a video, or cannot be opened (a
         ``VideoReadError``; a ``MissingVideoError``, also a ``FileNotFoundError``, when
-        there is no such file).
+        there is no such file); and for a camera (an index such as OpenCV's ``0``, or a
+        device such as ``/dev/video0``): fersk reads video files.
     """
+    status = _check_path(path).stat()
+    key = (str(Path(path).resolve()), status.st_size, status.st_mtime_ns)  # one version of one file
+    if key in _INFOS:
+        return replace(_INFOS[key], path=str(path))
     container, stream = _open(path)
     try:
         info = _info(path, container, stream)
         if _quarter_turned(container, stream):
             info = replace(info, width=info.height, height=info.width)
-        return info
     finally:
         container.close()
+    with _INFOS_LOCK:
+        if len(_INFOS) >= _INFOS_KEPT:
+            del _INFOS[next(iter(_INFOS))]  # the oldest
+        _INFOS[key] = info
+    return info
 
 
 def upright(frame):

@@ -2,8 +2,11 @@
 
 import csv
 import io
+import os
 import re
+import stat
 import warnings
+from dataclasses import replace
 
 import av
 import numpy as np
@@ -201,6 +204,23 @@ def test_csv_has_one_row_per_record_with_probabilities(records, tmp_path):
     assert first.split("\t")[-len(classes) :] == [str(round(records[0].probabilities[c], 2)) for c in classes]
 
 
+def test_cli_frames_csv_rounds_times_to_ms_boxes_to_a_tenth_and_probabilities_to_4_decimals(model_file, tmp_path):
+    # frames.csv held times such as 0.033333 and probabilities such as 0.14285714984893799
+    clip = write_clip(tmp_path / "thirty.mp4", one_face_frames(3), fps=30)
+    assert main(["video", str(clip), "--model", model_file, "--out", str(tmp_path / "out")]) == 0
+    with open(tmp_path / "out" / "frames.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["time"] for r in rows] == ["0.0", "0.033", "0.067"]
+
+    def decimals(text):
+        return len(text.partition(".")[2])
+
+    header = list(rows[0])
+    classes = header[header.index("predicted") + 1 :]
+    assert max(decimals(r[field]) for r in rows for field in ("left", "top", "right", "bottom")) <= 1
+    assert max(decimals(r[field]) for r in rows for field in ("score", *classes)) == 4
+
+
 def test_timeline_has_one_panel_per_face_with_a_smoothed_line_per_class(model, records, tmp_path):
     fig = plot_emotion_timeline(records, window=3)
     assert len(fig.axes) == 1
@@ -396,6 +416,36 @@ def test_bad_input_is_a_value_error_naming_the_file(name, model, model_file, cli
     code = main(["video", str(path), "--model", model_file, "--out", str(tmp_path / "o")])
     err = capfd.readouterr().err
     assert code == 2 and "bad.mp4" in err and "Traceback" not in err
+
+
+def test_video_info_decodes_a_file_once_until_it_changes(clip, tmp_path, monkeypatch):
+    # video_info decoded the first frame (for the rotation) on every call
+    from fersk.video import _reader
+
+    decoded = []
+    turned = _reader._quarter_turned
+    monkeypatch.setattr(_reader, "_quarter_turned", lambda *args: decoded.append(1) or turned(*args))
+    path = tmp_path / "mine.mp4"
+    path.write_bytes(clip.read_bytes())
+    first = video_info(path)
+    assert [video_info(path), video_info(str(path))] == [first, replace(first, path=str(path))]
+    assert len(decoded) == 1
+    write_clip(path, one_face_frames(4))  # another video under the same name
+    assert video_info(path).n_frames == 4 and len(decoded) == 2
+
+
+@pytest.mark.parametrize("camera", [0, "0", os.devnull])
+def test_a_camera_is_refused_saying_fersk_reads_video_files(camera, model, model_file, tmp_path, monkeypatch, capsys):
+    # OpenCV habits: VideoCapture(0) or /dev/video0; fersk said "no such file", or Path(0)'s TypeError
+    monkeypatch.chdir(tmp_path)
+    if camera == os.devnull and not stat.S_ISCHR(os.stat(os.devnull).st_mode):
+        pytest.skip("no character device to stand for a camera here")
+    with pytest.raises(ValueError, match="fersk reads video files, not cameras: record a clip first"):
+        analyze_video(model, camera)
+    assert main(["video", str(camera), "--model", model_file]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fersk video: cannot read video {camera}: ") and len(err.splitlines()) == 1
+    assert not (tmp_path / "fersk-video").exists()  # refused before anything was written
 
 
 def test_video_command_has_help(capsys):
