@@ -1,5 +1,7 @@
 """What the subcommands share: a model given as a file or a shipped name, and face detection."""
 
+import os
+import sys
 from pathlib import Path
 
 from .. import io
@@ -8,6 +10,10 @@ from ..faces import list_detectors
 
 MODEL_HELP = "a fersk model file, or the name of a pretrained model fersk ships (fer2013, fer2013-muxspace)"
 DEFAULT_HELP = f"{MODEL_HELP}; default: {DEFAULT_MODEL}"
+
+# exit statuses besides 0 and fersk.cli.main's 2 (bad input, or an output that cannot be written)
+SKIPPED = 1  # some files could not be read; the others' results were written
+READER_LEFT = 141  # whoever read standard output left early (| head): 128 + SIGPIPE, as a shell reports it
 
 
 def load_model(spec):
@@ -51,3 +57,22 @@ def output_file(path, option):
     except (FileExistsError, NotADirectoryError):  # a file where a folder of the path must be
         raise ValueError(f"{option} {path}: a file is in the way of {path.parent}, which must be a folder") from None
     return path
+
+
+def print_rows(write):
+    """Call ``write()``, which prints rows on standard output, and flush them; returns None, or
+    :data:`READER_LEFT` when whoever read them left early (``fersk predict photos/ | head``).
+
+    Standard output is then pointed at os.devnull, so that Python's flush at exit does not hit the
+    closed pipe again (and print "Exception ignored ... BrokenPipeError", exiting 120).
+    """
+    try:
+        write()
+        sys.stdout.flush()  # a reader that left is found here, not in Python's flush at exit
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout with no file descriptor (a test's capture)
+            pass
+        return READER_LEFT
+    return None

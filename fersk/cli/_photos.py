@@ -11,7 +11,17 @@ from ..datasets import FerskDataWarning
 from ..datasets._decode import IMAGE_EXTENSIONS
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
-from ._common import DEFAULT_HELP, MODEL_HELP, add_detector_option, load_model, output_file, output_folder
+from ._common import (
+    DEFAULT_HELP,
+    MODEL_HELP,
+    READER_LEFT,
+    SKIPPED,
+    add_detector_option,
+    load_model,
+    output_file,
+    output_folder,
+    print_rows,
+)
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".m2ts"}
 VIDEO_SUFFIXES |= {".mts", ".3gp", ".3g2", ".ogv", ".vob", ".mxf", ".asf", ".rm", ".rmvb", ".f4v", ".divx"}
@@ -56,7 +66,8 @@ def predict(args):
         print(f"rows written to {records.to_csv(csv_file, decimals=4)}", file=sys.stderr)
     for path in write_annotated(images, records, annotated) if annotated else ():
         print(f"annotated photo written to {path}", file=sys.stderr)
-    records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")
+    if print_rows(lambda: records.to_csv(sys.stdout, delimiter="\t", decimals=4, na_rep="-")):
+        return READER_LEFT
     without = len(records.images_without_face)
     print(
         f"photos: {records.n_images}, faces: {len(records) - without}, photos without a face: {without}"
@@ -64,7 +75,7 @@ def predict(args):
         + (f", photos that cannot be read: {len(records.unreadable)} (skipped)" if records.unreadable else ""),
         file=sys.stderr,
     )
-    return 1 if records.unreadable else 0
+    return SKIPPED if records.unreadable else 0
 
 
 def _image_files(paths, leave_out=None):
@@ -178,7 +189,8 @@ def add_parsers(commands):
         description="Find every face in each photo and predict its emotion: one row per face (image, face, box, "
         "detector score, predicted emotion, per-emotion probabilities); a photo with no face gets one row that "
         "says so, classified whole. For images that are already face crops, use --detector none. A file that "
-        "cannot be read is skipped, named on stderr, and the exit status is 1.",
+        "cannot be read is skipped, named on stderr, and the exit status is 1; 2: nothing was done (bad input, "
+        "or an output that cannot be written); 141: the reader of the rows left early (| head).",
     )
     prd.add_argument("images", nargs="+", help="image files, or folders of them (their subfolders too)")
     prd.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
