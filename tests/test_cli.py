@@ -243,6 +243,31 @@ def test_predict_takes_folders_and_skips_a_file_it_cannot_read_naming_it(model_f
     assert (folder / "a.png").read_bytes() == before
 
 
+def test_predict_names_an_iphone_photo_it_cannot_read_and_what_to_install(
+    model_file, image_files, tmp_path, monkeypatch, capsys
+):
+    # a folder of an iPhone's photos: the .HEIC files were left out "by their suffix", and one given
+    # by name was "not an image"; a camera's .JPG and names with spaces and accents are photos too
+    from fersk.datasets import _decode
+
+    paths, _ = image_files
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    (folder / "Beach day é.JPG").write_bytes(paths[0].read_bytes())
+    (folder / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
+    argv = ["predict", str(folder), "--model", str(model_file), "--detector", "none"]
+    monkeypatch.setattr(_decode, "_heif_plugin", lambda: None)  # whatever this machine has installed
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert [line.split("\t")[0] for line in captured.out.splitlines()[1:]] == [str(folder / "Beach day é.JPG")]
+    assert f"fersk predict: skipped {folder / 'IMG_0001.HEIC'}: a HEIC/HEIF photo" in captured.err
+    assert "pip install pi-heif" in captured.err and "left out" not in captured.err
+    assert main(["predict", str(folder / "IMG_0001.HEIC"), "--model", str(model_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fersk predict: cannot read image {folder / 'IMG_0001.HEIC'}: a HEIC/HEIF photo")
+    assert "pip install pi-heif" in err and len(err.splitlines()) == 1
+
+
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):
     (tmp_path / "clip.mp4").write_bytes(b"")
     assert main(["predict", str(tmp_path / "clip.mp4"), "--model", str(model_file)]) == 2

@@ -1,6 +1,7 @@
 """Parallel, cached decoding of image files into one uint8 array."""
 
 import warnings
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ._cache import cached, file_fingerprint
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm")
+# HEIC/HEIF (iPhones' photos) need a plugin: listed, so that such files are named with the reason, not ignored
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".avif")
+IMAGE_EXTENSIONS += (".heic", ".heif")
 _PARALLEL_THRESHOLD = 1000  # below this, starting worker processes costs more than it saves
 _CHUNK = 512
 
@@ -37,6 +40,13 @@ BOMB = "image over the decompression-bomb limit"
 NOT_IMAGE = "not an image"
 CORRUPT = "corrupt image"
 MISSING = "no such file"
+HEIF = (
+    "a HEIC/HEIF photo (as iPhones take them), which Pillow reads only with a plugin: pip install pi-heif "
+    "(or pillow-heif), or save the photo as JPEG"
+)
+# the brands of an ISO media file's "ftyp" box that mark a HEIF image (AVIF, which Pillow reads, is not one)
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+_HEIF_REGISTERED = set()  # the plugins registered with Pillow in this process
 
 
 class ImageReadError(ValueError):
@@ -78,7 +88,10 @@ def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None):
 
     The one reader of image files in fersk: the loaders, ``fersk.faces.read_image`` and
     face cropping all decode through it. The EXIF orientation is applied; grayscale,
-    palette, RGBA/LA (over white), CMYK, 16-bit and float images are converted.
+    palette, RGBA/LA (over white), CMYK, 16-bit and float images are converted; of an
+    animated GIF, WebP or PNG, or a multi-page TIFF, the first frame is read. HEIC/HEIF
+    photos are read when pi-heif or pillow-heif is installed, and refused saying to install
+    one otherwise.
 
     Parameters
     ----------
@@ -118,11 +131,40 @@ def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(path, BOMB) from None
     except UnidentifiedImageError:
-        raise ImageReadError(path, NOT_IMAGE) from None
+        if not _is_heif(path):
+            raise ImageReadError(path, NOT_IMAGE) from None
+        if _register_heif_opener():  # once more, with the plugin
+            return read_image_file(path, grayscale=grayscale, image_size=image_size, max_pixels=max_pixels)
+        raise ImageReadError(path, HEIF if _heif_plugin() is None else CORRUPT) from None
     except ImageReadError:
         raise
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt files
         raise ImageReadError(path, CORRUPT) from None
+
+
+def _is_heif(path):
+    """Whether the file starts as a HEIF image does (an ISO media ``ftyp`` box with a HEIF brand)."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def _heif_plugin():
+    """The name of the HEIF plugin installed, pi-heif's or pillow-heif's module; None without one."""
+    from importlib.util import find_spec
+
+    return next((name for name in ("pi_heif", "pillow_heif") if find_spec(name) is not None), None)
+
+
+def _register_heif_opener():
+    """Let Pillow open HEIF images with pi-heif or pillow-heif; whether one was registered now
+    (False: none is installed, or it was registered before)."""
+    name = _heif_plugin()
+    if name is None or name in _HEIF_REGISTERED:
+        return False
+    import_module(name).register_heif_opener()
+    _HEIF_REGISTERED.add(name)
+    return True
 
 
 def _decode_one(path, image_size, grayscale, max_pixels):
@@ -197,8 +239,10 @@ def decode_images(paths, *, image_size, grayscale, n_jobs=None, cache_dir=None, 
     if max_pixels is None:
         max_pixels = Image.MAX_IMAGE_PIXELS or np.iinfo(np.int64).max
     paths = [str(p) for p in paths]
-    # "upright": images decoded since the reader applies EXIF orientation are cached apart
+    # "upright": images decoded since the reader applies EXIF orientation are cached apart; and
+    # HEIC photos refused for want of a plugin are decoded again once one is installed
     key = [file_fingerprint(paths), repr(image_size), repr(bool(grayscale)), repr(max_pixels), "upright"]
+    key.append(repr(_heif_plugin()))
     result = cached(
         cache_dir,
         "images",

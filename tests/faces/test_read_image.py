@@ -1,5 +1,8 @@
 """Photos are read as people see them, and bad files are refused with their name."""
 
+import sys
+import types
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -82,3 +85,35 @@ def test_bad_files_are_refused_with_their_name(tmp_path, monkeypatch):
         read_image(tmp_path / "absent.png")
     with pytest.raises(ImageReadError, match=r"cannot read image .*: a folder, not an image file"):
         read_image(tmp_path)  # not "no such file": the folder is there
+
+
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)  # the start of an iPhone's photo
+
+
+def test_a_heic_photo_says_which_plugin_to_install(tmp_path, monkeypatch):
+    # "cannot identify image file" / "not an image" left an iPhone user without a next step
+    from fersk.datasets import _decode
+
+    monkeypatch.setattr(_decode, "_heif_plugin", lambda: None)  # whatever this machine has installed
+    (tmp_path / "IMG_0001.HEIC").write_bytes(HEIC)
+    with pytest.raises(ImageReadError, match=r"IMG_0001\.HEIC: a HEIC/HEIF photo .* pip install pi-heif"):
+        read_image(tmp_path / "IMG_0001.HEIC")
+    (tmp_path / "notes.heic").write_text("not a photo at all\n" * 5)  # the suffix alone is not enough
+    with pytest.raises(ImageReadError, match="not an image"):
+        read_image(tmp_path / "notes.heic")
+
+
+def test_a_heif_plugin_installed_is_registered_once_and_tried(tmp_path, monkeypatch):
+    from fersk.datasets import _decode
+
+    registered = []
+    monkeypatch.setitem(
+        sys.modules, "fake_heif", types.SimpleNamespace(register_heif_opener=lambda: registered.append(1))
+    )
+    monkeypatch.setattr(_decode, "_heif_plugin", lambda: "fake_heif")
+    monkeypatch.setattr(_decode, "_HEIF_REGISTERED", set())
+    (tmp_path / "a.heic").write_bytes(HEIC)
+    for _ in range(2):  # a plugin that cannot read this file: corrupt, and no second registration
+        with pytest.raises(ImageReadError, match="corrupt image"):
+            read_image(tmp_path / "a.heic")
+    assert registered == [1]
