@@ -17,6 +17,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from fersk import FaceCropper, HOGTransformer, load_fer2013, load_image_folder, make_faces
+from fersk.preprocessing import flatten_images
 
 from .classifiers.test_estimators import FAMILIES
 
@@ -136,6 +137,57 @@ def test_transformers_map_each_image_on_its_own(name, X, data):
         np.testing.assert_array_equal(transformer.transform(X[order]), whole[order])
         np.testing.assert_array_equal(transformer.transform(X.reshape(-1, SIZE, SIZE)), whole)
     assert np.all(np.isfinite(whole)) and len(whole) == len(X)
+
+
+# -- which image arrays are taken as a stack of channels-last images ---------------------------
+
+sides = st.integers(1, 9)
+stacks = st.tuples(st.integers(1, 3), sides, sides, st.integers(1, 4))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=stacks)
+def test_channels_last_images_of_up_to_four_channels_are_never_refused(shape):
+    # (n, 3, 48, 2), 3-pixel-high images of 2 channels, was refused as channels-first
+    X = np.arange(np.prod(shape)).reshape(shape)
+    flat, carried = flatten_images(X)
+    assert carried == shape[1:]
+    np.testing.assert_array_equal(flat, X.reshape(shape[0], -1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.tuples(st.integers(1, 3), sides, sides, st.integers(1, 9)), minus_one=st.integers(-1, 2))
+def test_images_of_the_declared_shape_are_taken_as_given_and_channels_first_ones_refused(shape, minus_one):
+    # the estimator's image_shape decides what the layout alone cannot (a -1 entry resolved as in reshape)
+    n, h, w, c = shape
+    declared = [h, w, c]
+    if minus_one >= 0:
+        declared[minus_one] = -1
+    X = np.zeros(shape)
+    assert flatten_images(X, tuple(declared))[1] == (h, w, c)
+    if (c, h, w) != (h, w, c):
+        with pytest.raises(ValueError, match=r"looks channels-first .* give X\.transpose\(0, 2, 3, 1\)"):
+            flatten_images(X.transpose(0, 3, 1, 2), tuple(declared))
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3), channels=st.sampled_from([1, 3, 4]), h=st.integers(5, 20), w=st.integers(5, 20))
+def test_undeclared_channels_first_images_are_refused(n, channels, h, w):
+    with pytest.raises(ValueError, match=r"looks channels-first \(n, channels, height, width\)"):
+        flatten_images(np.zeros((n, channels, h, w)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=st.integers(1, 4), h=st.integers(1, 20), w=st.integers(5, 20))
+def test_a_single_image_is_refused_unless_image_shape_says_it_is_a_stack(c, h, w):
+    # one (h, w, 1) face was taken for h images of w x 1 pixels (at predict: "X holds images of shape (16, 1, 1)")
+    image = np.zeros((h, w, c))
+    with pytest.raises(ValueError, match=rf"single image of shape \({h}, {w}, {c}\) .* give one image as X\[np\.newaxis\]; if X "):
+        flatten_images(image)
+    with pytest.raises(ValueError, match=r"give one image as X\[np\.newaxis\]$"):
+        flatten_images(image, (h, w, c))
+    assert flatten_images(image, (w, c))[1] == (w, c, 1)
+    assert flatten_images(image[np.newaxis])[1] == (h, w, c)
 
 
 FER_CODES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")

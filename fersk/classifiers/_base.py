@@ -27,7 +27,7 @@ class ImageClassifierMixin:
         0..n_classes-1.
         """
         check_labels(y)
-        X, carried = flatten_images(X)
+        X, carried = flatten_images(X, self.image_shape)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
         check_classification_targets(y)
@@ -88,7 +88,7 @@ class ImageClassifierMixin:
     def _validate_predict(self, X):
         """Validate data for prediction against what ``fit`` saw; returns the 2-D X."""
         check_is_fitted(self, "image_shape_")
-        X, carried = flatten_images(X)
+        X, carried = flatten_images(X, self.image_shape_)
         if carried is not None and tuple(carried) != tuple(self.image_shape_):
             raise ValueError(
                 f"X holds images of shape {tuple(carried)}, but this model was fitted on {tuple(self.image_shape_)}"

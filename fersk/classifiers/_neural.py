@@ -383,7 +383,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self._check_prior_shift(X_val)
         if self.warm_start and self.initialized_:
             self._check_warm_start_classes(y if classes is None else classes)
-            flat, carried = flatten_images(X)
+            flat, carried = flatten_images(X, self.image_shape)
             self._check_image_size(infer_image_shape(self.image_shape, np.shape(flat)[1], carried))
         X, y_encoded = self._validate_fit(X, y, classes)
         sample_weight = self._check_sample_weight(sample_weight, X)

@@ -247,7 +247,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         """X as a list of images or paths, and the shape of flattened rows (None otherwise)."""
         if isinstance(X, (list, tuple)) and X and all(_is_single_image(x) for x in X):
             return list(X), None
-        X, carried = flatten_images(X)
+        X, carried = flatten_images(X, self.image_shape)
         X = validate_data(self, X, reset=reset, dtype="numeric")
         return list(X), infer_image_shape(self.image_shape, X.shape[1], carried)
 

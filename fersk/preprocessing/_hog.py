@@ -76,7 +76,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Learn the image shape; returns self."""
         self._validate_params()
-        X, carried = flatten_images(X)
+        X, carried = flatten_images(X, self.image_shape)
         X = validate_data(self, X, dtype="numeric")
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
         h, w, _ = self.image_shape_
@@ -122,7 +122,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """HOG features of each image, shape (n_samples, n_features)."""
         check_is_fitted(self, "image_shape_")
-        X, carried = flatten_images(X)
+        X, carried = flatten_images(X, self.image_shape_)
         if carried is not None and tuple(carried) != tuple(self.image_shape_):
             raise ValueError(f"X holds images of shape {tuple(carried)}, but fit saw {self.image_shape_}")
         check_fitted_rows(X, self.image_shape_, type(self).__name__)

@@ -44,20 +44,44 @@ def check_image_shape(image_shape, n_features=None):
     return shape
 
 
-def flatten_images(X):
+def flatten_images(X, image_shape=None):
     """Flatten 3-D (n, h, w) or 4-D (n, h, w, c) image arrays at the door.
 
-    A list of images, each ``(h, w)`` or ``(h, w, c)``, is the array it stacks to. Images
-    ordered channels-first, ``(n, c, h, w)`` as PyTorch orders them, are refused: their rows
-    of pixels would be taken for channels.
+    A list of images, each ``(h, w)`` or ``(h, w, c)``, is the array it stacks to. Two
+    layouts that are not a stack of channels-last images are refused, saying what to do:
 
-    Returns the 2-D array and the image shape the array carried (None for 2-D input).
+    - images ordered channels-first, ``(n, c, h, w)`` as PyTorch orders them: a 4-D array
+      whose first image axis could be a channel count (1, 3 or 4) and whose last could not
+      (more than 4), since their rows of pixels would be taken for channels;
+    - a single image ``(h, w, c)``: a 3-D array whose last axis could be a channel count
+      (at most 4) and is smaller than its second, since its rows would be taken for images.
+
+    The shape cannot always tell (a stack of 3-pixel-high images of 2 channels), so
+    ``image_shape``, where the estimator knows it, decides: images of that shape are taken
+    as given, and an array that is one such image, or such images channels-first, is refused.
+
+    Parameters
+    ----------
+    X : array-like
+        Flattened rows, images, or a list of either.
+    image_shape : tuple, optional
+        The shape the images have, as the ``image_shape`` parameter or the fitted
+        ``image_shape_`` gives it (one entry possibly -1).
+
+    Returns
+    -------
+    X : array-like
+        Flattened rows (2-D input is returned as given).
+    carried : tuple or None
+        The ``(h, w, c)`` that image-shaped input carried; None for rows.
 
     Examples
     --------
     >>> X, shape = flatten_images([np.zeros((4, 4)), np.ones((4, 4))])
     >>> X.shape, shape
     ((2, 16), (4, 4, 1))
+    >>> flatten_images(np.zeros((10, 3, 48, 2)))[1]  # 3x48 images of 2 channels
+    (3, 48, 2)
     """
     if hasattr(X, "iloc") or hasattr(X, "tocsr"):
         return X, None  # DataFrames and sparse matrices are 2-D; validate_data checks them
@@ -69,19 +93,43 @@ def flatten_images(X):
         if rows:  # lists of rows; validate_data checks them
             return X, None
     X = np.asarray(X)
-    if X.ndim == 3:
-        return X.reshape(len(X), -1), (*X.shape[1:], 1)
-    if X.ndim == 4:
-        if X.shape[1] in (1, 3) and X.shape[3] not in (1, 3, 4):
-            raise ValueError(
-                f"X holds images of shape {X.shape[1:]}, which looks channels-first (n, channels, height, "
-                "width), as PyTorch orders them; fersk takes images channels-last, (n, height, width, "
-                "channels): give X.transpose(0, 2, 3, 1)"
-            )
-        return X.reshape(len(X), -1), X.shape[1:]
-    if X.ndim > 4:
-        raise ValueError(f"X must be 2-D (flattened images), 3-D or 4-D; got {X.ndim}-D")
-    return X, None
+    if X.ndim not in (3, 4):
+        if X.ndim > 4:
+            raise ValueError(f"X must be 2-D (flattened images), 3-D or 4-D; got {X.ndim}-D")
+        return X, None
+    shape = _declared_shape(image_shape, X.shape)
+    images = X.shape[1:] if X.ndim == 4 else (*X.shape[1:], 1)
+    if images == shape:
+        return X.reshape(len(X), -1), images
+    if X.ndim == 3 and (X.shape == shape or X.shape[2] <= 4 < X.shape[1]):
+        hint = (
+            f"; if X holds {len(X)} images of {X.shape[1]}x{X.shape[2]} pixels, pass "
+            f"image_shape={X.shape[1:]}"
+            if image_shape is None
+            else ""
+        )
+        raise ValueError(
+            f"X looks like a single image of shape {X.shape} (height, width, channels); fersk takes images "
+            f"stacked, (n, height, width[, channels]): give one image as X[np.newaxis]{hint}"
+        )
+    if X.ndim == 4 and (
+        (X.shape[1] in (1, 3, 4) and X.shape[3] > 4) or (shape is not None and X.shape[1:] == (shape[2], *shape[:2]))
+    ):
+        raise ValueError(
+            f"X holds images of shape {X.shape[1:]}, which looks channels-first (n, channels, height, "
+            "width), as PyTorch orders them; fersk takes images channels-last, (n, height, width, "
+            "channels): give X.transpose(0, 2, 3, 1)"
+        )
+    return X.reshape(len(X), -1), images
+
+
+def _declared_shape(image_shape, array_shape):
+    """``image_shape`` as ``(h, w, c)`` for images of an array of ``array_shape``, or None where it
+    is not given or does not fit them (``infer_image_shape`` then says so)."""
+    try:
+        return check_image_shape(image_shape, math.prod(array_shape[1:]))
+    except ValueError:
+        return None
 
 
 def infer_image_shape(image_shape, n_features, carried=None):
