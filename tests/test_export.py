@@ -181,3 +181,69 @@ def test_export_makes_the_folder_it_writes_into_as_save_does(cnn, faces, tmp_pat
     X, _ = faces
     path = export_onnx(cnn, tmp_path / "models" / "v2" / "faces.onnx")  # the exporter alone fails here
     np.testing.assert_allclose(run(path, X[:7]), cnn.predict_proba(X[:7]), atol=TOLERANCE)
+
+
+def quantized_ops(path):
+    return {node.op_type for node in onnx.load(str(path)).graph.node} & {"QuantizeLinear", "DequantizeLinear"}
+
+
+@pytest.mark.parametrize("input_dtype", ["float32", "uint8"])
+def test_int8_keeps_the_predictions_in_a_smaller_file_that_says_it_is_quantised(cnn, faces, input_dtype, tmp_path):
+    X, _ = faces
+    cnn.set_params(tta="flip")
+    calibration, held_out = X[:200], X[200:].astype(input_dtype)  # calibrated on its training faces only
+    plain = export_onnx(cnn, tmp_path / "float.onnx", input_dtype=input_dtype)
+    path = export_onnx(cnn, tmp_path / "int8.onnx", input_dtype=input_dtype, quantize="int8", calibration=calibration)
+    onnx.checker.check_model(str(path), full_check=True)
+    assert quantized_ops(path) == {"QuantizeLinear", "DequantizeLinear"} and not quantized_ops(plain)
+    meta = ort.InferenceSession(str(path)).get_modelmeta().custom_metadata_map
+    assert (meta["quantize"], meta["tta"], meta["input_dtype"]) == ("int8", "flip", input_dtype)
+    assert ort.InferenceSession(str(plain)).get_modelmeta().custom_metadata_map["quantize"] == "none"
+    proba, expected = run(path, held_out), cnn.predict_proba(X[200:])
+    assert proba.shape == expected.shape and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert np.abs(proba - expected).max() < 0.1  # 8-bit arithmetic: close, not equal ...
+    assert np.abs(proba - expected).max() > TOLERANCE  # ... (it did quantise)
+    assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.95
+
+
+def test_int8_calibration_is_checked_before_anything_is_written(cnn, faces, tmp_path):
+    X, _ = faces
+    with pytest.raises(ValueError, match="quantize='int8' needs calibration: a few hundred images"):
+        export_onnx(cnn, tmp_path / "a.onnx", quantize="int8")
+    with pytest.raises(ValueError, match="calibration is only used with quantize='int8'"):
+        export_onnx(cnn, tmp_path / "a.onnx", calibration=X[:10])
+    with pytest.raises(ValueError, match=r"quantize must be one of \(None, 'int8'\), got 'int4'"):
+        export_onnx(cnn, tmp_path / "a.onnx", quantize="int4", calibration=X[:10])
+    with pytest.raises(ValueError, match="calibration: X holds images of shape .32, 32. .*fitted on .48, 48, 1."):
+        export_onnx(cnn, tmp_path / "a.onnx", quantize="int8", calibration=np.zeros((10, 32, 32), np.float32))
+    with pytest.raises(ValueError, match="calibration: Found array with 0 sample"):
+        export_onnx(cnn, tmp_path / "a.onnx", quantize="int8", calibration=X[:0])
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_failed_export_leaves_the_file_it_would_replace_whole(cnn, tmp_path, monkeypatch):
+    path = export_onnx(cnn, tmp_path / "cnn.onnx")
+    before = path.read_bytes()
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(onnx, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export_onnx(cnn, path)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["cnn.onnx"]
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_the_shipped_model_in_int8_gives_the_same_labels(shared_data, tmp_path):
+    model = fersk.load_pretrained("fer2013").set_params(tta=None)
+    train = fersk.load_fer2013(shared_data / "fer2013", subset="train").data
+    test = fersk.load_fer2013(shared_data / "fer2013", subset="test")
+    X = test.data[test.usage == "PrivateTest"][:500]
+    calibration = train[np.random.default_rng(0).choice(len(train), 256, replace=False)]
+    path = export_onnx(model, tmp_path / "int8.onnx", input_dtype="uint8", quantize="int8", calibration=calibration)
+    proba, expected = run(path, X.astype(np.uint8)), model.predict_proba(X)
+    assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.98
+    assert np.abs(proba - expected).mean() < 0.01
+    assert path.stat().st_size < 0.4 * export_onnx(model, tmp_path / "float.onnx").stat().st_size
