@@ -1,6 +1,8 @@
 """The detectors find every face where it is, largest first; the registry and the Face record."""
 
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -150,6 +152,25 @@ def test_a_large_photo_is_searched_downscaled_and_its_boxes_map_back():
     assert np.allclose(face.center, [(expected[0] + expected[2]) / 2, (expected[1] + expected[3]) / 2], atol=15)
     assert 0.8 < face.height / (expected[3] - expected[1]) < 1.3
     assert np.all(face.landmarks[:, 0] > expected[0]) and np.all(face.landmarks[:, 0] < expected[2])
+
+
+def test_a_large_photo_costs_little_more_memory_than_itself():
+    # a 6000x6000 photo took 2.3 GB beyond itself: the border was added at full size (twice the pixels),
+    # in float32, before the photo was shrunk to detect_size
+    script = """
+import resource, sys
+import numpy as np
+from skimage.data import astronaut
+from fersk.faces import MTCNNDetector
+detector = MTCNNDetector()
+detector.detect(astronaut())  # torch and the networks in memory
+photo = np.full((4000, 4000, 3), 90, np.float32)  # 192 MB
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+detector.detect(photo)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * (1 if sys.platform == "darwin" else 1024))
+"""
+    grown = int(subprocess.run([sys.executable, "-c", script], capture_output=True, check=True, text=True).stdout)
+    assert grown < 1.5 * 4000 * 4000 * 3 * 4  # was 3.8 times the photo
 
 
 def test_the_weights_load_with_weights_only_and_fill_every_parameter():
