@@ -130,8 +130,9 @@ class VideoRecords(list):
         and when the face was seen."""
         summary = self.summary()
         lines = [
-            f"{self.path}: {len(self.frames_analysed)} frames analysed, {len(summary)} face"
-            f"{'' if len(summary) == 1 else 's'} tracked, no face in {len(self.frames_without_face)}"
+            f"{self.path}: {len(self.frames_analysed)} frame{'' if len(self.frames_analysed) == 1 else 's'} "
+            f"analysed, {len(summary)} face{'' if len(summary) == 1 else 's'} tracked, no face in "
+            f"{len(self.frames_without_face)}"
         ]
         for fid, face in summary.items():
             frames = f"{face['frames']} frame" + "s" * (face["frames"] != 1)

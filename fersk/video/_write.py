@@ -7,13 +7,16 @@ import numpy as np
 from ..faces import draw_faces
 from ._reader import VideoReadError, _av, _open, progress_bar, upright
 
+# the output's clock: fine enough for a 960 fps slow-motion video, and within MPEG-4 part 2's limit (65535)
+TIME_BASE = Fraction(1, 60000)
+
 
 def write_annotated_video(path_in, records, path_out, *, codec=None, progress=None):
     """Write ``path_in`` again with each face's box and label drawn on it, as an MP4.
 
-    Every frame of the input is written (same frame count and rate); a frame that was
-    not analysed (``every > 1`` or ``fps=``) shows the records of the last analysed frame
-    before it.
+    Every frame of the input is written at its time (same frame count, rate and duration; a
+    phone's variable-frame-rate video keeps its timing); a frame that was not analysed
+    (``every > 1`` or ``fps=``) shows the records of the last analysed frame before it.
 
     Parameters
     ----------
@@ -41,7 +44,8 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
     container, stream = _open(path_in)
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
-    shown, n, video = [], 0, None
+    shown, n, video, start, pts = [], 0, None, None, -1
+    step = round(1 / rate / TIME_BASE)  # for a frame without a time
     bar = progress_bar(progress, stream.frames or None, f"writing {path_out}")
     try:
         with av.open(str(path_out), mode="w") as out:
@@ -51,6 +55,7 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
                     if video is None:  # the size of the frames as shown, a portrait video's upright
                         height, width = rgb.shape[:2]
                         video = out.add_stream(codec, rate=Fraction(rate))
+                        video.codec_context.time_base = TIME_BASE
                         video.width, video.height = width + width % 2, height + height % 2  # 4:2:0: even sizes
                         video.pix_fmt = "yuv420p"
                         if codec == "libx264":
@@ -59,7 +64,13 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
                     drawn = draw_faces(rgb, shown, min_size=0) if shown else rgb
                     if drawn.shape[:2] != (video.height, video.width):
                         drawn = np.pad(drawn, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge")
-                    out.mux(video.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(drawn), format="rgb24")))
+                    if frame.time is not None and start is None:
+                        start = frame.time
+                    at = pts + step if frame.time is None else round((frame.time - start) / TIME_BASE)
+                    pts = max(at, pts + 1)  # times that go back or repeat would stop the encoder
+                    picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(drawn), format="rgb24")
+                    picture.pts, picture.time_base = pts, TIME_BASE
+                    out.mux(video.encode(picture))
                     n += 1
                     bar.update()
             except av.FFmpegError as error:

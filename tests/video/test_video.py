@@ -7,6 +7,7 @@ import re
 import stat
 import warnings
 from dataclasses import replace
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -245,6 +246,39 @@ def test_annotated_video_decodes_with_the_same_frames_and_shows_boxes(clip, reco
     original = one_face_frames()
     changed = [np.abs(a.astype(int) - b).mean() for a, b in zip(frames, original)]
     assert min(changed) > 2  # every frame carries a drawn box (frames 1-4 show frame 0's)
+
+
+def test_a_variable_frame_rate_video_keeps_its_timing_annotated(model, tmp_path):
+    # phones record at a variable rate: annotated.mp4 spaced every frame evenly, so it ran shorter than
+    # the video and showed frame 4 (at 0.5 s in frames.csv) at 0.16 s
+    times_ms = [0, 40, 160, 200, 500, 540]
+    path = tmp_path / "phone.mkv"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for frame, ms in zip(one_face_frames(len(times_ms)), times_ms):
+            picture = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            picture.pts, picture.time_base = ms, Fraction(1, 1000)
+            out.mux(stream.encode(picture))
+        out.mux(stream.encode())
+    records = analyze_video(model, path, detect_every=1)
+    assert [r.time for r in records] == pytest.approx([ms / 1000 for ms in times_ms])
+    for codec in ("libx264", "mpeg4"):  # the default, and the fallback where the wheel lacks libx264
+        if codec not in av.codecs_available:
+            continue
+        written = write_annotated_video(path, records, tmp_path / f"{codec}.mp4", codec=codec)
+        with av.open(written) as container:
+            assert [float(f.time) for f in container.decode(video=0)] == pytest.approx(
+                [ms / 1000 for ms in times_ms], abs=1e-3
+            )
+
+
+def test_a_one_frame_clip_is_one_frame_analysed_and_said_so(model, tmp_path):
+    # "1 frames analysed"
+    records = analyze_video(model, write_clip(tmp_path / "one.mp4", one_face_frames(1)))
+    assert [(r.frame, r.time, r.face_id) for r in records] == [(0, 0.0, 0)]
+    assert records.describe().startswith(f"{tmp_path / 'one.mp4'}: 1 frame analysed, 1 face tracked, no face in 0")
 
 
 def test_writing_the_annotated_video_shows_its_progress_when_asked(clip, records, tmp_path, capsys):
