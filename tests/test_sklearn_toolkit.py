@@ -10,9 +10,12 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
 from sklearn.ensemble import BaggingClassifier, VotingClassifier
 from sklearn.model_selection import KFold, cross_val_predict, learning_curve
 from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.semi_supervised import SelfTrainingClassifier
 from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
@@ -425,6 +428,17 @@ def test_a_single_image_with_a_channel_axis_says_to_add_the_image_axis(fitted, f
     np.testing.assert_array_equal(fitted[family].predict(face[np.newaxis]), fitted[family].predict(X[:1]))
     with pytest.raises(ValueError, match=r"X\[np\.newaxis\]; if X holds 16 images of 16x1 pixels, pass image_shape"):
         FAMILIES[family]().fit(face, y[:16])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_features_before_a_model_in_a_pipeline_are_not_taken_for_images(faces, family):
+    # PCA(20) before a model: "not a square grayscale image; pass image_shape", which fits 4x5 "images";
+    # a StandardScaler (or PCA(16), 4x4 "images"): fitted without a word
+    X, y = faces
+    with pytest.raises(ValueError, match=r"If X's rows are features, not pixels \(a PCA before this step"):
+        make_pipeline(PCA(20), FAMILIES[family]()).fit(X, y)
+    with pytest.warns(UserWarning, match=r"X holds negative values \(down to -.*A StandardScaler or PCA before"):
+        make_pipeline(StandardScaler(), FAMILIES[family]()).fit(X, y)
 
 
 # -- classes= in a model that a meta-estimator fits on encoded labels --------------------------

@@ -30,6 +30,7 @@ class ImageClassifierMixin:
         X, carried = flatten_images(X, self.image_shape)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
+        _warn_negative_pixels(X)
         check_classification_targets(y)
         _warn_near_duplicate_labels(y)
         if classes is None:
@@ -214,4 +215,19 @@ def _warn_near_duplicate_labels(y):
             f"{clashes}; clean them, e.g. with fersk.canonical_emotion",
             UserWarning,
             stacklevel=3,
+        )
+
+
+def _warn_negative_pixels(X):
+    """Warn that ``X`` holds negative values: pixels have none, while a ``StandardScaler`` or ``PCA``
+    before a fersk model gives it features whose rows it would take for images."""
+    lowest = X.min()
+    if lowest < 0:
+        warnings.warn(
+            f"X holds negative values (down to {lowest:.3g}), which no pixel has: fersk's models take images, "
+            "pixel values 0-255. A StandardScaler or PCA before this model in a Pipeline gives it features, "
+            "not images: leave that step out, or put it after the image features (HOGTransformer, or a "
+            "network's transform)",
+            UserWarning,
+            stacklevel=4,
         )

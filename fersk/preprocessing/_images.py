@@ -155,7 +155,9 @@ def infer_image_shape(image_shape, n_features, carried=None):
         raise ValueError(
             f"rows of X have {n_features} values, which is not a square grayscale image; "
             "pass image_shape=(height, width) or (height, width, channels), or give X "
-            "as an (n, height, width[, channels]) array"
+            "as an (n, height, width[, channels]) array. If X's rows are features, not pixels (a PCA before "
+            "this step in a Pipeline), put that step after the image features (HOGTransformer, or a "
+            "network's transform)"
         )
     return (side, side, 1)
 
