@@ -268,6 +268,20 @@ def test_predict_names_an_iphone_photo_it_cannot_read_and_what_to_install(
     assert "pip install pi-heif" in err and len(err.splitlines()) == 1
 
 
+def test_predict_says_it_analysed_the_first_frame_of_an_animation(model_file, image_files, tmp_path, capsys):
+    paths, _ = image_files
+    frames = [Image.open(path) for path in paths]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    frames[0].save(tmp_path / "still.gif")
+    argv = ["predict", str(tmp_path / "anim.gif"), str(tmp_path / "still.gif"), "--model", str(model_file)]
+    assert main([*argv, "--detector", "none"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 3  # the header, one row per file
+    said = f"fersk predict: {tmp_path / 'anim.gif'} is an animation of 3 frames: its first is analysed; "
+    assert said + f"`fersk video {tmp_path / 'anim.gif'}` analyses them all" in captured.err
+    assert "still.gif is an animation" not in captured.err
+
+
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):
     (tmp_path / "clip.mp4").write_bytes(b"")
     assert main(["predict", str(tmp_path / "clip.mp4"), "--model", str(model_file)]) == 2

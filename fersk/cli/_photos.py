@@ -8,7 +8,7 @@ from pathlib import Path
 from .._export import INPUT_DTYPES, export_onnx
 from .._pretrained import DEFAULT_MODEL
 from ..datasets import FerskDataWarning
-from ..datasets._decode import IMAGE_EXTENSIONS
+from ..datasets._decode import IMAGE_EXTENSIONS, count_frames
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, analyze_faces, face_inputs, write_annotated
 from ._common import (
@@ -25,6 +25,7 @@ from ._common import (
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".m2ts"}
 VIDEO_SUFFIXES |= {".mts", ".3gp", ".3g2", ".ogv", ".vob", ".mxf", ".asf", ".rm", ".rmvb", ".f4v", ".divx"}
+ANIMATIONS = {".gif", ".png"}  # image files that fersk video reads too, when they hold more than one frame
 
 
 def predict(args):
@@ -55,6 +56,8 @@ def predict(args):
         )
     for path, reason in records.unreadable.items():
         print(f"fersk predict: skipped {path}: {reason}", file=sys.stderr)
+    for path in images:
+        _say_first_frame(path, records.unreadable)
     if args.crop_faces:
         print(
             "fersk predict: --crop-faces is deprecated and will be removed in the next release: predict now finds "
@@ -76,6 +79,16 @@ def predict(args):
         file=sys.stderr,
     )
     return SKIPPED if records.unreadable else 0
+
+
+def _say_first_frame(path, unreadable):
+    """Say on stderr that of an animation (a GIF, an animated WebP or PNG) the first frame was analysed."""
+    if Path(path).suffix.lower() not in {*ANIMATIONS, ".webp"} or path in unreadable:
+        return
+    frames = count_frames(path)
+    if frames > 1:
+        rest = f"; `fersk video {path}` analyses them all" if Path(path).suffix.lower() in ANIMATIONS else ""
+        print(f"fersk predict: {path} is an animation of {frames} frames: its first is analysed{rest}", file=sys.stderr)
 
 
 def _image_files(paths, leave_out=None):
@@ -139,7 +152,8 @@ def video_command(args):
     """Faces of a video tracked and classified: frames.csv, timeline.png and, with --annotate, annotated.mp4."""
     from ..video import analyze_video, plot_emotion_timeline, video_info, write_annotated_video
 
-    if Path(args.video).suffix.lower() in IMAGE_EXTENSIONS:
+    suffix = Path(args.video).suffix.lower()
+    if suffix in IMAGE_EXTENSIONS and not (suffix in ANIMATIONS and count_frames(args.video) > 1):
         raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
     video_info(args.video)  # a missing file, a camera, not a video: said before the model loads
     model = load_model(args.model)

@@ -142,6 +142,18 @@ def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None):
         raise ImageReadError(path, CORRUPT) from None
 
 
+def count_frames(path):
+    """The frames of an image file: more than 1 for an animated GIF, WebP or PNG, or a multi-page TIFF
+    (:func:`read_image_file` reads the first); 1 for a still image, and for a file Pillow cannot open."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the reader refuses it, if it must
+            with Image.open(path) as image:
+                return int(getattr(image, "n_frames", 1))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return 1
+
+
 def _is_heif(path):
     """Whether the file starts as a HEIF image does (an ISO media ``ftyp`` box with a HEIF brand)."""
     with open(path, "rb") as handle:

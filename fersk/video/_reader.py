@@ -14,7 +14,9 @@ from ..datasets import FerskDataWarning
 __all__ = ["MissingVideoError", "VideoInfo", "VideoReadError", "iter_frames", "video_info"]
 
 # FFmpeg's demuxers for still images: such a file opens as a "video" of one frame
-_IMAGE_FORMATS = ("image2", "jpeg_pipe", "png_pipe", "bmp_pipe", "gif", "webp_pipe", "tiff_pipe", "apng")
+_IMAGE_FORMATS = ("image2", "jpeg_pipe", "png_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe")
+# and for animations, read as videos when they hold more than one frame
+_ANIMATION_FORMATS = ("gif", "apng")
 
 
 # video_info's answers, by file version (path, size, modification time), for up to 64 files
@@ -90,10 +92,11 @@ def _open(path):
     if not container.streams.video:
         container.close()
         raise VideoReadError(f"cannot read video {path}: it holds no video frames (no video stream; format {fmt})")
-    if any(name in _IMAGE_FORMATS for name in fmt.split(",")):
+    stream = container.streams.video[0]
+    names = set(fmt.split(","))
+    if names & set(_IMAGE_FORMATS) or (names & set(_ANIMATION_FORMATS) and stream.frames == 1):
         container.close()
         raise VideoReadError(f"cannot read video {path}: it is a still image ({fmt}), not a video; see read_image")
-    stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # frame and slice threads: decoding uses every core
     return container, stream
 

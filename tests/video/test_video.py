@@ -281,6 +281,22 @@ def test_a_one_frame_clip_is_one_frame_analysed_and_said_so(model, tmp_path):
     assert records.describe().startswith(f"{tmp_path / 'one.mp4'}: 1 frame analysed, 1 face tracked, no face in 0")
 
 
+def test_an_animated_gif_is_a_video_and_a_still_one_a_photo(model, model_file, tmp_path, capsys):
+    # reaction GIFs: fersk video refused every .gif as "a photo", and fersk predict reads only its first frame
+    frames = [Image.fromarray(frame) for frame in one_face_frames(3)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=[100, 300, 100])
+    records = analyze_video(model, tmp_path / "anim.gif", detect_every=1)
+    assert [(r.frame, r.face_id) for r in records] == [(0, 0), (1, 0), (2, 0)]
+    assert [r.time for r in records] == pytest.approx([0.0, 0.1, 0.4])  # the GIF's own delays
+    assert main(["video", str(tmp_path / "anim.gif"), "--model", model_file, "--out", str(tmp_path / "o")]) == 0
+    assert "3 frames analysed, 1 face tracked" in capsys.readouterr().out
+    frames[0].save(tmp_path / "still.gif")
+    with pytest.raises(ValueError, match=r"still\.gif: it is a still image \(gif\)"):
+        analyze_video(model, tmp_path / "still.gif")
+    assert main(["video", str(tmp_path / "still.gif"), "--model", model_file]) == 2
+    assert "is a photo: find and classify its faces with `fersk predict" in capsys.readouterr().err
+
+
 def test_writing_the_annotated_video_shows_its_progress_when_asked(clip, records, tmp_path, capsys):
     # the second pass over a long video was silent, while the first had a bar
     write_annotated_video(clip, records, tmp_path / "shown.mp4", progress=True)
