@@ -483,6 +483,7 @@ COLOURS = {
     "neutral": (220, 220, 220),
     "contempt": (251, 133, 0),
 }
+MAX_DRAWN = 4096  # draw_faces enlarges a small image's longer side to this at most
 _PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
 
 
@@ -503,7 +504,8 @@ def draw_faces(image, records, *, min_size=256):
         ``[r for r in records if r.image == i]`` (the records of several images are refused).
     min_size : int, default=256
         Images whose shorter side is smaller are enlarged by a whole factor first (boxes
-        with them), so that labels stay readable; 0 keeps every image's size.
+        with them), so that labels stay readable, as far as a longer side of 4096 pixels; 0
+        keeps every image's size.
 
     Returns
     -------
@@ -530,6 +532,7 @@ def draw_faces(image, records, *, min_size=256):
     photo = read_image(image) if isinstance(image, (str, Path)) else as_image(image)
     picture = Image.fromarray(np.clip(np.round(photo), 0, 255).astype(np.uint8)).convert("RGB")
     factor = max(1, math.ceil(min_size / min(picture.size))) if min_size else 1
+    factor = max(1, min(factor, MAX_DRAWN // max(picture.size)))  # a 500x2 banner: not 64000 pixels wide
     if factor > 1:
         picture = picture.resize((picture.width * factor, picture.height * factor), Image.Resampling.BICUBIC)
     side = min(picture.size)

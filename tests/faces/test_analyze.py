@@ -230,6 +230,7 @@ def test_draw_faces_enlarges_small_images_and_labels_a_photo_without_a_face(reco
     labelled = np.any(drawn != 200, axis=2)
     assert labelled[:8, :60].mean() > 0.5 and not labelled[40:].any()  # the label band at the top left
     assert draw_faces(blank, [], min_size=0).shape == (128, 128, 3)
+    assert draw_faces(np.zeros((2, 500)), []).shape == (16, 4000, 3)  # a banner: not 256 x 64000 pixels
     big = draw_faces(
         np.zeros((1024, 1600, 3)), [FaceRecord(0, None, 0, True, (100, 300, 400, 700), 1.0, {"a": 1.0}, "a")]
     )
