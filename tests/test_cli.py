@@ -1,5 +1,6 @@
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -280,6 +281,21 @@ def test_predict_says_it_analysed_the_first_frame_of_an_animation(model_file, im
     said = f"fersk predict: {tmp_path / 'anim.gif'} is an animation of 3 frames: its first is analysed; "
     assert said + f"`fersk video {tmp_path / 'anim.gif'}` analyses them all" in captured.err
     assert "still.gif is an animation" not in captured.err
+
+
+def test_predict_writes_a_photo_named_in_any_script_to_its_csv_whatever_the_locale(model_file, image_files, tmp_path):
+    # in an ASCII (or Windows cp1252) locale, --csv failed after all the work: "'ascii' codec can't encode"
+    paths, _ = image_files
+    photo = tmp_path / "été 日本.png"
+    photo.write_bytes(paths[0].read_bytes())
+    env = {**os.environ, "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "LC_ALL": "C"}
+    command = "import sys; from fersk.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [str(photo), "--model", str(model_file), "--detector", "none", "--csv", str(tmp_path / "rows.csv")]
+    done = subprocess.run([sys.executable, "-c", command, "predict", *argv], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    with open(tmp_path / "rows.csv", encoding="utf-8") as handle:
+        assert [row["image"] for row in csv.DictReader(handle)] == [str(photo)]
+    assert done.stdout.decode().splitlines()[1].startswith(f"{photo}\t")
 
 
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):

@@ -377,8 +377,8 @@ class FaceRecords(list):
         Parameters
         ----------
         path_or_buffer : str, path-like or text file
-            Where to write: a file path (created or replaced), or an open text file such
-            as ``sys.stdout``.
+            Where to write: a file path (created or replaced, in UTF-8), or an open text
+            file such as ``sys.stdout``.
         delimiter : str, default=","
         decimals : int, optional
             Round as :meth:`FaceRecord.to_dict` does.
@@ -409,7 +409,9 @@ def write_rows(path_or_buffer, rows, *, delimiter=",", na_rep="", fields=None):
     fields = fields or list(dict.fromkeys(key for row in rows for key in row))
     rows = [{key: na_rep if row.get(key) is None else row[key] for key in fields} for row in rows]
     if isinstance(path_or_buffer, (str, Path)):
-        with open(path_or_buffer, "w", newline="") as handle:
+        # UTF-8 whatever the locale (Windows' cp1252 cannot write a photo named in Japanese), and a POSIX
+        # file name that is not UTF-8 written back as the bytes it was
+        with open(path_or_buffer, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
             write_rows(handle, rows, delimiter=delimiter, fields=fields)
         return path_or_buffer
     writer = csv.DictWriter(path_or_buffer, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
