@@ -71,6 +71,8 @@ def _check_path(path):
         raise MissingVideoError(f"cannot read video {path}: no such file")
     if stat.S_ISCHR(path.stat().st_mode):
         raise VideoReadError(f"cannot read video {path}: a device, not a file; {_NO_CAMERAS}")
+    if path.is_dir():
+        raise VideoReadError(f"cannot read video {path}: a folder; give one video file (one at a time)")
     if not path.is_file():
         raise VideoReadError(f"cannot read video {path}: not a file")
     return path

@@ -448,6 +448,7 @@ BAD = {
     "text": (lambda p, clip: (p.write_text("not a video\n" * 50), p)[1], "not a video"),
     "jpeg renamed .mp4": (lambda p, clip: _jpeg(p), "still image"),
     "empty file": (lambda p, clip: (p.write_bytes(b""), p)[1], "empty"),
+    "folder": (lambda p, clip: (p.mkdir(), p)[1], "a folder; give one video file"),
     "no frames": (lambda p, clip: _no_frames(p), "holds no video frames"),
     "truncated": (_truncated, "corrupt or truncated|no frames"),
     "corrupt": (_corrupt, "corrupt or truncated|not a video|no frames"),
