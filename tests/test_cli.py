@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, features
 from skimage.data import astronaut
 
 import fersk
@@ -255,12 +255,16 @@ def test_predict_names_an_iphone_photo_it_cannot_read_and_what_to_install(
     folder = tmp_path / "holiday"
     folder.mkdir()
     (folder / "Beach day é.JPG").write_bytes(paths[0].read_bytes())
+    avif = features.check("avif")  # Pillow 11.3 and later read an Android phone's AVIF (was left out)
+    if avif:
+        Image.open(paths[1]).save(folder / "pixel.avif")
     (folder / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
     argv = ["predict", str(folder), "--model", str(model_file), "--detector", "none"]
     monkeypatch.setattr(_decode, "_heif_plugin", lambda: None)  # whatever this machine has installed
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert [line.split("\t")[0] for line in captured.out.splitlines()[1:]] == [str(folder / "Beach day é.JPG")]
+    rows = [line.split("\t")[0] for line in captured.out.splitlines()[1:]]
+    assert rows == [str(folder / "Beach day é.JPG")] + [str(folder / "pixel.avif")] * avif
     assert f"fersk predict: skipped {folder / 'IMG_0001.HEIC'}: a HEIC/HEIF photo" in captured.err
     assert "pip install pi-heif" in captured.err and "left out" not in captured.err
     assert main(["predict", str(folder / "IMG_0001.HEIC"), "--model", str(model_file)]) == 2
