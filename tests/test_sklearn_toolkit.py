@@ -423,7 +423,9 @@ def test_a_single_image_with_a_channel_axis_says_to_add_the_image_axis(fitted, f
     # shape (16, 1, 1)", and a network fitted on it trained on 16 one-pixel-wide images
     X, y = faces
     face = X[0].reshape(16, 16, 1)
-    with pytest.raises(ValueError, match=r"single image of shape \(16, 16, 1\) .*: give one image as X\[np\.newaxis\]$"):
+    with pytest.raises(
+        ValueError, match=r"single image of shape \(16, 16, 1\) .*: give one image as X\[np\.newaxis\]$"
+    ):
         fitted[family].predict(face)
     np.testing.assert_array_equal(fitted[family].predict(face[np.newaxis]), fitted[family].predict(X[:1]))
     with pytest.raises(ValueError, match=r"X\[np\.newaxis\]; if X holds 16 images of 16x1 pixels, pass image_shape"):

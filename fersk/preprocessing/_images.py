@@ -103,8 +103,7 @@ def flatten_images(X, image_shape=None):
         return X.reshape(len(X), -1), images
     if X.ndim == 3 and (X.shape == shape or X.shape[2] <= 4 < X.shape[1]):
         hint = (
-            f"; if X holds {len(X)} images of {X.shape[1]}x{X.shape[2]} pixels, pass "
-            f"image_shape={X.shape[1:]}"
+            f"; if X holds {len(X)} images of {X.shape[1]}x{X.shape[2]} pixels, pass image_shape={X.shape[1:]}"
             if image_shape is None
             else ""
         )
@@ -115,10 +114,15 @@ def flatten_images(X, image_shape=None):
     if X.ndim == 4 and (
         (X.shape[1] in (1, 3, 4) and X.shape[3] > 4) or (shape is not None and X.shape[1:] == (shape[2], *shape[:2]))
     ):
+        hint = (
+            f"; if they are {X.shape[1]}x{X.shape[2]} images of {X.shape[3]} channels, pass image_shape={X.shape[1:]}"
+            if image_shape is None
+            else ""
+        )
         raise ValueError(
             f"X holds images of shape {X.shape[1:]}, which looks channels-first (n, channels, height, "
             "width), as PyTorch orders them; fersk takes images channels-last, (n, height, width, "
-            "channels): give X.transpose(0, 2, 3, 1)"
+            f"channels): give X.transpose(0, 2, 3, 1){hint}"
         )
     return X.reshape(len(X), -1), images
 
