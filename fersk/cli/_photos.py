@@ -237,7 +237,7 @@ def add_parsers(commands):
         description="Find, track and classify every face of a video; write DIR/frames.csv (one row per face per "
         "analysed frame), DIR/timeline.png and, with --annotate, DIR/annotated.mp4.",
     )
-    vid.add_argument("video", help="a video file (MP4, MKV, AVI, WebM...)")
+    vid.add_argument("video", help="a video file (MP4, MOV, MKV, AVI, WebM..., an animated GIF); not a camera")
     vid.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     rate = vid.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default: 1)")
