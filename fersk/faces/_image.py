@@ -51,7 +51,7 @@ def read_image(path, *, grayscale=False, max_pixels=None):
     fersk.datasets._decode.MissingImageError: cannot read image ...missing.jpg: no such file
     """
     if Path(path).is_dir():
-        raise ImageReadError(path, "a folder, not an image file")
+        raise ImageReadError(path, "a folder, not an image file: pass its photos, sorted(Path(folder).glob('*.jpg'))")
     return read_image_file(path, grayscale=grayscale, max_pixels=max_pixels)
 
 

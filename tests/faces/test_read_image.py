@@ -83,8 +83,8 @@ def test_bad_files_are_refused_with_their_name(tmp_path, monkeypatch):
         read_image(tmp_path / "absent.png")
     with pytest.raises(FileNotFoundError):  # also what a Python user expects for a missing file
         read_image(tmp_path / "absent.png")
-    with pytest.raises(ImageReadError, match=r"cannot read image .*: a folder, not an image file"):
-        read_image(tmp_path)  # not "no such file": the folder is there
+    with pytest.raises(ImageReadError, match=r"cannot read image .*: a folder, not an image file: pass its photos"):
+        read_image(tmp_path)  # not "no such file": the folder is there; fersk predict takes folders, Python lists
 
 
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)  # the start of an iPhone's photo
