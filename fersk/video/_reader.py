@@ -1,6 +1,7 @@
 """Video files decoded with PyAV (its wheels bundle FFmpeg: no system ffmpeg needed)."""
 
 import math
+import os
 import stat
 import threading
 import warnings
@@ -64,7 +65,7 @@ def _check_path(path):
     """``path`` as a Path; a VideoReadError for a camera (OpenCV's ``0``, ``/dev/video0``) or no file."""
     if isinstance(path, (int, np.integer)) or (isinstance(path, str) and path.isdigit() and not Path(path).exists()):
         raise VideoReadError(f"cannot read video {path}: a camera index? {_NO_CAMERAS}")
-    if not isinstance(path, (str, Path)):
+    if not isinstance(path, (str, os.PathLike)):
         raise VideoReadError(f"a video must be given as a path to a file, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
