@@ -443,6 +443,23 @@ def test_features_before_a_model_in_a_pipeline_are_not_taken_for_images(faces, f
         make_pipeline(StandardScaler(), FAMILIES[family]()).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"lrr": 0.1}, r"got unexpected parameter\(s\) lrr \(did you mean lr\?\)"),
+        ({"iterator_train_shuffle": True}, r"iterator_train_shuffle \(did you mean iterator_train__shuffle\?\)"),
+        ({"modul__dropout": 0.1}, r"got unexpected argument\(s\) modul__dropout\. Either you made a typo"),
+    ],
+)
+@pytest.mark.parametrize("family", NETWORKS)
+def test_misspelt_parameters_are_refused_naming_them(faces, family, params, message):
+    # fersk's parameter validation had replaced skorch's, which refuses misspelt routes: modul__dropout
+    # trained without a word, and a misspelt plain name (a grid-search typo) failed with KeyError: 'lrr'
+    X, y = faces
+    with pytest.raises(ValueError, match=message):
+        NETWORKS[family](**params).fit(X, y)
+
+
 # -- classes= in a model that a meta-estimator fits on encoded labels --------------------------
 
 

@@ -1,6 +1,7 @@
 """The skorch base of fersk's neural estimators."""
 
 import contextlib
+import difflib
 import os
 import warnings
 from numbers import Integral, Real
@@ -47,6 +48,27 @@ def _skorch_checks(name):
     attributes its ``get_params`` reports (``_params_to_validate``; scikit-learn's
     ``_parent_callback_ctx``, set on estimators inside a search)."""
     return name in _SKORCH_PARAMS or "__" in name or name.startswith("_")
+
+
+def _refuse_unknown_parameters(net):
+    """Refuse parameters that neither fersk nor skorch knows (``lrr=``, ``iterator_train_shuffle=``), with
+    the name meant where one is close; misspelt routes (``modul__x``) are skorch's to refuse, once the
+    network is built and its routes are known."""
+    known = [*net._fersk_constraints, *_SKORCH_PARAMS]
+    unknown = sorted(k for k in net.get_params(deep=False) if not _skorch_checks(k) and k not in known)
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        route = next(
+            (p for p in net.prefixes_ + ["module", "criterion", "optimizer"] if name.startswith(p + "_")), None
+        )
+        meant = [f"{route}__{name[len(route) :].lstrip('_')}"] if route else difflib.get_close_matches(name, known, n=1)
+        hints.append(f"{name} (did you mean {meant[0]}?)" if meant else name)
+    raise ValueError(
+        f"{type(net).__name__} got unexpected parameter(s) {', '.join(hints)}; "
+        "see its docstring for its parameters, and skorch's for the routes (module__*, optimizer__*, ...)"
+    )
 
 
 _NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
@@ -230,9 +252,12 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return self
 
     def _validate_params(self):
+        _refuse_unknown_parameters(self)
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
+        if "module_" in self.__dict__:  # the routes (module__, optimizer__, ...) are known once built
+            super()._validate_params()  # skorch's: a misspelt route (modul__x, iterator_train_shuffle), suggested
         routed = self.get_params().get("optimizer__weight_decay", self.weight_decay)
         if self.weight_decay and routed != self.weight_decay:
             raise ValueError(
