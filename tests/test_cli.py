@@ -302,6 +302,25 @@ def test_predict_writes_a_photo_named_in_any_script_to_its_csv_whatever_the_loca
     assert done.stdout.decode().splitlines()[1].startswith(f"{photo}\t")
 
 
+def test_predict_finds_the_small_faces_of_a_large_group_photo_with_a_larger_detect_size(model_file, tmp_path, capsys):
+    # a wide photo is searched shrunk to 1280 pixels, and a face 28 pixels high in 4000 was missed,
+    # with no way to ask for more from the command line
+    photo = np.full((600, 4000, 3), 120, np.uint8)
+    photo[300:360, 2000:2050] = np.asarray(Image.fromarray(astronaut()[20:250, 130:320]).resize((50, 60)))
+    Image.fromarray(photo).save(tmp_path / "group.png")
+    argv = ["predict", str(tmp_path / "group.png"), "--model", str(model_file)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[1].split("\t")[2] == "False"  # no face at the default size
+    assert main([*argv, "--detect-size", "2560"]) == 0
+    row = capsys.readouterr().out.splitlines()[1].split("\t")
+    assert row[2] == "True" and 1990 < float(row[3]) < 2050
+    assert main([*argv, "--detect-size", "2560", "--detector", "lbp"]) == 2
+    assert "--detect-size sets how large mtcnn searches a photo" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--detect-size", "10"])
+    assert "48 or more" in capsys.readouterr().err
+
+
 def test_predict_sends_a_video_to_the_video_command(model_file, tmp_path, capsys):
     (tmp_path / "clip.mp4").write_bytes(b"")
     assert main(["predict", str(tmp_path / "clip.mp4"), "--model", str(model_file)]) == 2
