@@ -460,6 +460,22 @@ def test_misspelt_parameters_are_refused_naming_them(faces, family, params, mess
         NETWORKS[family](**params).fit(X, y)
 
 
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"module__hidden": -1}, r"could not build its network \(Trying to create tensor .* 'module__hidden': -1\}"),
+        ({"module__channels": (0, 8)}, r"FERNet fails on a blank image, of 16x16 pixels or larger .*\(0, 8\)"),
+        ({"criterion__gamma": -1}, r"gamma must be 0 or more \(0 is cross-entropy"),
+    ],
+)
+def test_bad_values_routed_to_the_network_are_named(faces, params, message):
+    # module__hidden=-1 raised torch's RuntimeError from deep in nn.Linear; module__channels=(0, 8) was
+    # blamed on images too small for the network; criterion__gamma=-1 trained without a word
+    X, y = faces
+    with pytest.raises(ValueError, match=message):
+        cnn(**params).fit(X, y)
+
+
 # -- classes= in a model that a meta-estimator fits on encoded labels --------------------------
 
 

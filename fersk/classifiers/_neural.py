@@ -344,7 +344,15 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
     def initialize(self):
         self._validate_params()
         self.device = resolve_device(self.device)
-        super().initialize()
+        try:
+            super().initialize()
+        except RuntimeError as exc:  # torch's, from building the network with bad module__* values
+            if isinstance(exc, torch.OutOfMemoryError) or not self._routed_params():
+                raise
+            raise ValueError(
+                f"{type(self).__name__} could not build its network ({str(exc).splitlines()[0]}); check the "
+                f"parameters it was built from: {self._routed_params()}"
+            ) from None
         # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)
         self.module_.to(memory_format=torch.channels_last)
         return self
@@ -588,13 +596,32 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                     f"{name} takes {want} images, and X holds {c}-channel {h}x{w} images; load them as the "
                     "network was trained (grayscale= in the loaders), or fit with warm_start=False for a new network"
                 ) from None
+            failure = str(exc).splitlines()[0]
+            if not self._takes_blank(max(h, 224), max(w, 224), c):  # not the size: the network itself
+                raise ValueError(
+                    f"{name} fails on a blank image, of {h}x{w} pixels or larger ({failure}); check the "
+                    f"parameters it was built from: {self._routed_params() or 'its defaults'}"
+                ) from None
             raise ValueError(
-                f"{name} cannot take {h}x{w} images ({str(exc).splitlines()[0]}); they are likely too "
-                "small for its downsampling: load larger images (image_size= in the loaders) or choose "
-                "a network with fewer pooling stages"
+                f"{name} cannot take {h}x{w} images ({failure}); they are too small for its downsampling: "
+                "load larger images (image_size= in the loaders) or choose a network with fewer pooling stages"
             ) from None
         finally:
             self.module_.train(training)
+
+    def _takes_blank(self, h, w, c):
+        """Whether the network (in eval mode) takes a blank ``h`` x ``w`` image of ``c`` channels."""
+        try:
+            with torch.no_grad():
+                self.module_(torch.zeros(1, c, h, w, device=self.device))
+        except RuntimeError:
+            return False
+        return True
+
+    def _routed_params(self):
+        """The parameters routed to the network, its loss and its optimizer (``module__*``, ...)."""
+        prefixes = ("module__", "criterion__", "optimizer__")
+        return {k: v for k, v in self.get_params(deep=False).items() if k.startswith(prefixes)}
 
     def _resume(self, X, y_encoded, X_val, y_val, sample_weight, epochs_before=0):
         """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left."""

@@ -21,6 +21,10 @@ class FocalLoss(nn.Module):
 
     def __init__(self, weight=None, gamma=2.0, label_smoothing=0.0):
         super().__init__()
+        if not gamma >= 0:
+            raise ValueError(f"gamma must be 0 or more (0 is cross-entropy, 2 the usual focal loss); got {gamma!r}")
+        if not 0 <= label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1); got {label_smoothing!r}")
         self.register_buffer("weight", weight)
         self.gamma = gamma
         self.label_smoothing = label_smoothing
