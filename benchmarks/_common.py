@@ -1,14 +1,17 @@
-"""Shared helpers for the benchmark scripts: machine description, results as JSON, muxspace."""
+"""Shared helpers for the benchmark scripts: machine description, results as JSON, muxspace, timing."""
 
 import argparse
 import datetime
 import json
 import os
 import platform
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 HERE = Path(__file__).resolve().parent
 SHARED_DATA = HERE.parent.parent / "shared" / "data"
@@ -19,8 +22,6 @@ MUXSPACE_NEURAL = dict(augment="basic", class_weight="balanced_sqrt", label_smoo
 
 def machine():
     """A one-line description of this machine, with its GPU if PyTorch sees one."""
-    import torch
-
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return f"{platform.machine()}, {os.cpu_count()} cores{gpu}, Python {platform.python_version()}"
 
@@ -28,8 +29,6 @@ def machine():
 def device_name(device):
     """``device`` as a fitted network reports it, with the GPU's name or the number of cores:
     ``"cuda (NVIDIA H200)"``, ``"cpu (2 cores)"``."""
-    import torch
-
     device = str(device)
     if device.startswith("cuda"):
         return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
@@ -99,3 +98,28 @@ def variant_study(description, epochs):
     data, train, val, test = load_muxspace(48)
     X, y = train_images(data, train, per_class=100 if args.quick else None)
     return data, X, y, val, test, 1 if args.quick else args.epochs, args.quick
+
+
+def synchronize():
+    """Wait for the GPU's queued work, so that a timer stopped after it counts it."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def throughput(fn, X, clock=time.perf_counter):
+    """Images per second (of ``clock``) of ``fn`` over all of ``X`` in one call."""
+    start = clock()
+    fn(X)
+    synchronize()
+    return len(X) / (clock() - start)
+
+
+def latency_ms(fn, X, calls):
+    """Median milliseconds of ``calls`` single-image calls of ``fn``."""
+    times = []
+    for i in range(calls):
+        start = time.perf_counter()
+        fn(X[i % len(X) : i % len(X) + 1])
+        synchronize()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)

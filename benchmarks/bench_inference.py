@@ -26,7 +26,6 @@ so); the one-thread rows are left out there. Each network predicts with its defa
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 import warnings
@@ -34,34 +33,11 @@ import warnings
 import numpy as np
 import onnxruntime as ort
 import torch
-from _common import SHARED_DATA, device_name, record
+from _common import SHARED_DATA, device_name, latency_ms, record, throughput
 from torch.utils.flop_counter import FlopCounterMode
 
 import fersk
 from fersk.backbones import fold_batchnorm
-
-
-def synchronize():
-    """Wait for the GPU's queued work, so that a timer stopped after it counts it."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
-def throughput(fn, X, clock=time.perf_counter):
-    start = clock()
-    fn(X)
-    synchronize()
-    return len(X) / (clock() - start)
-
-
-def latency_ms(fn, X, calls):
-    times = []
-    for i in range(calls):
-        start = time.perf_counter()
-        fn(X[i % len(X) : i % len(X) + 1])
-        synchronize()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def module_loop(model, fold=False):
