@@ -469,3 +469,12 @@ def test_video_detects_about_five_times_a_second_unless_told(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["video", "a.mp4", "--detect-every", "often"])
     assert "--detect-every: takes a whole number or \"auto\", got 'often'" in capsys.readouterr().err
+
+
+def test_any_command_whose_reader_left_exits_141_quietly(monkeypatch, capsys):
+    def reader_left(args):
+        raise BrokenPipeError
+
+    monkeypatch.setattr(fersk.cli._photos, "export_command", reader_left)  # the parser takes it when built
+    assert main(["export", "model.fersk", "out.onnx"]) == 141
+    assert capsys.readouterr().err == ""

@@ -247,3 +247,25 @@ def test_the_shipped_model_in_int8_gives_the_same_labels(shared_data, tmp_path):
     assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.98
     assert np.abs(proba - expected).mean() < 0.01
     assert path.stat().st_size < 0.4 * export_onnx(model, tmp_path / "float.onnx").stat().st_size
+
+
+def test_the_export_command_quantises_on_a_datasets_training_images(cnn, faces, tmp_path, capsys):
+    from PIL import Image
+
+    X, y = faces
+    for i, (row, label) in enumerate(zip(X[:70], y[:70])):
+        (tmp_path / "data" / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(row.reshape(48, 48).astype(np.uint8)).save(tmp_path / "data" / label / f"{i}.png")
+    cnn.set_params(tta=None)
+    model_file = fersk.save(cnn, tmp_path / "cnn.fersk")
+    out = tmp_path / "cnn-int8.onnx"
+    command = ["export", str(model_file), str(out), "--quantize", "int8", "--calibration", str(tmp_path / "data")]
+    assert main([*command, "--calibration-size", "40"]) == 0
+    assert "int8, calibrated on 40 images of" in capsys.readouterr().out
+    assert quantized_ops(out)
+    assert ort.InferenceSession(str(out)).get_modelmeta().custom_metadata_map["quantize"] == "int8"
+    proba, expected = run(out, X[200:]), cnn.predict_proba(X[200:])
+    assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.95
+    assert main(["export", str(model_file), str(tmp_path / "a.onnx"), "--quantize", "int8"]) == 2
+    assert "--quantize int8 needs --calibration DATA" in capsys.readouterr().err
+    assert not (tmp_path / "a.onnx").exists()

@@ -5,12 +5,12 @@ Each subcommand parses its arguments and calls the library: the models and datas
 """
 
 import argparse
-import os
 import sys
 import warnings
 
 from ..datasets import FerskDataWarning
 from . import _photos, _train
+from ._common import reader_left
 
 
 def build_parser():
@@ -32,20 +32,11 @@ def main(argv=None):
         warnings.showwarning = _one_line_warnings(args.command, warnings.showwarning)
         try:
             return args.handler(args)
-        except BrokenPipeError:  # whoever read the rows left (fersk predict photos/ | head): stop quietly
-            _stdout_to_devnull()
-            return 1
+        except BrokenPipeError:  # whoever read the output left (fersk evaluate ... | head): stop quietly
+            return reader_left()
         except (ValueError, OSError) as exc:  # bad input; a file that cannot be written (no room, no right)
             print(f"fersk {args.command}: {exc}", file=sys.stderr)
             return 2
-
-
-def _stdout_to_devnull():
-    """Point standard output at os.devnull, so that Python's flush at exit does not hit the closed pipe again."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # a stdout with no file descriptor (a test's capture) has nothing to flush there
-        pass
 
 
 def _one_line_warnings(command, show):

@@ -70,9 +70,15 @@ def print_rows(write):
         write()
         sys.stdout.flush()  # a reader that left is found here, not in Python's flush at exit
     except BrokenPipeError:
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):  # a stdout with no file descriptor (a test's capture)
-            pass
-        return READER_LEFT
+        return reader_left()
     return None
+
+
+def reader_left():
+    """Point standard output at os.devnull, so that Python's flush at exit does not hit the closed pipe
+    again; returns :data:`READER_LEFT`, the exit status for a reader that left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # a stdout with no file descriptor (a test's capture) has nothing to flush there
+        pass
+    return READER_LEFT

@@ -5,9 +5,11 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from .._export import INPUT_DTYPES, export_onnx
 from .._pretrained import DEFAULT_MODEL
-from ..datasets import FerskDataWarning
+from ..datasets import FerskDataWarning, load_dataset, train_test_parts
 from ..datasets._decode import IMAGE_EXTENSIONS, count_frames
 from ..explain import METHODS, plot_explanation
 from ..faces import FaceRecords, MTCNNDetector, analyze_faces, face_inputs, write_annotated
@@ -187,16 +189,31 @@ def video_command(args):
 
 def export_command(args):
     """The model as an ONNX file: pixel rows in, class probabilities out, TTA and preprocessing inside."""
+    if bool(args.quantize) != bool(args.calibration):
+        raise ValueError(
+            "--quantize int8 needs --calibration DATA (a dataset of faces like those the model predicts on, from "
+            "which training images calibrate it), and --calibration is only used with --quantize int8"
+        )
     model = load_model(args.model)
     if args.tta != "model":
         model.set_params(tta=None if args.tta == "none" else args.tta)
-    path = export_onnx(model, args.out, input_dtype=args.input_dtype)
     h, w, c = model.image_shape_
+    calibration = args.calibration and calibration_images(args.calibration, (h, w, c), args.calibration_size)
+    path = export_onnx(model, args.out, input_dtype=args.input_dtype, quantize=args.quantize, calibration=calibration)
     print(
         f"{path}: input 'images' (n, {h * w * c}), {args.input_dtype} pixels 0-255 of {h}x{w}x{c} images; "
         f"output 'probabilities' (n, {len(model.classes_)}): {', '.join(map(str, model.classes_))}; tta {model.tta}"
+        + (f"; int8, calibrated on {len(calibration)} images of {args.calibration}" if args.quantize else "")
     )
     return 0
+
+
+def calibration_images(path, image_shape, n):
+    """Up to ``n`` images drawn at random (seed 0) from the training part of a dataset, at ``image_shape``."""
+    h, w, c = image_shape
+    data = load_dataset(path, image_size=(h, w), grayscale=c == 1)
+    X, *_ = train_test_parts(data, random_state=0)
+    return X[np.random.default_rng(0).permutation(len(X))[:n]]
 
 
 def _pixels(value):
@@ -298,4 +315,16 @@ def add_parsers(commands):
         default="model",
         help="test-time augmentation in the graph (default: the model's own)",
     )
+    onx.add_argument(
+        "--quantize",
+        choices=("int8",),
+        help="write the network in 8-bit integers, calibrated on --calibration (default: float32)",
+    )
+    onx.add_argument(
+        "--calibration",
+        metavar="DATA",
+        help="with --quantize: a dataset fersk reads (FER2013, an image folder) of faces like the model's; "
+        "images drawn at random from its training part calibrate the quantisation",
+    )
+    onx.add_argument("--calibration-size", type=int, default=512, metavar="N", help="calibration images (default: 512)")
     onx.set_defaults(handler=export_command)
