@@ -476,6 +476,28 @@ def test_bad_values_routed_to_the_network_are_named(faces, params, message):
         cnn(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("family", NETWORKS)
+def test_a_batch_size_of_one_is_refused_saying_why(faces, family):
+    # torch's "Expected more than 1 value per channel when training, got input size torch.Size([1, 16])"
+    X, y = faces
+    with pytest.raises(ValueError, match=r"batch_size=1 cannot train \w+: its BatchNorm layers need 2 images or more"):
+        NETWORKS[family](batch_size=1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "name, value", [("pixels_per_cell", (0, 6)), ("cells_per_block", (2, 0)), ("cells_per_block", (2,))]
+)
+def test_hog_cells_and_blocks_of_no_pixels_are_refused(faces, name, value):
+    # pixels_per_cell=(0, 6): ZeroDivisionError in scikit-image; cells_per_block=(2, 0): "Found array with
+    # 0 feature(s) ... required by StandardScaler"
+    X, y = faces
+    message = rf"{name} must be two positive integers, \(rows, columns\); got {re.escape(repr(value))}"
+    with pytest.raises(ValueError, match=message):
+        HOGTransformer(**{name: value}).fit(X)
+    with pytest.raises(ValueError, match=message):
+        FAMILIES["hog"](**{name: value}).fit(X, y)
+
+
 # -- classes= in a model that a meta-estimator fits on encoded labels --------------------------
 
 

@@ -71,6 +71,7 @@ def _refuse_unknown_parameters(net):
     )
 
 
+_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
 _NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 _PATIENCE = [Interval(Integral, 0, None, closed="left"), None]
 # the shifts prior_shift="auto" chooses from, on the validation set
@@ -699,6 +700,11 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if training:
             options = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
             size = len(dataset) if options["batch_size"] == -1 else options["batch_size"]
+            if size == 1 and len(dataset) > 1 and any(isinstance(m, _BATCH_NORMS) for m in self.module_.modules()):
+                raise ValueError(
+                    f"batch_size=1 cannot train {type(self.module_).__name__}: its BatchNorm layers need 2 images "
+                    "or more in a training batch; give batch_size=2 or more"
+                )
             if len(dataset) > 1 and len(dataset) % size == 1:
                 # a last batch of one image breaks BatchNorm in train mode: leave that image out
                 # of the epoch (shuffling leaves out another one each epoch)

@@ -76,6 +76,10 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Learn the image shape; returns self."""
         self._validate_params()
+        for name in ("pixels_per_cell", "cells_per_block"):
+            value = getattr(self, name)
+            if len(value) != 2 or not all(isinstance(v, Integral) and v >= 1 for v in value):
+                raise ValueError(f"{name} must be two positive integers, (rows, columns); got {value!r}")
         X, carried = flatten_images(X, self.image_shape)
         X = validate_data(self, X, dtype="numeric")
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
