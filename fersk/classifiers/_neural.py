@@ -258,7 +258,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
         if "module_" in self.__dict__:  # the routes (module__, optimizer__, ...) are known once built
-            super()._validate_params()  # skorch's: a misspelt route (modul__x, iterator_train_shuffle), suggested
+            super()._validate_params()  # skorch's: a misspelt route (modul__x)
         routed = self.get_params().get("optimizer__weight_decay", self.weight_decay)
         if self.weight_decay and routed != self.weight_decay:
             raise ValueError(
