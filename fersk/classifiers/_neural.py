@@ -71,6 +71,9 @@ def _refuse_unknown_parameters(net):
     )
 
 
+# parameters a fit may change and still resume a checkpoint: they do not change the epochs done
+# (max_epochs: a killed run may go on for more); callbacks are left out too (instances that hold state)
+_RESUMABLE = {"checkpoint", "max_epochs", "verbose", "progress", "device", "warm_start"}
 _BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
 _NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 _PATIENCE = [Interval(Integral, 0, None, closed="left"), None]
@@ -631,7 +634,12 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if sample_weight is not None:  # unweighted runs keep the fingerprints they had
             fingerprint += (sample_weight,)
         checkpointer.fingerprint_ = joblib.hash(fingerprint)
-        state = read_checkpoint(self.checkpoint, self, checkpointer.fingerprint_)
+        checkpointer.settings_ = {
+            k: joblib.hash(v)
+            for k, v in self.get_params(deep=False).items()
+            if k not in _RESUMABLE and not k.startswith(("_", "callbacks"))
+        }
+        state = read_checkpoint(self.checkpoint, self, checkpointer.fingerprint_, checkpointer.settings_)
         if state is None:
             return None
         checkpointer.pending_ = restore_training_state(self, state)

@@ -45,6 +45,7 @@ class EpochCheckpoint(Callback):
 
     def initialize(self):
         self.fingerprint_ = None
+        self.settings_ = None  # hashes of the parameters that shape the training
         self.pending_ = None  # callback states to restore once their on_train_begin has reset them
         return self
 
@@ -54,13 +55,13 @@ class EpochCheckpoint(Callback):
             self.pending_ = None
 
     def on_epoch_end(self, net, **kwargs):
-        write_checkpoint(net, self.path, self.fingerprint_, complete=False)
+        write_checkpoint(net, self.path, self.fingerprint_, complete=False, settings=self.settings_)
 
     def on_train_end(self, net, **kwargs):
         # early stopping, the time budget or max_epochs ended it: the final weights are the
         # result. Any other stop (Ctrl-C) keeps the last epoch's file, so that fit resumes.
         if _finished(net):
-            write_checkpoint(net, self.path, self.fingerprint_, complete=True)
+            write_checkpoint(net, self.path, self.fingerprint_, complete=True, settings=self.settings_)
 
 
 def _finished(net):
@@ -69,8 +70,12 @@ def _finished(net):
     return any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience for _, cb in net.callbacks_)
 
 
-def write_checkpoint(net, path, fingerprint, complete):
-    """Write ``net``'s training state to ``path`` atomically; returns the path."""
+def write_checkpoint(net, path, fingerprint, complete, settings=None):
+    """Write ``net``'s training state to ``path`` atomically; returns the path.
+
+    ``settings`` maps the parameters that shape the training to hashes of their values, so that
+    only a fit with the same values resumes from the file.
+    """
     callbacks = {}
     for name, cb in net.callbacks_:
         if isinstance(cb, EarlyStopping):
@@ -93,6 +98,7 @@ def write_checkpoint(net, path, fingerprint, complete):
         "kind": KIND,
         "estimator": type(net).__name__,
         "fingerprint": fingerprint,
+        "settings": settings,
         "complete": bool(complete),
         "history": json.loads(json.dumps(net.history.to_list(), default=float)),
         "numpy_rng": [int(pos), int(has_gauss), float(gauss)],
@@ -107,14 +113,15 @@ def write_checkpoint(net, path, fingerprint, complete):
     return write_archive(path, manifest, members, compress=False)
 
 
-def read_checkpoint(path, net, fingerprint):
+def read_checkpoint(path, net, fingerprint, settings=None):
     """Read the checkpoint at ``path`` for ``net``; None when there is none yet.
 
     Raises
     ------
     ValueError
         When the file is corrupted, is not a checkpoint, or was written by another
-        estimator or for other training data.
+        estimator, for other training data, or with other ``settings`` (files written before
+        checkpoints held them are not checked for these).
     """
     path = Path(path)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
@@ -124,10 +131,22 @@ def read_checkpoint(path, net, fingerprint):
     manifest, members = read_archive(path)
     if manifest.get("kind") != KIND:
         raise ValueError(f"{path} is a fersk model file, not a training checkpoint; choose another checkpoint path")
+    one_fit = (
+        "a checkpoint file holds one fit, and a search or cross-validation makes many: give checkpoint= "
+        "to the final fit only"
+    )
     if manifest["estimator"] != type(net).__name__ or manifest["fingerprint"] != fingerprint:
         raise ValueError(
             f"the checkpoint {path} was written by a {manifest['estimator']} fitted on other data; "
-            "delete it to start afresh, or choose another checkpoint path"
+            f"delete it to start afresh, or choose another checkpoint path ({one_fit})"
+        )
+    written = manifest.get("settings")
+    if settings is not None and written is not None and written != settings:
+        changed = sorted(k for k in written.keys() | settings.keys() if written.get(k) != settings.get(k))
+        raise ValueError(
+            f"the checkpoint {path} was written by a {manifest['estimator']} with other values of "
+            f"{', '.join(changed)}, and resuming it would give that model for this one; delete it to start "
+            f"afresh, or choose another checkpoint path ({one_fit})"
         )
     state = {name[: -len(".pt")]: tensors_from_bytes(data) for name, data in members.items()}
     return {**manifest, **state}

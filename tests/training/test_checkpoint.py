@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from sklearn.model_selection import cross_val_score
 
 from fersk import CNNClassifier, load, make_faces, save
 
@@ -132,8 +133,21 @@ def test_a_checkpoint_of_other_data_or_a_model_file_is_refused(tmp_path):
         cnn(max_epochs=2, checkpoint=save(model, tmp_path / "model.fersk")).fit(X, y)
     with pytest.raises(ValueError, match="is a training checkpoint, not a model file"):
         load(checkpoint)
-    with pytest.raises(ValueError, match="does not fit this network"):
+    with pytest.raises(ValueError, match=r"with other values of .*module__channels"):
         CNNClassifier(max_epochs=2, module__channels=(4, 4), module__hidden=16, checkpoint=checkpoint).fit(X, y)
+
+
+def test_a_checkpoint_written_with_other_parameters_is_refused_not_resumed(tmp_path):
+    # a fit with another lr resumed the finished checkpoint of lr=1e-3 and returned that network: in a
+    # GridSearchCV given checkpoint=, every candidate after the first was the first one's network
+    X, y = make_faces(84, image_size=24, random_state=0)
+    checkpoint = tmp_path / "run.ckpt"
+    cnn(max_epochs=2, checkpoint=checkpoint).fit(X, y)
+    message = r"with other values of augment, lr, and resuming it would give that model .* to the final fit only"
+    with pytest.raises(ValueError, match=message):
+        cnn(max_epochs=2, lr=0.5, augment="none", checkpoint=checkpoint).fit(X, y)
+    with pytest.raises(ValueError, match=r"fitted on other data; .* a search or cross-validation makes many"):
+        cross_val_score(cnn(max_epochs=2, checkpoint=tmp_path / "cv.ckpt"), X, y, cv=2, error_score="raise")
 
 
 def test_a_loaded_model_trained_on_with_warm_start_takes_its_new_settings(tmp_path):
