@@ -468,6 +468,7 @@ def test_misspelt_parameters_are_refused_naming_them(faces, family, params, mess
         ({"criterion__gamma": -1}, r"gamma must be 0 or more \(0 is cross-entropy"),
     ],
 )
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")  # torch, of (0, 8)
 def test_bad_values_routed_to_the_network_are_named(faces, params, message):
     # module__hidden=-1 raised torch's RuntimeError from deep in nn.Linear; module__channels=(0, 8) was
     # blamed on images too small for the network; criterion__gamma=-1 trained without a word
