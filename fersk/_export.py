@@ -145,11 +145,12 @@ def export_onnx(estimator, path, *, input_dtype="float32", quantize=None, calibr
     With ``quantize="int8"`` the convolutions and linear layers compute in 8-bit integers
     (onnxruntime's static quantisation: weights per output channel, activations per tensor,
     their ranges measured on the ``calibration`` images). For the shipped FER2013 model on
-    2 CPU cores that is about 1.8 times the float graph's speed in a file a quarter of its
-    size, for a few hundredths of a point of accuracy (``benchmarks/bench_int8.py``). The
+    2 CPU cores that is 1.7 to 1.9 times the float graph's speed in a file a quarter of its
+    size, for at most 0.3 points of accuracy on FER2013 (``benchmarks/bench_int8.py``). The
     weights use 7 of their 8 bits, so that CPUs without VNNI instructions (AVX2) cannot
     overflow their 16-bit sums; the probabilities then differ from ``predict_proba`` by a
-    few hundredths, and a face near a tie between two classes can change its label.
+    few hundredths, and a face near a tie between two classes can change its label (0.8% of
+    FER2013's test faces).
 
     The file's ``metadata_props`` say how to use it: ``classes`` (a JSON list, the
     columns' labels), ``image_shape`` (JSON ``[h, w, c]``), ``input_dtype``, ``tta``
