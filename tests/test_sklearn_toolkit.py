@@ -463,18 +463,29 @@ def test_misspelt_parameters_are_refused_naming_them(faces, family, params, mess
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"module__hidden": -1}, r"could not build its network \(Trying to create tensor .* 'module__hidden': -1\}"),
-        ({"module__channels": (0, 8)}, r"FERNet fails on a blank image, of 16x16 pixels or larger .*\(0, 8\)"),
+        ({"module__hidden": -1}, r"FERNet's hidden is the width of its head's hidden layer, 1 or more; got -1"),
+        ({"module__channels": (0, 8)}, r"FERNet's channels are the widths of its stages, one or more .*got \(0, 8\)"),
+        ({"module__channels": ()}, r"FERNet's channels are the widths of its stages, one or more from 1 up; got \(\)"),
+        ({"module__hidden": 0}, r"FERNet's hidden is the width of its head's hidden layer, 1 or more; got 0"),
+        ({"module__in_chans": 2}, r"FERNet fails on a blank image, of 16x16 pixels or larger .*'module__in_chans': 2"),
         ({"criterion__gamma": -1}, r"gamma must be 0 or more \(0 is cross-entropy"),
     ],
 )
-@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")  # torch, of (0, 8)
 def test_bad_values_routed_to_the_network_are_named(faces, params, message):
     # module__hidden=-1 raised torch's RuntimeError from deep in nn.Linear; module__channels=(0, 8) was
     # blamed on images too small for the network; criterion__gamma=-1 trained without a word
     X, y = faces
     with pytest.raises(ValueError, match=message):
         cnn(**params).fit(X, y)
+
+
+def test_a_network_that_torch_cannot_build_names_the_module_parameters(faces):
+    # module__hidden=-1 of a transfer head raised torch's RuntimeError from deep in nn.Linear
+    X, y = faces
+    message = r"could not build its network \(Trying to create tensor .*\); check .* \{'module__hidden': -1\}$"
+    with pytest.raises(ValueError, match=message) as caught:
+        transfer(head="mlp", module__hidden=-1, optimizer__weight_decay=0.0).fit(X, y)
+    assert isinstance(caught.value.__cause__, RuntimeError)  # torch's own error, kept for the traceback
 
 
 @pytest.mark.parametrize("family", NETWORKS)

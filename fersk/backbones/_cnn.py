@@ -70,6 +70,10 @@ class FERNet(nn.Module):
 
     def __init__(self, n_classes, in_chans=1, channels=(32, 64, 128, 256), dropout=0.25, hidden=256):
         super().__init__()
+        if len(channels) == 0 or min(channels) < 1:
+            raise ValueError(f"FERNet's channels are the widths of its stages, one or more from 1 up; got {channels!r}")
+        if hidden < 1:
+            raise ValueError(f"FERNet's hidden is the width of its head's hidden layer, 1 or more; got {hidden!r}")
         self.features = nn.Sequential(*fernet_stages(in_chans, channels, dropout))
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),

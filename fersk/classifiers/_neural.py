@@ -351,12 +351,13 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         try:
             super().initialize()
         except RuntimeError as exc:  # torch's, from building the network with bad module__* values
-            if isinstance(exc, torch.OutOfMemoryError) or not self._routed_params():
+            routed = {k: v for k, v in self._routed_params().items() if k.startswith("module__")}
+            if isinstance(exc, torch.OutOfMemoryError) or not routed:
                 raise
             raise ValueError(
                 f"{type(self).__name__} could not build its network ({str(exc).splitlines()[0]}); check the "
-                f"parameters it was built from: {self._routed_params()}"
-            ) from None
+                f"parameters it was built from: {routed}"
+            ) from exc
         # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)
         self.module_.to(memory_format=torch.channels_last)
         return self
