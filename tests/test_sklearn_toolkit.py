@@ -6,6 +6,7 @@ Each test here failed before fersk fixed what it names.
 
 import re
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -488,12 +489,26 @@ def test_a_network_that_torch_cannot_build_names_the_module_parameters(faces):
     assert isinstance(caught.value.__cause__, RuntimeError)  # torch's own error, kept for the traceback
 
 
-@pytest.mark.parametrize("family", NETWORKS)
-def test_a_batch_size_of_one_is_refused_saying_why(faces, family):
+@pytest.mark.parametrize(
+    "make, batch",
+    [
+        (cnn, {"batch_size": 1}),  # FERNet's head has a BatchNorm1d
+        (partial(transfer, head="mlp"), {"iterator_train__batch_size": 1}),
+    ],
+)
+def test_a_batch_size_of_one_is_refused_saying_why(faces, make, batch):
     # torch's "Expected more than 1 value per channel when training, got input size torch.Size([1, 16])"
     X, y = faces
-    with pytest.raises(ValueError, match=r"batch_size=1 cannot train \w+: its BatchNorm layers need 2 images or more"):
-        NETWORKS[family](batch_size=1).fit(X, y)
+    name = next(iter(batch))
+    with pytest.raises(ValueError, match=rf"^{name}=1 cannot train \w+: its BatchNorm1d layers need 2 images or more"):
+        make(**batch).fit(X, y)
+
+
+def test_a_batch_size_of_one_trains_a_network_without_batchnorm1d(faces):
+    # a linear head on convolutions with BatchNorm2d: torch trains it one image at a time
+    X, y = faces
+    model = transfer(head="linear", batch_size=1).fit(X[:20], y[:20])
+    assert len(model.history) == 1 and model.predict(X[:3]).shape == (3,)
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,6 @@ def _refuse_unknown_parameters(net):
 # parameters a fit may change and still resume a checkpoint: they do not change the epochs done
 # (max_epochs: a killed run may go on for more); callbacks are left out too (instances that hold state)
 _RESUMABLE = {"checkpoint", "max_epochs", "verbose", "progress", "device", "warm_start"}
-_BATCH_NORMS = (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d, torch.nn.SyncBatchNorm)
 _NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 _PATIENCE = [Interval(Integral, 0, None, closed="left"), None]
 # the shifts prior_shift="auto" chooses from, on the validation set
@@ -709,10 +708,18 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         if training:
             options = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
             size = len(dataset) if options["batch_size"] == -1 else options["batch_size"]
-            if size == 1 and len(dataset) > 1 and any(isinstance(m, _BATCH_NORMS) for m in self.module_.modules()):
+            # a BatchNorm1d over (n, features) sees one value per feature in a batch of one: torch refuses it
+            if (
+                size == 1
+                and len(dataset) > 1
+                and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules())
+            ):
+                name = (
+                    "iterator_train__batch_size" if "iterator_train__batch_size" in self.get_params() else "batch_size"
+                )
                 raise ValueError(
-                    f"batch_size=1 cannot train {type(self.module_).__name__}: its BatchNorm layers need 2 images "
-                    "or more in a training batch; give batch_size=2 or more"
+                    f"{name}=1 cannot train {type(self.module_).__name__}: its BatchNorm1d layers need 2 images "
+                    f"or more in a training batch; give {name}=2 or more"
                 )
             if len(dataset) > 1 and len(dataset) % size == 1:
                 # a last batch of one image breaks BatchNorm in train mode: leave that image out
