@@ -50,6 +50,18 @@ def _skorch_checks(name):
     return name in _SKORCH_PARAMS or "__" in name or name.startswith("_")
 
 
+def _setting_hash(value):
+    """A hash of a parameter's value for a checkpoint: its pickle's, or for what cannot be pickled (a
+    lambda given as a worker_init_fn) or is a module given as an instance (whose weights training
+    changes), its type's name."""
+    if isinstance(value, torch.nn.Module):
+        return f"{type(value).__module__}.{type(value).__qualname__}"
+    try:
+        return joblib.hash(value)
+    except Exception:  # noqa: BLE001 - pickling fails in many ways (PicklingError, TypeError, AttributeError)
+        return f"{type(value).__module__}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+
+
 def _refuse_unknown_parameters(net):
     """Refuse parameters that neither fersk nor skorch knows (``lrr=``, ``iterator_train_shuffle=``), with
     the name meant where one is close; misspelt routes (``modul__x``) are skorch's to refuse, once the
@@ -635,7 +647,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             fingerprint += (sample_weight,)
         checkpointer.fingerprint_ = joblib.hash(fingerprint)
         checkpointer.settings_ = {
-            k: joblib.hash(v)
+            k: _setting_hash(v)
             for k, v in self.get_params(deep=False).items()
             if k not in _RESUMABLE and not k.startswith(("_", "callbacks"))
         }

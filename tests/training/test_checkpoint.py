@@ -164,3 +164,13 @@ def test_a_loaded_model_trained_on_with_warm_start_takes_its_new_settings(tmp_pa
     assert dict(model.callbacks_)["early_stopping"].patience == 2
     after = list(model.module_.parameters())
     assert any(not np.array_equal(a.detach().numpy(), b.numpy()) for a, b in zip(after, before))  # trained on
+
+
+def test_a_checkpointed_fit_takes_parameters_that_cannot_be_pickled(tmp_path):
+    # the checkpoint's hash of each parameter pickled it: a lambda given as worker_init_fn failed the fit
+    X, y = make_faces(56, image_size=24, random_state=0)
+    checkpoint = tmp_path / "run.ckpt"
+    model = cnn(max_epochs=1, checkpoint=checkpoint, iterator_train__worker_init_fn=lambda worker: None).fit(X, y)
+    assert checkpoint.exists() and len(model.history) == 1
+    resumed = cnn(max_epochs=1, checkpoint=checkpoint, iterator_train__worker_init_fn=lambda worker: None).fit(X, y)
+    np.testing.assert_array_equal(resumed.predict_proba(X), model.predict_proba(X))  # the finished run, restored
