@@ -66,18 +66,34 @@ def write_archive(path, manifest, members, compress=True):
     manifest["files"] = {name: _sha256(data) for name, data in members.items()}
     manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(f):
+        with zipfile.ZipFile(f, "w") as zf:
+            entries = {MANIFEST: manifest_bytes, CHECKSUM: _sha256(manifest_bytes).encode(), **members}
+            for name, data in entries.items():
+                zf.writestr(_entry(name, compress), data)
+
+    return write_atomically(path, write)
+
+
+def write_atomically(path, write):
+    """Call ``write(file)`` on a new file beside ``path``, then put that file in ``path``'s place.
+
+    A reader, or a process killed mid-write, only ever sees the old file or the new one; a
+    ``write`` that fails leaves the old file as it was and nothing beside it. The new file
+    gets the permissions the umask gives a new file (``mkstemp`` makes it private), and its
+    bytes are on disk before the name points at them.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w") as zf:
-                entries = {MANIFEST: manifest_bytes, CHECKSUM: _sha256(manifest_bytes).encode(), **members}
-                for name, data in entries.items():
-                    zf.writestr(_entry(name, compress), data)
+            write(f)
             f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a model file is made to share
+        os.chmod(tmp, 0o666 & ~umask)  # a model file is made to share
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

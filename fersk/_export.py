@@ -8,7 +8,6 @@ The graph takes what the estimator takes, rows of pixel values 0-255, and gives 
 import copy
 import json
 import logging
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._archive import write_atomically
 from .classifiers import HOGSVMClassifier, NeuralImageClassifier
 from .training import tta_views
 
@@ -64,7 +64,7 @@ class InferenceGraph(nn.Module):
         return proba
 
 
-def _exportable(estimator):
+def exportable(estimator):
     """The neural estimator that ``estimator`` predicts with, or a ValueError saying why there is none."""
     steps = getattr(estimator, "steps", None)
     if steps is not None:  # a scikit-learn or imbalanced-learn Pipeline
@@ -124,7 +124,7 @@ def inference_graph(estimator):
     >>> bool(abs(proba - clf.predict_proba(X[:5])).max() < 1e-5)
     True
     """
-    estimator = _exportable(estimator)
+    estimator = exportable(estimator)
     module = copy.deepcopy(estimator.module_).cpu().eval()
     shift = float(getattr(estimator, "prior_shift_", 0.0))
     weights = np.asarray(estimator.class_prior_, dtype=float) ** -shift if shift else None
@@ -232,7 +232,7 @@ def export_onnx(estimator, path, *, input_dtype="float32", quantize=None, calibr
         import onnx
     except ImportError:
         raise ImportError('export_onnx needs the onnx package: pip install "fersk[onnx]"') from None
-    estimator = _exportable(estimator)
+    estimator = exportable(estimator)
     if quantize:
         calibration = _calibration_rows(estimator, calibration, input_dtype)
     graph = inference_graph(estimator)
@@ -265,14 +265,7 @@ def export_onnx(estimator, path, *, input_dtype="float32", quantize=None, calibr
         "'probabilities', one column per class in metadata 'classes'"
     )
     onnx.checker.check_model(model)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(handle)
-    try:
-        onnx.save(model, partial)
-        os.replace(partial, path)  # a reader never sees half a file, and a failure leaves an old one whole
-    finally:
-        Path(partial).unlink(missing_ok=True)
-    return path
+    return write_atomically(path, lambda f: f.write(model.SerializeToString()))  # a failure leaves an old file whole
 
 
 def _export_graph(graph, estimator, path, input_dtype):
@@ -311,6 +304,12 @@ def _calibration_rows(estimator, calibration, input_dtype):
         rows = estimator._validate_predict(calibration)
     except ValueError as exc:
         raise ValueError(f"calibration: {exc}") from exc
+    low, high = float(rows.min()), float(rows.max())
+    if low < 0 or high <= 1 or high > 255:
+        raise ValueError(
+            f"calibration holds values from {low:.3g} to {high:.3g}; it takes images as the estimator does, "
+            "pixel values 0-255 (multiply images scaled to 0-1 by 255; leave out standardisation)"
+        )
     if input_dtype == "uint8":
         return np.clip(np.rint(rows), 0, 255).astype(np.uint8)
     return rows.astype(np.float32, copy=False)
@@ -335,10 +334,9 @@ def _quantize_int8(source, scratch, rows):
         raise ImportError('quantize="int8" needs onnxruntime: pip install "fersk[onnx]"') from None
     prepared, quantized = scratch / "prepared.onnx", scratch / "int8.onnx"
     root = logging.getLogger()
-    level = root.level
-    # onnxruntime's quantiser logs to the root logger, for instance that a BatchNorm's 1-D scale has
-    # no channel axis to quantise along (it is left per tensor, as it should be)
-    root.setLevel(logging.ERROR)
+    # onnxruntime's quantiser logs its notes to the root logger, for instance that a BatchNorm's 1-D
+    # scale has no channel axis to quantise along (it is left per tensor, as it should be)
+    root.addFilter(_quantizer_notes)
     try:
         quant_pre_process(str(source), str(prepared))  # shapes inferred and the graph simplified, as ORT advises
         quantize_static(
@@ -352,5 +350,10 @@ def _quantize_int8(source, scratch, rows):
             weight_type=QuantType.QInt8,
         )
     finally:
-        root.setLevel(level)
+        root.removeFilter(_quantizer_notes)
     return quantized
+
+
+def _quantizer_notes(record):
+    """False for onnxruntime's quantiser's own log records below ERROR: the filter that hides them."""
+    return record.levelno >= logging.ERROR or "onnxruntime" not in record.pathname

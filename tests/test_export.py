@@ -1,6 +1,7 @@
 """ONNX export: onnxruntime gives fersk's probabilities, with preprocessing, TTA and prior shift in the graph."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -216,6 +217,10 @@ def test_int8_calibration_is_checked_before_anything_is_written(cnn, faces, tmp_
         export_onnx(cnn, tmp_path / "a.onnx", quantize="int4", calibration=X[:10])
     with pytest.raises(ValueError, match="calibration: X holds images of shape .32, 32. .*fitted on .48, 48, 1."):
         export_onnx(cnn, tmp_path / "a.onnx", quantize="int8", calibration=np.zeros((10, 32, 32), np.float32))
+    with pytest.raises(
+        ValueError, match=r"calibration holds values from 0 to 1; .*multiply images scaled to 0-1 by 255"
+    ):
+        export_onnx(cnn, tmp_path / "a.onnx", quantize="int8", calibration=X[:10] / 255)
     with pytest.raises(ValueError, match="calibration: Found array with 0 sample"):
         export_onnx(cnn, tmp_path / "a.onnx", quantize="int8", calibration=X[:0])
     assert not list(tmp_path.iterdir())
@@ -228,10 +233,19 @@ def test_a_failed_export_leaves_the_file_it_would_replace_whole(cnn, tmp_path, m
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(onnx, "save", broken)
+    monkeypatch.setattr(os, "fsync", broken)  # the new file's bytes cannot reach the disk
     with pytest.raises(OSError, match="disk full"):
         export_onnx(cnn, path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["cnn.onnx"]
+
+
+def test_the_exported_file_is_readable_as_the_umask_allows(cnn, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = export_onnx(cnn, tmp_path / "cnn.onnx")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # a service running as another user can read it
 
 
 @pytest.mark.realdata
@@ -268,4 +282,12 @@ def test_the_export_command_quantises_on_a_datasets_training_images(cnn, faces, 
     assert (proba.argmax(1) == expected.argmax(1)).mean() >= 0.95
     assert main(["export", str(model_file), str(tmp_path / "a.onnx"), "--quantize", "int8"]) == 2
     assert "--quantize int8 needs --calibration DATA" in capsys.readouterr().err
+    assert main(["export", str(model_file), str(tmp_path / "a.onnx"), "--calibration-size", "3"]) == 2
+    assert "--calibration and --calibration-size are only used with it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse's usage error, exit 2
+        main([*command, "--calibration-size", "-5"])
+    assert "--calibration-size: takes a whole number, 1 or more, got '-5'" in capsys.readouterr().err
+    hog_file = fersk.save(HOGSVMClassifier(pixels_per_cell=(12, 12)).fit(X[:100], y[:100]), tmp_path / "h.fersk")
+    assert main(["export", str(hog_file), str(tmp_path / "a.onnx"), *command[3:]]) == 2
+    assert "HOGSVMClassifier cannot be exported" in capsys.readouterr().err
     assert not (tmp_path / "a.onnx").exists()

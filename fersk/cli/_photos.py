@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._export import INPUT_DTYPES, export_onnx
+from .._export import INPUT_DTYPES, export_onnx, exportable
 from .._pretrained import DEFAULT_MODEL
 from ..datasets import FerskDataWarning, load_dataset, train_test_parts
 from ..datasets._decode import IMAGE_EXTENSIONS, count_frames
@@ -189,16 +189,18 @@ def video_command(args):
 
 def export_command(args):
     """The model as an ONNX file: pixel rows in, class probabilities out, TTA and preprocessing inside."""
-    if bool(args.quantize) != bool(args.calibration):
+    if bool(args.quantize) != bool(args.calibration) or (args.calibration_size and not args.quantize):
         raise ValueError(
             "--quantize int8 needs --calibration DATA (a dataset of faces like those the model predicts on, from "
-            "which training images calibrate it), and --calibration is only used with --quantize int8"
+            "which training images calibrate it), and --calibration and --calibration-size are only used with it"
         )
     model = load_model(args.model)
+    exportable(model)  # a model that cannot be exported is said before a calibration dataset loads
     if args.tta != "model":
         model.set_params(tta=None if args.tta == "none" else args.tta)
     h, w, c = model.image_shape_
-    calibration = args.calibration and calibration_images(args.calibration, (h, w, c), args.calibration_size)
+    size = args.calibration_size or 512
+    calibration = args.calibration and calibration_images(args.calibration, (h, w, c), size)
     path = export_onnx(model, args.out, input_dtype=args.input_dtype, quantize=args.quantize, calibration=calibration)
     print(
         f"{path}: input 'images' (n, {h * w * c}), {args.input_dtype} pixels 0-255 of {h}x{w}x{c} images; "
@@ -214,6 +216,16 @@ def calibration_images(path, image_shape, n):
     data = load_dataset(path, image_size=(h, w), grayscale=c == 1)
     X, *_ = train_test_parts(data, random_state=0)
     return X[np.random.default_rng(0).permutation(len(X))[:n]]
+
+
+def _positive(value):
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"takes a whole number, 1 or more, got {value!r}")
+    return number
 
 
 def _pixels(value):
@@ -326,5 +338,7 @@ def add_parsers(commands):
         help="with --quantize: a dataset fersk reads (FER2013, an image folder) of faces like the model's; "
         "images drawn at random from its training part calibrate the quantisation",
     )
-    onx.add_argument("--calibration-size", type=int, default=512, metavar="N", help="calibration images (default: 512)")
+    onx.add_argument(
+        "--calibration-size", type=_positive, metavar="N", help="with --quantize: calibration images (default: 512)"
+    )
     onx.set_defaults(handler=export_command)
