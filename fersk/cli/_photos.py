@@ -167,7 +167,8 @@ def video_command(args):
     from ..video import analyze_video, plot_emotion_timeline, video_info, write_annotated_video
 
     suffix = Path(args.video).suffix.lower()
-    if suffix in IMAGE_EXTENSIONS and not (suffix in ANIMATIONS and count_frames(args.video) > 1):
+    photo = suffix in IMAGE_EXTENSIONS and Path(args.video).is_file()  # a missing one is video_info's to say
+    if photo and not (suffix in ANIMATIONS and count_frames(args.video) > 1):
         raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
     video_info(args.video)  # a missing file, a camera, not a video: said before the model loads
     model = load_model(args.model)

@@ -158,8 +158,9 @@ def video_info(path):
     """
     status = _check_path(path).stat()
     key = (str(Path(path).resolve()), status.st_size, status.st_mtime_ns)  # one version of one file
-    if key in _INFOS:
-        return replace(_INFOS[key], path=str(path))
+    known = _INFOS.get(key)  # one lookup: another thread may drop the key between two
+    if known is not None:
+        return replace(known, path=str(path))
     container, stream = _open(path)
     try:
         info = _info(path, container, stream)

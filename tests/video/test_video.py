@@ -411,6 +411,8 @@ def test_cli_sends_a_photo_to_the_predict_command(model_file, tmp_path, capsys):
     assert main(["video", str(photo), "--model", model_file]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"fersk video: {photo} is a photo: find and classify its faces with `fersk predict {photo}`"
+    assert main(["video", str(tmp_path / "missing.gif"), "--model", model_file]) == 2
+    assert "is a photo" not in capsys.readouterr().err  # a missing file is not called a photo
 
 
 # -- bad input --------------------------------------------------------------------------
