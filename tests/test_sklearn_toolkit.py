@@ -525,6 +525,14 @@ def test_hog_cells_and_blocks_of_no_pixels_are_refused(faces, name, value):
         FAMILIES["hog"](**{name: value}).fit(X, y)
 
 
+def test_hog_cells_given_as_whole_floats_are_taken(faces):
+    X, _ = faces
+    as_floats = HOGTransformer(pixels_per_cell=(4.0, 4.0), cells_per_block=(2.0, 2.0)).fit_transform(X)
+    np.testing.assert_array_equal(
+        as_floats, HOGTransformer(pixels_per_cell=(4, 4), cells_per_block=(2, 2)).fit_transform(X)
+    )
+
+
 # -- classes= in a model that a meta-estimator fits on encoded labels --------------------------
 
 

@@ -1,6 +1,6 @@
 """HOG features as a scikit-learn transformer."""
 
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
@@ -78,7 +78,8 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         self._validate_params()
         for name in ("pixels_per_cell", "cells_per_block"):
             value = getattr(self, name)
-            if len(value) != 2 or not all(isinstance(v, Integral) and v >= 1 for v in value):
+            # whole numbers as floats (4.0, from a grid of np.linspace, say) are taken as the integers they are
+            if len(value) != 2 or not all(isinstance(v, Real) and v >= 1 and float(v).is_integer() for v in value):
                 raise ValueError(f"{name} must be two positive integers, (rows, columns); got {value!r}")
         X, carried = flatten_images(X, self.image_shape)
         X = validate_data(self, X, dtype="numeric")
@@ -118,8 +119,8 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
     def _hog_params(self):
         return {
             "orientations": self.orientations,
-            "pixels_per_cell": tuple(self.pixels_per_cell),
-            "cells_per_block": tuple(self.cells_per_block),
+            "pixels_per_cell": tuple(int(v) for v in self.pixels_per_cell),
+            "cells_per_block": tuple(int(v) for v in self.cells_per_block),
             "block_norm": self.block_norm,
         }
 
