@@ -54,7 +54,8 @@ def flatten_images(X, image_shape=None):
       whose first image axis could be a channel count (1, 3 or 4) and whose last could not
       (more than 4), since their rows of pixels would be taken for channels;
     - a single image ``(h, w, c)``: a 3-D array whose last axis could be a channel count
-      (at most 4) and is smaller than its second, since its rows would be taken for images.
+      (at most 4) and whose second could not (more than 4), since its rows would be taken
+      for images.
 
     The shape cannot always tell (a stack of 3-pixel-high images of 2 channels), so
     ``image_shape``, where the estimator knows it, decides: images of that shape are taken

@@ -14,8 +14,9 @@ TIME_BASE = Fraction(1, 60000)
 def write_annotated_video(path_in, records, path_out, *, codec=None, progress=None):
     """Write ``path_in`` again with each face's box and label drawn on it, as an MP4.
 
-    Every frame of the input is written at its time (same frame count, rate and duration; a
-    phone's variable-frame-rate video keeps its timing); a frame that was not analysed
+    Every frame of the input is written at its time (same frame count and times; a phone's
+    variable-frame-rate video keeps its timing, and the last frame lasts one frame at the
+    average rate); a frame that was not analysed
     (``every > 1`` or ``fps=``) shows the records of the last analysed frame before it.
 
     Parameters
