@@ -2,6 +2,7 @@
 
 import contextlib
 import difflib
+import inspect
 import os
 import warnings
 from numbers import Integral, Real
@@ -14,7 +15,7 @@ from sklearn.metrics import f1_score
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d
-from skorch import NeuralNetClassifier
+from skorch import NeuralNet, NeuralNetClassifier
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
 from skorch.dataset import Dataset, ValidSplit, unpack_data
 from skorch.utils import to_tensor
@@ -26,26 +27,16 @@ from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_tra
 from ._base import ImageClassifierMixin, check_labels
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-# skorch's own parameters, and its prefixed routes (module__*, optimizer__*, ...): skorch checks them
-_SKORCH_PARAMS = {
-    "callbacks",
-    "classes",
-    "compile",
-    "criterion",
-    "dataset",
-    "iterator_train",
-    "iterator_valid",
-    "module",
-    "predict_nonlinearity",
-    "torch_load_kwargs",
-    "use_caching",
-    "warm_start",
-}
+# skorch's own parameters, read from its signature so that a skorch release adding one is followed; where
+# fersk declares a constraint of the same name (lr, batch_size, ...), fersk's is checked
+_SKORCH_PARAMS = frozenset(
+    name for net in (NeuralNet, NeuralNetClassifier) for name in inspect.signature(net.__init__).parameters
+) - {"self", "args", "kwargs"}
 
 
 def _skorch_checks(name):
-    """Whether skorch, not fersk, checks a parameter: its own, its prefixed routes, and private
-    attributes its ``get_params`` reports (``_params_to_validate``; scikit-learn's
+    """Whether a parameter is skorch's: its own (fersk may check some too), its prefixed routes, and
+    private attributes its ``get_params`` reports (``_params_to_validate``; scikit-learn's
     ``_parent_callback_ctx``, set on estimators inside a search)."""
     return name in _SKORCH_PARAMS or "__" in name or name.startswith("_")
 
@@ -233,10 +224,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
     def _parameter_constraints(self):
         """Each parameter's constraints, as scikit-learn declares them: fersk's own are checked at fit;
         skorch's and its prefixed routes (``module__*``, ``optimizer__*``) are skorch's to check."""
-        return {
-            name: "no_validation" if _skorch_checks(name) else self._fersk_constraints[name]
-            for name in self.get_params(deep=False)
-        }
+        return {name: self._fersk_constraints.get(name, "no_validation") for name in self.get_params(deep=False)}
 
     # fersk's flat parameters from which initialize() builds skorch's default callbacks
     _CALLBACK_PARAMS = frozenset(
