@@ -19,20 +19,21 @@ class ImageClassifierMixin:
     in the prediction methods; each family then only writes what is its own.
     """
 
-    def _validate_fit(self, X, y, classes=None):
+    def _validate_fit(self, X, y, classes=None, *, depth=1):
         """Validate training data; set ``image_shape_``, ``classes_`` and ``class_weight_``.
 
         ``classes``, when given, are all the labels, of which ``y`` may hold some only
-        (``partial_fit``'s first batch). Returns the 2-D X and the labels encoded as
-        0..n_classes-1.
+        (``partial_fit``'s first batch). ``depth`` is the number of fersk's frames between
+        this method and the user's call (``fit`` alone: 1), so that warnings point at that
+        call. Returns the 2-D X and the labels encoded as 0..n_classes-1.
         """
         check_labels(y)
         X, carried = flatten_images(X, self.image_shape)
         X, y = validate_data(self, X, y, dtype="numeric", ensure_min_samples=2)
         self.image_shape_ = infer_image_shape(self.image_shape, X.shape[1], carried)
-        _warn_negative_pixels(X)
+        _warn_negative_pixels(X, stacklevel=depth + 3)
         check_classification_targets(y)
-        _warn_near_duplicate_labels(y)
+        _warn_near_duplicate_labels(y, stacklevel=depth + 3)
         if classes is None:
             self.classes_, y_encoded = np.unique(y, return_inverse=True)
         else:
@@ -203,7 +204,7 @@ def check_labels(y, name="y"):
         )
 
 
-def _warn_near_duplicate_labels(y):
+def _warn_near_duplicate_labels(y, stacklevel):
     groups = defaultdict(set)
     for label in np.unique(y).tolist():
         if isinstance(label, str):
@@ -214,11 +215,11 @@ def _warn_near_duplicate_labels(y):
             f"labels that differ only in case or spaces are treated as different classes: "
             f"{clashes}; clean them, e.g. with fersk.canonical_emotion",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
-def _warn_negative_pixels(X):
+def _warn_negative_pixels(X, stacklevel):
     """Warn that ``X`` holds negative values: pixels have none, while a ``StandardScaler`` or ``PCA``
     before a fersk model gives it features whose rows it would take for images."""
     lowest = X.min()
@@ -229,5 +230,5 @@ def _warn_negative_pixels(X):
             "not images: leave that step out, or put it after the image features (HOGTransformer, or a "
             "network's transform)",
             UserWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )

@@ -427,7 +427,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
             self._check_warm_start_classes(y if classes is None else classes)
             flat, carried = flatten_images(X, self.image_shape)
             self._check_image_size(infer_image_shape(self.image_shape, np.shape(flat)[1], carried))
-        X, y_encoded = self._validate_fit(X, y, classes)
+        X, y_encoded = self._validate_fit(X, y, classes, depth=2)  # fit or partial_fit, then _fit
         sample_weight = self._check_sample_weight(sample_weight, X)
         self.class_prior_ = np.bincount(y_encoded, minlength=len(self.classes_)) / len(y_encoded)
         if self.prior_shift != 0 and not self.class_prior_.all():
