@@ -1,5 +1,6 @@
 """Parallel, cached decoding of image files into one uint8 array."""
 
+import threading
 import warnings
 from importlib import import_module
 from pathlib import Path
@@ -47,6 +48,7 @@ HEIF = (
 # the brands of an ISO media file's "ftyp" box that mark a HEIF image (AVIF, which Pillow reads, is not one)
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
 _HEIF_REGISTERED = set()  # the plugins registered with Pillow in this process
+_HEIF_LOCK = threading.Lock()
 
 
 class ImageReadError(ValueError):
@@ -83,7 +85,7 @@ def _upright(image, mode):
     return image.convert(mode)
 
 
-def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None):
+def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None, _heif_retry=True):
     """Decode one image file into a uint8 array, upright, as a person looking at it sees it.
 
     The one reader of image files in fersk: the loaders, ``fersk.faces.read_image`` and
@@ -133,8 +135,9 @@ def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None):
     except UnidentifiedImageError:
         if not _is_heif(path):
             raise ImageReadError(path, NOT_IMAGE) from None
-        if _register_heif_opener():  # once more, with the plugin
-            return read_image_file(path, grayscale=grayscale, image_size=image_size, max_pixels=max_pixels)
+        if _heif_retry and _register_heif_opener():  # once more, with the plugin registered
+            options = dict(grayscale=grayscale, image_size=image_size, max_pixels=max_pixels, _heif_retry=False)
+            return read_image_file(path, **options)
         raise ImageReadError(path, HEIF if _heif_plugin() is None else CORRUPT) from None
     except ImageReadError:
         raise
@@ -169,13 +172,15 @@ def _heif_plugin():
 
 
 def _register_heif_opener():
-    """Let Pillow open HEIF images with pi-heif or pillow-heif; whether one was registered now
-    (False: none is installed, or it was registered before)."""
+    """Let Pillow open HEIF images with pi-heif or pillow-heif, registered once per process; whether
+    one is registered (False: none is installed)."""
     name = _heif_plugin()
-    if name is None or name in _HEIF_REGISTERED:
+    if name is None:
         return False
-    import_module(name).register_heif_opener()
-    _HEIF_REGISTERED.add(name)
+    with _HEIF_LOCK:  # decoding threads may meet their first HEIF photos at once
+        if name not in _HEIF_REGISTERED:
+            import_module(name).register_heif_opener()
+            _HEIF_REGISTERED.add(name)
     return True
 
 
