@@ -219,24 +219,19 @@ def calibration_images(path, image_shape, n):
     return X[np.random.default_rng(0).permutation(len(X))[:n]]
 
 
-def _positive(value):
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"takes a whole number, 1 or more, got {value!r}")
-    return number
+def _whole_number(least, what="a whole number"):
+    """An argparse type: a whole number, ``least`` or more."""
 
+    def parse(value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = least - 1
+        if number < least:
+            raise argparse.ArgumentTypeError(f"takes {what}, {least} or more, got {value!r}")
+        return number
 
-def _pixels(value):
-    try:
-        pixels = int(value)
-    except ValueError:
-        pixels = 0
-    if pixels < 48:
-        raise argparse.ArgumentTypeError(f"takes a whole number of pixels, 48 or more, got {value!r}")
-    return pixels
+    return parse
 
 
 def _detect_every(value):
@@ -263,7 +258,7 @@ def add_parsers(commands):
     add_detector_option(prd, "none: each whole image is one face, for face crops")
     prd.add_argument(
         "--detect-size",
-        type=_pixels,
+        type=_whole_number(48, "a whole number of pixels"),
         metavar="PIXELS",
         help="mtcnn searches a photo larger than this (its longer side, with a border) shrunk to it, and then "
         "misses faces smaller than about a hundredth of the photo's longer side; 2560 finds the faces half that "
@@ -340,6 +335,9 @@ def add_parsers(commands):
         "images drawn at random from its training part calibrate the quantisation",
     )
     onx.add_argument(
-        "--calibration-size", type=_positive, metavar="N", help="with --quantize: calibration images (default: 512)"
+        "--calibration-size",
+        type=_whole_number(1),
+        metavar="N",
+        help="with --quantize: calibration images (default: 512)",
     )
     onx.set_defaults(handler=export_command)
