@@ -8,13 +8,13 @@ import hashlib
 import io
 import json
 import lzma
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import torch
+
+from ._atomic import write_atomically
 
 MAGIC = "fersk-model"
 FORMAT_VERSION = 1
@@ -74,31 +74,6 @@ def write_archive(path, manifest, members, compress=True):
                 zf.writestr(_entry(name, compress), data)
 
     return write_atomically(path, write)
-
-
-def write_atomically(path, write):
-    """Call ``write(file)`` on a new file beside ``path``, then put that file in ``path``'s place.
-
-    A reader, or a process killed mid-write, only ever sees the old file or the new one; a
-    ``write`` that fails leaves the old file as it was and nothing beside it. The new file
-    gets the permissions the umask gives a new file (``mkstemp`` makes it private), and its
-    bytes are on disk before the name points at them.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # a model file is made to share
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def read_archive(path):

@@ -17,7 +17,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._archive import write_atomically
+from ._atomic import write_atomically
 from .classifiers import HOGSVMClassifier, NeuralImageClassifier
 from .training import tta_views
 

@@ -12,7 +12,7 @@ from .._pretrained import DEFAULT_MODEL
 from ..datasets import FerskDataWarning, load_dataset, train_test_parts
 from ..datasets._decode import IMAGE_EXTENSIONS, count_frames
 from ..explain import METHODS, plot_explanation
-from ..faces import FaceRecords, MTCNNDetector, analyze_faces, face_inputs, write_annotated
+from ..faces import MTCNNDetector, analyze_faces, face_inputs, split_face_cropper, write_annotated
 from ._common import (
     DEFAULT_HELP,
     MODEL_HELP,
@@ -61,13 +61,6 @@ def predict(args):
         print(f"fersk predict: skipped {path}: {reason}", file=sys.stderr)
     for path in images:
         _say_first_frame(path, records.unreadable)
-    if args.crop_faces:
-        print(
-            "fersk predict: --crop-faces is deprecated and will be removed in the next release: predict now finds "
-            "every face; --crop-faces keeps only the largest one",
-            file=sys.stderr,
-        )
-        records = FaceRecords((r for r in records if not r.face), unreadable=records.unreadable)  # face 0, or none
     if csv_file:  # the files first: a reader of stdout that leaves early (| head) must not lose them
         print(f"rows written to {records.to_csv(csv_file, decimals=4)}", file=sys.stderr)
     for path in write_annotated(images, records, annotated) if annotated else ():
@@ -144,18 +137,13 @@ def explain_command(args):
     classes = [str(c) for c in model.classes_]
     if args.target is not None and args.target not in classes:
         raise ValueError(f"--target {args.target} is not a class of this model; its classes: {', '.join(classes)}")
-    if args.crop_faces:
-        print(
-            "fersk explain: --crop-faces is deprecated and will be removed in the next release: explain now finds "
-            "the largest face by default (--detector none explains the whole image)",
-            file=sys.stderr,
-        )
     out = output_file(args.out, "--out")  # before the work
     out = out if out.suffix else out.with_suffix(".png")  # as matplotlib names it
     X, records = face_inputs(model, args.image, detector=args.detector)
     if not records[0].face_found:
         print(f"fersk explain: no face found in {args.image}; explaining the whole image", file=sys.stderr)
-    fig = plot_explanation(model, X[0], method=args.method, target=args.target)
+    classifier, _ = split_face_cropper(model)  # the face is found: a pipeline's FaceCropper is not run again
+    fig = plot_explanation(classifier, X[0], method=args.method, target=args.target)
     fig.savefig(out, dpi=120)
     where = "the whole image" if records[0].score is None else "its largest face"
     print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {out}")
@@ -266,7 +254,6 @@ def add_parsers(commands):
     )
     prd.add_argument("--csv", help="write the rows to this CSV file")
     prd.add_argument("--annotate", metavar="DIR", help="write each photo with boxes and labels as DIR/<name>.png")
-    prd.add_argument("--crop-faces", action="store_true", help="deprecated: keep only the largest face of each photo")
     prd.set_defaults(handler=predict)
 
     exp = commands.add_parser(
@@ -283,7 +270,6 @@ def add_parsers(commands):
     add_detector_option(
         exp, "the largest face is explained, or the whole image when none is found; none: the whole image"
     )
-    exp.add_argument("--crop-faces", action="store_true", help="deprecated: the largest face is the default")
     exp.set_defaults(handler=explain_command)
 
     vid = commands.add_parser(

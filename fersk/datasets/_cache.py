@@ -7,11 +7,12 @@ changed parameter never returns stale arrays. Writes are atomic.
 
 import hashlib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+from .._atomic import write_atomically
 
 _FORMAT_VERSION = "1"
 
@@ -84,9 +85,7 @@ def cached(cache_dir, kind, key_parts, compute):
     result = compute()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, suffix=".tmp", delete=False) as tmp:
-            np.savez(tmp, **result)
-        os.replace(tmp.name, path)
+        write_atomically(path, lambda f: np.savez(f, **result))  # a full disk leaves nothing behind
     except OSError as exc:  # a read-only or full cache directory must not break loading
         warnings.warn(f"fersk could not write its cache file {path}: {exc}", stacklevel=3)
     return result

@@ -2,12 +2,23 @@
 
 ``detect_faces(image)`` returns every face as a :class:`Face` (box, score, five
 landmarks), largest first; ``extract_face(image, face)`` cuts it out, rotated so the eyes
-are level and framed like FER2013's faces; ``read_image(path)`` reads a photo upright.
+are level and framed like FER2013's faces; ``crop_face(image, face, image_shape)`` gives
+the pixels a model sees for it (the image's centre square for ``face=None``), the one crop
+every door of fersk uses; ``read_image(path)`` reads a photo upright.
 :class:`fersk.FaceCropper` puts them together as a scikit-learn transformer.
 """
 
 from ._align import FER2013_LANDMARKS, extract_face
-from ._analyze import FaceRecord, FaceRecords, analyze_faces, draw_faces, face_inputs, write_annotated
+from ._analyze import (
+    FaceRecord,
+    FaceRecords,
+    analyze_faces,
+    draw_faces,
+    face_inputs,
+    split_face_cropper,
+    write_annotated,
+)
+from ._crop import crop_face, photo_faces
 from ._detect import detect_faces, detect_faces_batch
 from ._face import LANDMARK_NAMES, Face
 from ._image import ImageReadError, MissingImageError, read_image
@@ -27,6 +38,7 @@ __all__ = [
     "MTCNNDetector",
     "MissingImageError",
     "analyze_faces",
+    "crop_face",
     "detect_faces",
     "detect_faces_batch",
     "draw_faces",
@@ -34,7 +46,9 @@ __all__ = [
     "face_inputs",
     "get_detector",
     "list_detectors",
+    "photo_faces",
     "read_image",
     "register_detector",
+    "split_face_cropper",
     "write_annotated",
 ]

@@ -11,17 +11,11 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..datasets import FerskDataWarning
-from ._align import extract_face
-from ._detect import detect_faces_batch
-from ._image import ImageReadError, as_image, as_photo, gray, read_image
+from ._crop import crop_face, photo_faces, whole_image
+from ._image import as_image, read_image
 
 ON_MISSING = ("whole", "skip")
 ON_ERROR = ("raise", "skip")
-# images read and searched at a time: a folder of large photos need not fit in memory
-CHUNK_IMAGES, CHUNK_PIXELS = 64, 50_000_000
-# Fewer images are detected in this process: starting the worker processes (each imports
-# torch) took 6 to 50 s on a busy 2-core machine, against about 2 s per 512 px photo here.
-MIN_IMAGES_FOR_WORKERS = 8
 BOX_FIELDS = ("left", "top", "right", "bottom")
 
 
@@ -122,16 +116,19 @@ def analyze_faces(
     ``detector=None`` to turn detection off; each whole image is then the face, resized
     to the estimator's input as the loaders resize images (its box is the whole image).
     With a detector on, an image in which no face is found, such as a small crop the
-    detector misses, is never dropped: by default (``on_missing="whole"``) the whole image
-    is classified the same way, and its one record says ``face_found=False``.
+    detector misses, is never dropped: by default (``on_missing="whole"``) its centre
+    square is classified, as :class:`~fersk.FaceCropper` and :func:`~fersk.preprocessing.crop_faces`
+    use it, and its one record says ``face_found=False``.
 
     Parameters
     ----------
     estimator : fitted fersk classifier, or Pipeline ending in one
         Anything with ``predict_proba`` and ``classes_`` whose last step has
-        ``image_shape_`` (the crop shape and grayscale/RGB follow it). A Pipeline that
-        starts with a :class:`~fersk.FaceCropper` would look for a face again in each
-        crop: pass the pipeline's classifier instead.
+        ``image_shape_`` (the crop shape and grayscale/RGB follow it). A Pipeline with a
+        :class:`~fersk.FaceCropper` finds faces with that step's detector and framing
+        (``detector``, ``align`` and ``margin`` are then left out, or must agree with
+        it), and classifies them with the steps after it: no face is searched for twice
+        (:func:`split_face_cropper`).
     images : list of paths, PIL images or arrays, a path, a PIL image, or an array
         Paths are read upright with :func:`read_image`, and PIL images converted as it
         converts them. Arrays hold pixel values 0-255 (0-1 is refused, as a face is found
@@ -150,8 +147,9 @@ def analyze_faces(
         0.1 aligned is the framing chosen on muxspace val, as :class:`fersk.FaceCropper`'s.
     on_missing : {"whole", "skip"}, default="whole"
         An image with no face gives one record with ``face_found=False``, ``face`` and
-        ``box`` None; ``"whole"`` classifies the whole image for it, ``"skip"`` leaves
-        its ``probabilities`` and ``predicted`` None.
+        ``box`` None; ``"whole"`` classifies the whole image for it (its centre square,
+        as every door of fersk does: :func:`crop_face` with ``face=None``), ``"skip"``
+        leaves its ``probabilities`` and ``predicted`` None.
     on_error : {"raise", "skip"}, default="raise"
         A file that cannot be read (missing, not an image, corrupt; see :func:`read_image`)
         raises a ``ValueError`` naming it; ``"skip"`` goes on with the other images, leaves
@@ -211,8 +209,9 @@ def analyze_faces(
         n_jobs=n_jobs,
         progress=progress,
     )
-    proba = np.asarray(estimator.predict_proba(X)) if len(X) else None
-    classes = [_plain(c) for c in estimator.classes_]
+    model, _ = split_face_cropper(estimator)
+    proba = np.asarray(model.predict_proba(X)) if len(X) else None
+    classes = [_plain(c) for c in model.classes_]
     rows = iter(range(len(X)))
     for n, record in enumerate(records):
         if record.face_found or on_missing == "whole":
@@ -270,29 +269,26 @@ def face_inputs(
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0, got {margin!r}")
-    shape = _input_shape(estimator)
+    model, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
+    detector, align, margin = framing["detector"], framing["align"], framing["margin"]
+    shape = _input_shape(model)
     items, paths = _as_items(images, shape)
-    detect = not (detector is None or (isinstance(detector, str) and detector.lower() == "none"))
-    if len(items) < MIN_IMAGES_FOR_WORKERS:
-        n_jobs = None
 
     records, crops, unreadable, done = [], [], {}, 0
     with _progress(progress, len(items)) as bar:
-        for chunk in _read_in_chunks(items, paths, on_error, unreadable):
-            photos = [photo for _, photo in chunk]
-            found = detect_faces_batch(photos, detector=detector, n_jobs=n_jobs) if detect else [None] * len(photos)
-            for (i, photo), faces in zip(chunk, found):
+        for chunk in photo_faces(items, detector=detector, n_jobs=n_jobs, on_error=on_error, unreadable=unreadable):
+            for i, photo, faces in chunk:
                 if faces is None:  # no detection: the whole image is the face, its box the whole image
                     h, w = photo.shape[:2]
                     records.append(FaceRecord(i, paths[i], 0, True, (0.0, 0.0, float(w), float(h)), None, None))
-                    crops.append(_whole(photo, shape))
+                    crops.append(whole_image(photo, shape))
                 for j, face in enumerate(faces or ()):
                     records.append(FaceRecord(i, paths[i], j, True, face.box, face.score, None))
-                    crops.append(_crop(photo, face, shape, align, margin))
+                    crops.append(crop_face(photo, face, shape, align=align, margin=margin))
                 if not faces and faces is not None:
                     records.append(FaceRecord(i, paths[i], None, False, None, None, None))
                     if on_missing == "whole":
-                        crops.append(_whole(photo, shape))
+                        crops.append(crop_face(photo, None, shape))
             bar.update(chunk[-1][0] + 1 - done)  # the images up to the chunk's last, unreadable ones too
             done = chunk[-1][0] + 1
     if unreadable:
@@ -309,25 +305,61 @@ def face_inputs(
     return X.astype(np.float32), FaceRecords(records, unreadable=unreadable)
 
 
-def _read_in_chunks(items, paths, on_error, unreadable):
-    """``(position, photo)`` lists of up to 64 images or about 50 million pixels, read as needed; with
-    ``on_error="skip"``, the path and reason of each file that cannot be read go to ``unreadable``."""
-    chunk, pixels = [], 0
-    for i, item in enumerate(items):
-        try:
-            photo = read_image(item) if isinstance(item, (str, Path)) else as_photo(item)
-        except ImageReadError as error:
-            if on_error == "raise":
-                raise
-            unreadable[paths[i]] = error.reason
-            continue
-        chunk.append((i, photo))
-        pixels += photo.shape[0] * photo.shape[1]
-        if len(chunk) == CHUNK_IMAGES or pixels >= CHUNK_PIXELS:
-            yield chunk
-            chunk, pixels = [], 0
-    if chunk:
-        yield chunk
+def split_face_cropper(estimator, *, detector="mtcnn", align=True, margin=0.1):
+    """A model, split into how faces are found for it and what classifies them.
+
+    A saved ``Pipeline(FaceCropper(), classifier)`` would look for a face again in each face
+    that :func:`analyze_faces` or :func:`fersk.analyze_video` cut out. They use the
+    pipeline's own detector and framing instead, and classify with the steps after it.
+
+    Parameters
+    ----------
+    estimator : fitted classifier or Pipeline
+    detector, align, margin
+        The caller's settings (as in :func:`analyze_faces`): used for a model without a
+        face cropper; for one with a face cropper, each must be left at its default or
+        agree with the cropper's.
+
+    Returns
+    -------
+    model : estimator
+        ``estimator`` itself, or the pipeline's steps after its face cropper.
+    framing : dict
+        ``detector``, ``align`` and ``margin`` to find and cut out faces with.
+
+    Raises
+    ------
+    ValueError
+        When a setting given contradicts the pipeline's face cropper, saying how to set it there.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from fersk import FaceCropper
+    >>> model, framing = split_face_cropper(make_pipeline(FaceCropper(detector="lbp"), LogisticRegression()))
+    >>> model, framing["detector"]
+    (Pipeline(steps=[('logisticregression', LogisticRegression())]), 'lbp')
+    >>> split_face_cropper(LogisticRegression(), margin=0.2)[1]
+    {'detector': 'mtcnn', 'align': True, 'margin': 0.2}
+    """
+    given = {"detector": detector, "align": align, "margin": margin}
+    steps = getattr(estimator, "steps", None) or []
+    croppers = [k for k, (_, step) in enumerate(steps) if hasattr(step, "face_framing")]
+    if not croppers:
+        return estimator, given
+    k = croppers[-1]
+    name, framing = steps[k][0], steps[k][1].face_framing()
+    defaults = {"detector": "mtcnn", "align": True, "margin": 0.1}
+    clashes = [key for key, value in given.items() if value != defaults[key] and value != framing[key]]
+    if clashes:
+        setting = ", ".join(f"{key}={given[key]!r}" for key in clashes)
+        routed = ", ".join(f"{name}__{key}={given[key]!r}" for key in clashes)
+        raise ValueError(
+            f"this model is a Pipeline that finds faces with its own FaceCropper ({name!r}), and {setting} asks "
+            f"for another way; set it on the pipeline, model.set_params({routed}), or leave it out"
+        )
+    return estimator[k + 1 :], framing
 
 
 def _progress(progress, total):
@@ -449,22 +481,6 @@ def _as_items(images, shape):
             raise ValueError(f"images must be a list of paths or images, or an array of them; got shape {images.shape}")
     images = list(images)
     return images, [str(item) if isinstance(item, (str, Path)) else None for item in images]
-
-
-def _crop(photo, face, shape, align, margin):
-    h, w, c = shape
-    crop = extract_face(gray(photo) if c == 1 else photo, face, (h, w), align=align, margin=margin)
-    return np.repeat(crop[..., None], 3, axis=2) if c == 3 and crop.ndim == 2 else crop
-
-
-def _whole(photo, shape):
-    """The whole image resized to the input shape, as the loaders resize images (bilinear)."""
-    h, w, c = shape
-    image = Image.fromarray(np.clip(np.round(photo), 0, 255).astype(np.uint8))
-    image = image.convert("L" if c == 1 else "RGB")
-    if image.size != (w, h):
-        image = image.resize((w, h), Image.Resampling.BILINEAR)
-    return np.asarray(image)
 
 
 def _plain(value):

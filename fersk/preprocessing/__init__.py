@@ -1,6 +1,6 @@
 """scikit-learn transformers for face images, and the image convention's helpers."""
 
-from ._faces import FaceCropper, crop_faces, detect_faces
+from ._faces import FaceCropper, crop_faces
 from ._hog import HOGTransformer
 from ._images import check_image_shape, feature_names, flatten_images, infer_image_shape, to_images
 
@@ -9,7 +9,6 @@ __all__ = [
     "HOGTransformer",
     "check_image_shape",
     "crop_faces",
-    "detect_faces",
     "feature_names",
     "flatten_images",
     "infer_image_shape",

@@ -5,121 +5,30 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from ..faces import Face, FaceDetector, LBPDetector, extract_face, get_detector
-from ..faces._image import as_image, gray
-from ..faces._registry import _n_workers
+from ..faces import FaceDetector, crop_face, get_detector, photo_faces
 from ._images import feature_names, flatten_images, infer_image_shape
 
 ON_MISSING = ("error", "keep", "drop")
-_CHUNK = 64  # images detected together: MTCNN batches images of one size through its networks
 
 
-def detect_faces(image, *, scale_factor=1.2, step_ratio=1.0, min_size=24, detect_size=640, cascade=None):
-    """Faces found by the LBP cascade, as ``(row, col, height, width)``; deprecated.
-
-    .. deprecated:: 0.2
-        Use :func:`fersk.faces.detect_faces` (also ``fersk.detect_faces``), which returns
-        :class:`fersk.faces.Face` records with a box, a score and landmarks, and uses MTCNN
-        by default; ``detector="lbp"`` gives this function's faces. This function will be
-        removed in 0.3.
-
-    Parameters
-    ----------
-    image : array of shape (h, w) or (h, w, 3), or path
-        Pixel values 0-255.
-    scale_factor, step_ratio, min_size, detect_size
-        The cascade's search, see :class:`fersk.faces.LBPDetector`.
-    cascade : skimage.feature.Cascade, optional
-        Reused across calls; built on demand.
-
-    Returns
-    -------
-    list of (row, col, height, width)
-        Largest first, in whole pixels.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> from skimage.data import astronaut
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore", DeprecationWarning)
-    ...     row, col, height, width = detect_faces(astronaut())[0]
-    >>> 50 < row < 120 and 150 < col < 220
-    True
-    """
-    warnings.warn(
-        "fersk.preprocessing.detect_faces is deprecated and will be removed in fersk 0.3; use "
-        "fersk.detect_faces(image, detector='lbp') for the same faces as Face records (box, score, landmarks), "
-        "or fersk.detect_faces(image) for MTCNN, which finds more of them",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    detector = LBPDetector(scale_factor=scale_factor, step_ratio=step_ratio, min_size=min_size, detect_size=detect_size)
-    faces = sorted(detector._detect(as_image(image), cascade), key=lambda face: face.area, reverse=True)
-    return [
-        (round(face.box[1]), round(face.box[0]), round(face.height), round(face.width))  # (row, col, height, width)
-        for face in faces
-    ]
-
-
-def _crop_one(image, face, params):
-    """The crop of ``face`` (None: the whole image's centre square) as one flattened uint8 row."""
-    if params["grayscale"]:
-        image = gray(image)
+def _largest_faces(items, detector, params, n_jobs):
+    """Each image's largest face as the model sees it (its centre square where none is found), one
+    float32 row per image, and whether a face was found in it: :func:`fersk.faces.crop_face` over
+    :func:`fersk.faces.photo_faces`, the path every door of fersk takes."""
     size = params["output_size"]
-    if face is None:
-        h, w = image.shape[:2]
-        side = min(h, w)
-        whole = Face(((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2), 0.0)
-        return extract_face(image, whole, size, align=False, margin=0.0).reshape(-1)
-    return extract_face(image, face, size, align=params["align"], margin=params["margin"]).reshape(-1)
-
-
-def _crop_chunk(items, image_shape, detector, params, in_worker=False):
-    """Detect in a chunk of images together, then crop each image's largest face."""
-    if in_worker:
-        detector._start_worker()
-    images = [_to_image(item, image_shape) for item in items]
-    found = detector._detect_many(images)
-    out = []
-    for image, faces in zip(images, found):
-        face = max(faces, key=lambda f: f.area) if faces else None
-        out.append((_crop_one(image, face, params), face))
-    return out
-
-
-def _to_image(item, image_shape):
-    if isinstance(item, (str, Path)):
-        return as_image(item)
-    array = np.asarray(item)
-    if array.ndim == 1:
-        if image_shape is None:
-            raise ValueError("X holds flattened rows; pass image_shape=(height, width[, channels])")
-        array = array.reshape(image_shape)
-    return as_image(array)
-
-
-def _crop_all(items, detector, params, image_shape, n_jobs):
-    """Crops and the face used for each item (None where none was found)."""
-    n_workers = _n_workers(n_jobs, len(items))
-    if n_workers <= 1:
-        chunks = [list(range(i, min(i + _CHUNK, len(items)))) for i in range(0, len(items), _CHUNK)]
-        results = [_crop_chunk([items[i] for i in chunk], image_shape, detector, params) for chunk in chunks]
-    else:
-        chunks = np.array_split(np.arange(len(items)), max(1, min(len(items), 4 * n_workers)))
-        results = Parallel(n_jobs=n_workers)(
-            delayed(_crop_chunk)([items[i] for i in chunk], image_shape, detector, params, in_worker=True)
-            for chunk in chunks
-            if len(chunk)
-        )
-    flat = [r for chunk in results for r in chunk]
+    shape = (size, size) if params["grayscale"] else (size, size, 3)
+    crops, found = [None] * len(items), np.zeros(len(items), dtype=bool)
+    for chunk in photo_faces(items, detector=detector, n_jobs=n_jobs):
+        for i, photo, faces in chunk:
+            face = faces[0] if faces else None  # largest first
+            crops[i] = crop_face(photo, face, shape, align=params["align"], margin=params["margin"]).reshape(-1)
+            found[i] = face is not None
     # float32 pixel rows, as the loaders give them: SMOTE interpolates in the input dtype
-    return np.stack([crop for crop, _ in flat]).astype(np.float32), [face for _, face in flat]
+    return np.stack(crops).astype(np.float32), found
 
 
 class FaceCropper(TransformerMixin, BaseEstimator):
@@ -213,21 +122,40 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Face crops: one flattened row of ``output_size**2`` (times 3 for RGB) float32 pixels 0-255 per image."""
         params = self._params()
-        items, image_shape = self._items(X, reset=False)
-        crops, faces = _crop_all(items, get_detector(self.detector), params, image_shape, self.n_jobs)
-        missing = [i for i, face in enumerate(faces) if face is None]
+        items = self._items(X, reset=False)
+        crops, found = _largest_faces(items, get_detector(self.detector), params, self.n_jobs)
+        missing = np.flatnonzero(~found).tolist()
         if missing and self.on_missing == "error":
             raise ValueError(
-                f"no face found in {len(missing)} of {len(faces)} images (indices {missing[:10]}); "
+                f"no face found in {len(missing)} of {len(found)} images (indices {missing[:10]}); "
                 "use on_missing='keep' to use the whole image instead"
             )
         if missing:
             warnings.warn(
-                f"no face found in {len(missing)} of {len(faces)} images; used the whole image for those",
+                f"no face found in {len(missing)} of {len(found)} images; used the whole image for those",
                 UserWarning,
                 stacklevel=2,
             )
         return crops
+
+    def face_framing(self):
+        """How this step finds and frames faces: its ``detector``, ``align`` and ``margin``.
+
+        :func:`fersk.analyze_faces`, :func:`fersk.analyze_video` and ``fersk predict`` read it
+        to find faces in a photo as the pipeline would, then classify them with the steps
+        after this one, instead of searching each found face again
+        (:func:`fersk.faces.split_face_cropper`).
+
+        Returns
+        -------
+        dict
+
+        Examples
+        --------
+        >>> FaceCropper(detector="lbp").face_framing()
+        {'detector': 'lbp', 'align': True, 'margin': 0.1}
+        """
+        return {"detector": self.detector, "align": self.align, "margin": self.margin}
 
     def get_feature_names_out(self, input_features=None):
         """One name per output pixel, ``pixel0`` to ``pixel{n-1}``, as ``set_output(transform="pandas")`` uses them.
@@ -244,12 +172,13 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         return feature_names("pixel", self.output_size**2 * (1 if self.grayscale else 3))
 
     def _items(self, X, reset):
-        """X as a list of images or paths, and the shape of flattened rows (None otherwise)."""
+        """X as a list of images or paths; flattened rows are reshaped to ``image_shape``."""
         if isinstance(X, (list, tuple)) and X and all(_is_single_image(x) for x in X):
-            return list(X), None
+            return list(X)
         X, carried = flatten_images(X, self.image_shape)
         X = validate_data(self, X, reset=reset, dtype="numeric")
-        return list(X), infer_image_shape(self.image_shape, X.shape[1], carried)
+        shape = infer_image_shape(self.image_shape, X.shape[1], carried)
+        return list(X.reshape(len(X), *shape))
 
     def _params(self):
         if self.on_missing == "drop":
@@ -326,20 +255,20 @@ def crop_faces(
         image_shape=image_shape,
         n_jobs=n_jobs,
     )
-    items, image_shape = cropper._items(X, reset=True)
-    crops, faces = _crop_all(items, get_detector(detector), cropper._params(), image_shape, n_jobs)
-    missing = [i for i, face in enumerate(faces) if face is None]
+    items = cropper._items(X, reset=True)
+    crops, found = _largest_faces(items, get_detector(detector), cropper._params(), n_jobs)
+    missing = np.flatnonzero(~found).tolist()
     if missing and on_missing == "error":
-        raise ValueError(f"no face found in {len(missing)} of {len(faces)} images (indices {missing[:10]})")
+        raise ValueError(f"no face found in {len(missing)} of {len(found)} images (indices {missing[:10]})")
     if missing and on_missing == "drop":
         warnings.warn(
-            f"no face found in {len(missing)} of {len(faces)} images; dropped them", UserWarning, stacklevel=2
+            f"no face found in {len(missing)} of {len(found)} images; dropped them", UserWarning, stacklevel=2
         )
-        kept = np.array([i for i, face in enumerate(faces) if face is not None], dtype=int)
+        kept = np.flatnonzero(found)
         return crops[kept], kept
     if missing:
         warnings.warn(
-            f"no face found in {len(missing)} of {len(faces)} images; used the whole image for those",
+            f"no face found in {len(missing)} of {len(found)} images; used the whole image for those",
             UserWarning,
             stacklevel=2,
         )

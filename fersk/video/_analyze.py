@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datasets import FerskDataWarning
-from ..faces import get_detector
-from ..faces._analyze import BOX_FIELDS, _crop, _input_shape, _plain, round_row, write_rows
+from ..faces import crop_face, get_detector, split_face_cropper
+from ..faces._analyze import BOX_FIELDS, _input_shape, _plain, round_row, write_rows
 from ._reader import check_sampling, iter_frames, progress_bar, video_info
 from ._track import IoUTracker, interpolate
 
@@ -265,6 +265,9 @@ def analyze_video(
         raise ValueError(f'detect_every must be a positive whole number or "auto", got {detect_every!r}')
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0, got {margin!r}")
+    # a pipeline's FaceCropper finds the faces (with its detector), and is not run again on them
+    estimator, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
+    detector, align, margin = framing["detector"], framing["align"], framing["margin"]
     shape = _input_shape(estimator)
     detect = get_detector(detector).detect
     classes = [_plain(c) for c in estimator.classes_]
@@ -300,7 +303,7 @@ def analyze_video(
             faceless.append(index)
             pending.append(((index, time, detected), None))
         for fid, face in faces.items():
-            crop = _crop(rgb, face, shape, align, margin).reshape(-1)
+            crop = crop_face(rgb, face, shape, align=align, margin=margin).reshape(-1)
             pending.append(((index, time, fid, face, detected), crop))
         if len(pending) >= batch_size:
             classify()

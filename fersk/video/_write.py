@@ -1,9 +1,11 @@
 """A video with each face's box and label drawn on every frame."""
 
+import warnings
 from fractions import Fraction
 
 import numpy as np
 
+from .._atomic import atomic_path
 from ..faces import draw_faces
 from ._reader import VideoReadError, _av, _open, progress_bar, upright
 
@@ -35,7 +37,14 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
     Returns
     -------
     str
-        ``path_out``.
+        ``path_out``, written whole or not at all: a video that cannot be decoded to its
+        end, or holds no frame, raises a ``VideoReadError`` and leaves no file (an older
+        ``path_out`` stays as it was).
+
+    Warns
+    -----
+    UserWarning
+        When the video has sound: the annotated video is written without it.
     """
     av = _av()
     by_frame = {}
@@ -47,9 +56,19 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     shown, n, video, start, pts = [], 0, None, None, -1
     step = round(1 / rate / TIME_BASE)  # for a frame without a time
+    if container.streams.audio:
+        warnings.warn(
+            f"{path_in} has sound, and the annotated video is written without it (fersk draws the frames only); "
+            "put the sound back with any video editor, or ffmpeg -i annotated.mp4 -i original -map 0:v -map 1:a "
+            "-c copy out.mp4",
+            UserWarning,
+            stacklevel=2,
+        )
     bar = progress_bar(progress, stream.frames or None, f"writing {path_out}")
     try:
-        with av.open(str(path_out), mode="w") as out:
+        # a temporary file beside path_out, renamed only once every frame is written: a video that fails to
+        # decode half-way, or holds no frame, leaves no truncated or empty MP4 (and an older one whole)
+        with atomic_path(path_out) as written, av.open(str(written), mode="w") as out:
             try:
                 for i, frame in enumerate(container.decode(stream)):
                     rgb = upright(frame)
@@ -79,11 +98,10 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
                     f"cannot read video {path_in}: corrupt or truncated, decoding failed after frame {n - 1} "
                     f"({error.strerror})"
                 ) from None
-            if video is not None:
-                out.mux(video.encode())
+            if video is None:
+                raise VideoReadError(f"cannot read video {path_in}: it holds no frames")
+            out.mux(video.encode())
     finally:
         bar.close()
         container.close()
-    if n == 0:
-        raise VideoReadError(f"cannot read video {path_in}: it holds no frames")
     return str(path_out)

@@ -187,7 +187,7 @@ def test_on_error_skip_goes_on_past_an_unreadable_file_and_lists_it(model, tmp_p
 
 
 def test_images_read_a_few_at_a_time_give_the_records_of_all_at_once(model, photos, records, monkeypatch, capsys):
-    monkeypatch.setattr("fersk.faces._analyze.CHUNK_IMAGES", 1)
+    monkeypatch.setattr("fersk.faces._crop.CHUNK_IMAGES", 1)
     assert analyze_faces(model, photos, progress=True) == records
     assert "finding faces" in capsys.readouterr().err  # the progress bar, on stderr
 

@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 import fersk
 from fersk import FaceCropper, make_faces
 from fersk.faces import extract_face
-from fersk.preprocessing import crop_faces, detect_faces
+from fersk.preprocessing import crop_faces
 
 from ..classifiers.test_estimators import cnn
 
@@ -26,22 +26,6 @@ def _noise(seed=0):
     return np.random.default_rng(seed).integers(0, 255, (120, 160)).astype(np.uint8)
 
 
-def test_the_old_detect_faces_warns_and_keeps_its_tuples():
-    for offset in [(10, 20), (120, 300)]:
-        with pytest.warns(DeprecationWarning, match=r"fersk.detect_faces\(image, detector='lbp'\)"):
-            row, col, height, width = detect_faces(_photo(offset))[0]
-        # the astronaut's face sits at about rows 70-160, columns 175-265 of her photo
-        assert abs(row - (offset[0] + 70)) < 30 and abs(col - (offset[1] + 175 - 120)) < 30
-        assert 60 < height < 130
-        face = fersk.detect_faces(_photo(offset), detector="lbp")[0]  # the same face, as a Face record
-        assert (round(face.box[1]), round(face.box[0]), round(face.height), round(face.width)) == (
-            row,
-            col,
-            height,
-            width,
-        )
-
-
 def test_the_cropper_finds_the_face_with_mtcnn_by_default():
     photos = [_photo((10, 20)), _photo((120, 300))]
     crops = FaceCropper(output_size=48).fit_transform(photos)
@@ -56,8 +40,8 @@ def test_the_cropper_finds_the_face_with_mtcnn_by_default():
 
 def test_a_crop_without_alignment_is_the_detected_box_with_its_margin():
     photo = _photo((10, 20))
-    with pytest.warns(DeprecationWarning):
-        row, col, height, width = detect_faces(photo)[0]
+    face = fersk.detect_faces(photo, detector="lbp")[0]
+    row, col, height, width = round(face.box[1]), round(face.box[0]), round(face.height), round(face.width)
     cropper = FaceCropper(output_size=32, detector="lbp", align=False, margin=0.25)
     crops = cropper.fit_transform([photo, _photo((120, 300))])
     assert crops.shape == (2, 32 * 32) and crops.dtype == np.float32  # pixel rows as the loaders give them

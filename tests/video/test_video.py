@@ -16,7 +16,8 @@ from skimage.data import astronaut
 
 from fersk import CNNClassifier, FerskDataWarning, analyze_video, make_faces
 from fersk.cli import main
-from fersk.video import iter_frames, plot_emotion_timeline, video_info, write_annotated_video
+from fersk.video import VideoReadError, iter_frames, plot_emotion_timeline, video_info, write_annotated_video
+from fersk.video._reader import upright
 
 FPS = 10
 
@@ -513,3 +514,48 @@ def test_video_command_has_help(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "usage: fersk video" in out and "--detect-every" in out and "--annotate" in out
+
+
+@pytest.mark.parametrize("failure", ["no frames", "fails half-way"])
+def test_an_annotated_video_is_written_whole_or_not_at_all(failure, clip, records, tmp_path, monkeypatch):
+    target = tmp_path / "out" / "annotated.mp4"
+    target.parent.mkdir()
+    target.write_bytes(b"an older annotated video")
+    source = clip
+    if failure == "no frames":
+        source = _no_frames(tmp_path / "bad.mp4")
+    else:  # a decoding error, a full disk or Ctrl-C after some frames were written
+        read = []
+
+        def read_then_fail(frame):
+            read.append(frame)
+            if len(read) > 15:  # past the encoder's look-ahead: packets were written
+                raise VideoReadError(f"cannot read video {clip}: corrupt or truncated, decoding failed after frame 15")
+            return upright(frame)
+
+        monkeypatch.setattr("fersk.video._write.upright", read_then_fail)
+    with pytest.raises(ValueError, match=r"cannot read video"):
+        write_annotated_video(source, records, target)
+    assert target.read_bytes() == b"an older annotated video"  # left whole
+    assert [p.name for p in target.parent.iterdir()] == ["annotated.mp4"]  # and nothing half-written beside it
+
+
+def test_an_annotated_video_of_a_video_with_sound_says_the_sound_is_left_out(model, tmp_path):
+    path = tmp_path / "talk.mkv"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg4", rate=FPS)
+        video.width, video.height = 64, 48
+        video.pix_fmt = "yuv420p"
+        audio = out.add_stream("aac", rate=8000)
+        audio.layout = "mono"
+        for _ in range(3):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")))
+        out.mux(video.encode())
+        sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        sound.sample_rate, sound.pts = 8000, 0
+        out.mux(audio.encode(sound))
+        out.mux(audio.encode())
+    with pytest.warns(UserWarning, match=r"talk\.mkv has sound, and the annotated video is written without it"):
+        written = write_annotated_video(path, [], tmp_path / "drawn.mp4")
+    with av.open(written) as container:
+        assert not container.streams.audio and container.streams.video[0].frames == 3
