@@ -9,31 +9,27 @@ every door of fersk uses; ``read_image(path)`` reads a photo upright.
 """
 
 from ._align import FER2013_LANDMARKS, extract_face
-from ._analyze import (
-    FaceRecord,
-    FaceRecords,
-    analyze_faces,
-    draw_faces,
-    face_inputs,
-    split_face_cropper,
-    write_annotated,
-)
-from ._crop import crop_face, photo_faces
+from ._analyze import analyze_faces, face_inputs, split_face_cropper
+from ._crop import crop_face, model_input_shape, photo_faces
 from ._detect import detect_faces, detect_faces_batch
+from ._draw import draw_faces, emotion_colour, write_annotated
 from ._face import LANDMARK_NAMES, Face
 from ._image import ImageReadError, MissingImageError, read_image
 from ._lbp import LBPDetector
 from ._mtcnn import MTCNNDetector
+from ._records import FaceRecord, FaceRecordBase, FaceRecords, FaceRecordsBase, plain_classes
 from ._registry import FaceDetector, get_detector, list_detectors, register_detector
 
 __all__ = [
     "FER2013_LANDMARKS",
-    "LANDMARK_NAMES",
     "Face",
     "FaceDetector",
     "FaceRecord",
+    "FaceRecordBase",
     "FaceRecords",
+    "FaceRecordsBase",
     "ImageReadError",
+    "LANDMARK_NAMES",
     "LBPDetector",
     "MTCNNDetector",
     "MissingImageError",
@@ -42,11 +38,14 @@ __all__ = [
     "detect_faces",
     "detect_faces_batch",
     "draw_faces",
+    "emotion_colour",
     "extract_face",
     "face_inputs",
     "get_detector",
     "list_detectors",
+    "model_input_shape",
     "photo_faces",
+    "plain_classes",
     "read_image",
     "register_detector",
     "split_face_cropper",

@@ -1,97 +1,18 @@
-"""Every face in a photo, with its box and the model's probabilities; and the photo with them drawn on it."""
+"""Every face in each photo, found, cut out and classified: one record per face."""
 
-import csv
-import math
 import warnings
-from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from ..datasets import FerskDataWarning
-from ._crop import crop_face, photo_faces, whole_image
-from ._image import as_image, read_image
+from ._crop import crop_face, model_input_shape, photo_faces, whole_image
+from ._records import FaceRecord, FaceRecords, plain_classes
 
 ON_MISSING = ("whole", "skip")
 ON_ERROR = ("raise", "skip")
-BOX_FIELDS = ("left", "top", "right", "bottom")
-
-
-@dataclass(frozen=True)
-class FaceRecord:
-    """One face of one image, as :func:`analyze_faces` found and classified it.
-
-    A frozen dataclass, as :class:`Face` is: fields read as attributes, and
-    :meth:`to_dict` gives one flat row of plain Python values, ready for
-    ``csv.DictWriter``, ``json.dumps`` or ``pandas.DataFrame``.
-
-    Parameters
-    ----------
-    image : int
-        Position of the image in the ``images`` given to :func:`analyze_faces`.
-    path : str or None
-        The image's file, when it was given as a path.
-    face : int or None
-        The face's position among the image's faces, largest first (0 is the largest);
-        None when no face was found.
-    face_found : bool
-        False for the one record of an image in which no face was found.
-    box : tuple of 4 floats or None
-        ``(left, top, right, bottom)`` in the image's pixels, as in :class:`Face`; the
-        whole image with ``detector=None``; None when no face was found.
-    score : float or None
-        The detector's confidence (see :class:`Face`); None without a detection.
-    probabilities : dict or None
-        Class -> probability, in the estimator's ``classes_`` order; None when nothing
-        was classified (``on_missing="skip"`` and no face).
-    predicted : label or None
-        The class with the highest probability.
-
-    Examples
-    --------
-    >>> record = FaceRecord(0, "a.jpg", 0, True, (1, 2, 3, 4), 0.9, {"happy": 0.75, "sad": 0.25}, "happy")
-    >>> record.to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'image': 'a.jpg', 'face': 0, 'face_found': True, 'left': 1, 'top': 2, 'right': 3, 'bottom': 4,
-     'score': 0.9, 'predicted': 'happy', 'happy': 0.75, 'sad': 0.25}
-    """
-
-    image: int
-    path: str | None
-    face: int | None
-    face_found: bool
-    box: tuple | None
-    score: float | None
-    probabilities: dict | None
-    predicted: object = None
-
-    @property
-    def probability(self):
-        """The probability of the predicted class (None when nothing was classified)."""
-        return None if self.probabilities is None else self.probabilities[self.predicted]
-
-    def to_dict(self, decimals=None):
-        """The record as one flat row: ``image`` (the path, else the position), ``face``,
-        ``face_found``, ``left``, ``top``, ``right``, ``bottom``, ``score``, ``predicted``,
-        then one column per class. Missing values are None.
-
-        With ``decimals``, the score and probabilities are rounded to that many decimals and
-        the box to a tenth of a pixel, as ``fersk predict`` prints them.
-
-        Examples
-        --------
-        >>> record = FaceRecord(0, "a.jpg", 0, True, (40.04, 30.0, 90.0, 95.0), 0.99871, {"happy": 0.91234}, "happy")
-        >>> record.to_dict(decimals=2)["left"], record.to_dict(decimals=2)["happy"]
-        (40.0, 0.91)
-        """
-        box = self.box if self.box is not None else (None,) * 4
-        row = {"image": self.path if self.path is not None else self.image, "face": self.face}
-        row["face_found"] = self.face_found
-        row.update(zip(BOX_FIELDS, box))
-        row.update(score=self.score, predicted=self.predicted)
-        row.update(self.probabilities or {})
-        return round_row(row, decimals)
 
 
 def analyze_faces(
@@ -211,7 +132,8 @@ def analyze_faces(
     )
     model, _ = split_face_cropper(estimator)
     proba = np.asarray(model.predict_proba(X)) if len(X) else None
-    classes = [_plain(c) for c in model.classes_]
+    classes = plain_classes(model)
+    records.classes = classes
     rows = iter(range(len(X)))
     for n, record in enumerate(records):
         if record.face_found or on_missing == "whole":
@@ -271,7 +193,7 @@ def face_inputs(
         raise ValueError(f"margin must be >= 0, got {margin!r}")
     model, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
     detector, align, margin = framing["detector"], framing["align"], framing["margin"]
-    shape = _input_shape(model)
+    shape = model_input_shape(model)
     items, paths = _as_items(images, shape)
 
     records, crops, unreadable, done = [], [], {}, 0
@@ -369,102 +291,6 @@ def _progress(progress, total):
     return tqdm(total=total, desc="finding faces", unit="image", disable=disable, leave=False)
 
 
-class FaceRecords(list):
-    """The records of :func:`analyze_faces`: a list of :class:`FaceRecord`, with what was analysed.
-
-    Every image analysed has at least one record (one per face, or one saying no face was
-    found), so the records say how many images there were. ``unreadable`` maps each file
-    that could not be read (``on_error="skip"``) to the reason.
-
-    Examples
-    --------
-    >>> import io
-    >>> records = FaceRecords([FaceRecord(0, "a.jpg", None, False, None, None, None)])
-    >>> records.n_images, records.images_without_face
-    (1, [0])
-    >>> buffer = io.StringIO()
-    >>> _ = records.to_csv(buffer, delimiter="\\t", na_rep="-")
-    >>> buffer.getvalue().splitlines()[1]
-    'a.jpg\\t-\\tFalse\\t-\\t-\\t-\\t-\\t-\\t-'
-    """
-
-    def __init__(self, records=(), *, unreadable=None):
-        super().__init__(records)
-        self.unreadable = dict(unreadable or {})
-
-    @property
-    def n_images(self):
-        """Images analysed."""
-        return len({r.image for r in self})
-
-    @property
-    def images_without_face(self):
-        """Position of each image in which no face was found (each has one record with
-        ``face_found=False``)."""
-        return [r.image for r in self if not r.face_found]
-
-    def to_csv(self, path_or_buffer, *, delimiter=",", decimals=None, na_rep=""):
-        """Write one row per record (:meth:`FaceRecord.to_dict`), with a header.
-
-        Parameters
-        ----------
-        path_or_buffer : str, path-like or text file
-            Where to write: a file path (created or replaced, in UTF-8), or an open text
-            file such as ``sys.stdout``.
-        delimiter : str, default=","
-        decimals : int, optional
-            Round as :meth:`FaceRecord.to_dict` does.
-        na_rep : str, default=""
-            Written for missing values (no face: no box, no score).
-
-        Returns
-        -------
-        path_or_buffer
-        """
-        rows = [r.to_dict(decimals=decimals) for r in self]
-        return write_rows(path_or_buffer, rows, delimiter=delimiter, na_rep=na_rep)
-
-
-def round_row(row, decimals, places=None):
-    """``row`` with its floats rounded: boxes to a tenth of a pixel, a key of ``places`` to its number
-    of decimals, the rest to ``decimals``."""
-    if decimals is not None:
-        places = {**dict.fromkeys(BOX_FIELDS, 1), **(places or {})}
-        for key, value in row.items():
-            if isinstance(value, float):
-                row[key] = round(value, places.get(key, decimals))
-    return row
-
-
-def write_rows(path_or_buffer, rows, *, delimiter=",", na_rep="", fields=None):
-    """Dict rows as CSV, to a path or an open text file; ``fields`` default: every key, in order."""
-    fields = fields or list(dict.fromkeys(key for row in rows for key in row))
-    rows = [{key: na_rep if row.get(key) is None else row[key] for key in fields} for row in rows]
-    if isinstance(path_or_buffer, (str, Path)):
-        # UTF-8 whatever the locale (Windows' cp1252 cannot write a photo named in Japanese), and a POSIX
-        # file name that is not UTF-8 written back as the bytes it was
-        with open(path_or_buffer, "w", newline="", encoding="utf-8", errors="surrogateescape") as handle:
-            write_rows(handle, rows, delimiter=delimiter, fields=fields)
-        return path_or_buffer
-    writer = csv.DictWriter(path_or_buffer, fieldnames=fields, delimiter=delimiter, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return path_or_buffer
-
-
-def _input_shape(estimator):
-    """``(h, w, c)`` of the estimator's input: its own ``image_shape_`` or its last step's."""
-    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-    shape = getattr(last, "image_shape_", None)
-    if shape is None or not hasattr(estimator, "predict_proba"):
-        raise ValueError(
-            f"analyze_faces needs a fitted fersk classifier (or a Pipeline ending in one) with image_shape_ "
-            f"and predict_proba; got {type(estimator).__name__}"
-        )
-    h, w, *c = (int(v) for v in shape)
-    return h, w, (c[0] if c else 1)
-
-
 def _as_items(images, shape):
     """The images as a list (paths or arrays) and the path of each (None for arrays)."""
     if isinstance(images, (str, Path, Image.Image)):
@@ -481,173 +307,3 @@ def _as_items(images, shape):
             raise ValueError(f"images must be a list of paths or images, or an array of them; got shape {images.shape}")
     images = list(images)
     return images, [str(item) if isinstance(item, (str, Path)) else None for item in images]
-
-
-def _plain(value):
-    """A numpy scalar as the Python value (so records serialise to JSON)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-# -- drawing ----------------------------------------------------------------------------
-
-# one colour per emotion (RGB), so a face's label reads at a glance and stays the same across frames
-COLOURS = {
-    "angry": (230, 57, 70),
-    "disgust": (106, 153, 78),
-    "fear": (155, 93, 229),
-    "happy": (255, 190, 11),
-    "sad": (58, 134, 255),
-    "surprise": (0, 200, 200),
-    "neutral": (220, 220, 220),
-    "contempt": (251, 133, 0),
-}
-MAX_DRAWN = 4096  # draw_faces enlarges a small image's longer side to this at most
-_PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
-
-
-def draw_faces(image, records, *, min_size=256):
-    """The image with each face's box and label (emotion and probability) drawn on it.
-
-    Line width and font size follow the image's size, so labels read on 128-pixel photos
-    and on large ones alike. An image whose record says no face was found gets its label
-    ("no face", and the whole image's prediction when it was classified) in its top-left
-    corner.
-
-    Parameters
-    ----------
-    image : path or array
-        The image the records were made from (pixel values 0-255).
-    records : list of FaceRecord
-        The image's records from :func:`analyze_faces`: for image ``i`` of several,
-        ``[r for r in records if r.image == i]`` (the records of several images are refused).
-    min_size : int, default=256
-        Images whose shorter side is smaller are enlarged by a whole factor first (boxes
-        with them), so that labels stay readable, as far as a longer side of 4096 pixels; 0
-        keeps every image's size.
-
-    Returns
-    -------
-    ndarray of uint8, shape (H, W, 3)
-        RGB; ``(H, W)`` is the image's size times the enlargement factor (1 for most photos).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fersk.faces import FaceRecord
-    >>> record = FaceRecord(0, None, 0, True, (40, 30, 90, 95), 0.99, {"happy": 0.9, "sad": 0.1}, "happy")
-    >>> drawn = draw_faces(np.zeros((128, 160, 3)), [record])
-    >>> drawn.shape, drawn.dtype  # enlarged twice, to a shorter side of at least 256
-    ((256, 320, 3), dtype('uint8'))
-    >>> drawn[60:190, 80].max(axis=0).tolist()  # the box's left edge, in happy's colour
-    [255, 190, 11]
-    """
-    shown = {(getattr(r, "image", None), getattr(r, "frame", None)) for r in records}
-    if len(shown) > 1:
-        raise ValueError(
-            f"records of {len(shown)} images (or frames) given to draw one image: pass the image's own, "
-            "[r for r in records if r.image == i], or draw them all with write_annotated"
-        )
-    photo = read_image(image) if isinstance(image, (str, Path)) else as_image(image)
-    picture = Image.fromarray(np.clip(np.round(photo), 0, 255).astype(np.uint8)).convert("RGB")
-    factor = max(1, math.ceil(min_size / min(picture.size))) if min_size else 1
-    factor = max(1, min(factor, MAX_DRAWN // max(picture.size)))  # a 500x2 banner: not 64000 pixels wide
-    if factor > 1:
-        picture = picture.resize((picture.width * factor, picture.height * factor), Image.Resampling.BICUBIC)
-    side = min(picture.size)
-    line = max(2, round(side / 200))
-    font = _font(max(11, round(side / 24)))
-    draw = ImageDraw.Draw(picture)
-    for record in records:
-        colour = _colour(record.predicted)
-        if record.box is None:
-            text = "no face" if record.predicted is None else f"no face: {_label(record)}"
-            _draw_label(draw, text, (0, 0), colour, font, picture.size, line)
-            continue
-        left, top, right, bottom = (v * factor for v in record.box)
-        draw.rectangle((left, top, right - 1, bottom - 1), outline=colour, width=line)
-        if record.predicted is not None:
-            _draw_label(draw, _label(record), (left, top), colour, font, picture.size, line)
-    return np.asarray(picture)
-
-
-def write_annotated(images, records, folder):
-    """Write each image with its faces drawn (:func:`draw_faces`) as ``folder/<name>.png``.
-
-    Parameters
-    ----------
-    images : list of paths or arrays
-        The images the records were made from, in order.
-    records : list of FaceRecord
-        From :func:`analyze_faces` on ``images``.
-    folder : str or Path
-        Created when missing. A file is named after its image (``image-<i>`` for arrays, and
-        ``<name>-<i>`` when two images share a name); a folder where that would overwrite
-        one of the images (a PNG's own folder) is refused before anything is written.
-
-    Returns
-    -------
-    list of Path
-        The files written, one per image that has records (an image :func:`analyze_faces`
-        skipped as unreadable has none).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> import numpy as np
-    >>> record = FaceRecord(0, None, None, False, None, None, None)
-    >>> [p.name for p in write_annotated([np.zeros((64, 64))], [record], tempfile.mkdtemp())]
-    ['image-0.png']
-    """
-    folder = Path(folder)
-    by_image = defaultdict(list)
-    for record in records:
-        by_image[record.image].append(record)
-    targets, used = {}, set()
-    for i, image in enumerate(images):
-        if i not in by_image:  # not analysed: a file analyze_faces skipped (on_error="skip")
-            continue
-        name = Path(image).stem if isinstance(image, (str, Path)) else f"image-{i}"
-        if name in used:  # two photos of one name from different folders
-            name = f"{name}-{i}"
-        used.add(name)
-        targets[i] = folder / f"{name}.png"
-    photos = {Path(image).resolve() for image in images if isinstance(image, (str, Path))}
-    overwritten = [str(path) for path in targets.values() if path.resolve() in photos]
-    if overwritten:
-        raise ValueError(
-            f"the annotated photos would overwrite the photos {', '.join(overwritten)}: choose another folder"
-        )
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, path in targets.items():
-        Image.fromarray(draw_faces(images[i], by_image[i])).save(path)
-    return list(targets.values())
-
-
-def _label(record):
-    return f"{record.predicted} {record.probability:.0%}"
-
-
-def _colour(label):
-    if label is None:
-        return (200, 200, 200)
-    return COLOURS.get(str(label).lower(), _PALETTE[sum(map(ord, str(label))) % len(_PALETTE)])
-
-
-def _font(size):
-    try:
-        return ImageFont.load_default(size=size)  # Pillow's bundled scalable font (needs FreeType)
-    except (TypeError, OSError, ImportError):  # pragma: no cover - Pillow without FreeType
-        return ImageFont.load_default()
-
-
-def _draw_label(draw, text, corner, colour, font, size, line):
-    """Text on a filled band in the box's colour: above the box's top-left corner, inside it when there is no room."""
-    left, top = corner
-    x0, y0, x1, y1 = draw.textbbox((0, 0), text, font=font)
-    pad = max(1, line // 2)
-    width, height = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
-    x = min(max(0, left), max(0, size[0] - width))
-    y = top - height if top - height >= 0 else max(0, top)
-    draw.rectangle((x, y, x + width, y + height), fill=colour)
-    ink = (0, 0, 0) if sum(colour) > 380 else (255, 255, 255)
-    draw.text((x + pad - x0, y + pad - y0), text, fill=ink, font=font)

@@ -88,6 +88,25 @@ def input_shape(image_shape):
     return height, width, channels
 
 
+def model_input_shape(estimator):
+    """``(h, w, c)`` of a fitted model's input: its own ``image_shape_`` or its last step's.
+
+    Raises
+    ------
+    ValueError
+        For anything that is not a fitted fersk classifier, or a Pipeline ending in one.
+    """
+    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    shape = getattr(last, "image_shape_", None)
+    if shape is None or not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            "finding faces for a model needs a fitted fersk classifier (or a Pipeline ending in one) with "
+            f"image_shape_ and predict_proba; got {type(estimator).__name__}"
+        )
+    h, w, *c = (int(v) for v in shape)
+    return h, w, (c[0] if c else 1)
+
+
 def no_detection(detector):
     """Whether ``detector`` turns detection off (None or ``"none"``)."""
     return detector is None or (isinstance(detector, str) and detector.lower() == "none")

@@ -22,7 +22,7 @@ _THREADED_PIXELS = 250_000  # a batch this large runs on PyTorch's threads; a sm
 
 @contextmanager
 def _threads_for(pixels):
-    """PyTorch's threads for a large batch, one thread for a small one, then the setting restored.
+    """PyTorch's threads for a large batch, one thread for a small one: in the calling thread only.
 
     Measured on 2 idle cores (``benchmarks/bench_detection_speed.py``): 300 photos of
     128 px, batched, ran at 63 photos/s on PyTorch's two threads against 35 on one. But a
@@ -31,18 +31,32 @@ def _threads_for(pixels):
     ``OMP_WAIT_POLICY=PASSIVE``, and 74 to 98 s against 2.6 to 3.5 s without it on a busy
     machine, where OpenMP's threads spin waiting for each other. (On a shared machine, set
     ``OMP_WAIT_POLICY=PASSIVE`` before Python starts.)
+
+    The one thread is OpenMP's setting for the calling thread alone (``omp_set_num_threads``,
+    through threadpoolctl), put back by that thread: torch's process-wide count
+    (``torch.set_num_threads``) is never changed, so detections in several threads at once
+    cannot leave each other, or threads started later, on one thread. torch sets a thread's
+    OpenMP count itself at its first call in that thread, hence ``torch.get_num_threads()`` first.
     """
+    if pixels >= _THREADED_PIXELS:
+        yield
+        return
     import torch
 
-    before = torch.get_num_threads()
-    single = pixels < _THREADED_PIXELS and before != 1
-    if single:
-        torch.set_num_threads(1)
-    try:
+    torch.get_num_threads()
+    with _openmp().limit(limits=1):
         yield
-    finally:
-        if single:
-            torch.set_num_threads(before)
+
+
+_OPENMP = []  # threadpoolctl's handle on the OpenMP runtimes, made at the first small batch (torch is loaded then)
+
+
+def _openmp():
+    if not _OPENMP:
+        from threadpoolctl import ThreadpoolController
+
+        _OPENMP.append(ThreadpoolController().select(user_api="openmp"))
+    return _OPENMP[0]
 
 
 @register_detector("mtcnn")

@@ -7,8 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..datasets import FerskDataWarning
-from ..faces import crop_face, get_detector, split_face_cropper
-from ..faces._analyze import BOX_FIELDS, _input_shape, _plain, round_row, write_rows
+from ..faces import (
+    FaceRecordBase,
+    FaceRecordsBase,
+    crop_face,
+    get_detector,
+    model_input_shape,
+    plain_classes,
+    split_face_cropper,
+)
 from ._reader import check_sampling, iter_frames, progress_bar, video_info
 from ._track import IoUTracker, interpolate
 
@@ -16,7 +23,7 @@ DETECTIONS_PER_SECOND = 5  # detect_every="auto": the detector runs about this o
 
 
 @dataclass(frozen=True)
-class FrameRecord:
+class FrameRecord(FaceRecordBase):
     """One face in one analysed frame of a video, as :func:`analyze_video` found it.
 
     The video counterpart of :class:`fersk.faces.FaceRecord` (so :func:`fersk.faces.draw_faces`
@@ -56,25 +63,27 @@ class FrameRecord:
     predicted: object = None
     detected: bool = True
 
-    @property
-    def probability(self):
-        """The probability of the predicted class (None without a face)."""
-        return None if self.probabilities is None else self.probabilities[self.predicted]
+    _places = {"time": 3}  # a millisecond, as fersk video writes frames.csv
 
-    def to_dict(self):
-        """One flat row: ``frame``, ``time``, ``face_id``, ``face_found``, ``detected``, ``left``,
-        ``top``, ``right``, ``bottom``, ``score``, ``predicted``, then one column per class."""
+    def _keys(self):
+        """``frame``, ``time``, ``face_id``, ``face_found``, ``detected``."""
         row = dict(frame=self.frame, time=round(self.time, 6), face_id=self.face_id, face_found=self.face_found)
         row["detected"] = self.detected
-        row.update(zip(BOX_FIELDS, self.box if self.box is not None else (None,) * 4))
-        row.update(score=self.score, predicted=self.predicted)
-        row.update(self.probabilities or {})
         return row
 
+    @property
+    def source(self):
+        """The frame the face is in: what :func:`fersk.faces.draw_faces` draws one of."""
+        return ("frame", self.frame)
 
-class VideoRecords(list):
+
+class VideoRecords(FaceRecordsBase):
     """The records of :func:`analyze_video` (a list of :class:`FrameRecord`, frame by frame),
     with what was analysed.
+
+    ``to_csv``, ``to_dict``, ``to_frame`` (pandas) and ``to_parquet`` give one row per record,
+    as :class:`fersk.faces.FaceRecords` does; ``to_csv(path, decimals=4)`` is what
+    ``fersk video`` writes as ``frames.csv``.
 
     Attributes
     ----------
@@ -93,12 +102,13 @@ class VideoRecords(list):
         The detector ran on every ``detect_every``-th analysed frame (``"auto"`` resolved).
     """
 
+    key_fields = ("frame", "time", "face_id", "face_found", "detected")
+
     def __init__(self, records, *, path, info, classes, frames_analysed, frames_without_face, detect_every=1):
-        super().__init__(records)
+        super().__init__(records, classes=classes)
         self.detect_every = detect_every
         self.path = path
         self.info = info
-        self.classes = classes
         self.frames_analysed = frames_analysed
         self.frames_without_face = frames_without_face
 
@@ -141,29 +151,6 @@ class VideoRecords(list):
                 f"{face['first']:.2f}-{face['last']:.2f} s"
             )
         return "\n".join(lines)
-
-    def to_csv(self, path_or_buffer, *, delimiter=",", decimals=None, na_rep=""):
-        """Write one row per record (:meth:`FrameRecord.to_dict`), with a header.
-
-        Parameters
-        ----------
-        path_or_buffer : str, path-like or text file
-            Where to write: a file path (created or replaced), or an open text file.
-        delimiter : str, default=","
-        decimals : int, optional
-            Round the score and probabilities to this many decimals, the box to a tenth of a
-            pixel and the time to a millisecond, as ``fersk video`` writes ``frames.csv``
-            (``decimals=4``).
-        na_rep : str, default=""
-            Written for missing values (a frame without a face: no box, no probabilities).
-
-        Returns
-        -------
-        path_or_buffer
-        """
-        fields = ["frame", "time", "face_id", "face_found", "detected", *BOX_FIELDS, "score", "predicted"]
-        rows = [round_row(r.to_dict(), decimals, places={"time": 3}) for r in self]
-        return write_rows(path_or_buffer, rows, delimiter=delimiter, na_rep=na_rep, fields=fields + self.classes)
 
 
 def analyze_video(
@@ -268,9 +255,9 @@ def analyze_video(
     # a pipeline's FaceCropper finds the faces (with its detector), and is not run again on them
     estimator, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
     detector, align, margin = framing["detector"], framing["align"], framing["margin"]
-    shape = _input_shape(estimator)
+    shape = model_input_shape(estimator)
     detect = get_detector(detector).detect
-    classes = [_plain(c) for c in estimator.classes_]
+    classes = plain_classes(estimator)
     info = video_info(path)
     if detect_every == "auto":
         rate = min(fps, info.fps or fps) if fps is not None else info.fps / every

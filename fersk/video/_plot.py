@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..faces._analyze import _colour
+from ..faces import emotion_colour
 
 
 def _smooth(values, window):
@@ -55,7 +55,7 @@ def plot_emotion_timeline(records, *, window=5, classes=None, figsize=None):
         time = np.array([r.time for r in mine])
         proba = np.array([[r.probabilities[c] for c in classes] for r in mine])
         for j, c in enumerate(classes):
-            colour = np.array(_colour(c)) / 255  # the boxes' colours, neutral's light grey darkened for white
+            colour = np.array(emotion_colour(c)) / 255  # the boxes' colours, neutral's light grey darkened for white
             ax.plot(
                 time,
                 _smooth(proba[:, j], window),
