@@ -64,10 +64,10 @@ def main():
     parser.add_argument("--data", default=str(SHARED_DATA / "fer2013"), help="the folder layout or fer2013.csv")
     parser.add_argument("--device", default="auto", help="'cpu', 'cuda' or 'auto' (CUDA when present)")
     parser.add_argument(
-        "--no-ship",
+        "--ship",
         action="store_true",
-        help="write the model, its card and the confusion matrix to benchmarks/out/ rather than "
-        "replacing the shipped model (fersk/pretrained/) and docs/images/",
+        help="replace the shipped model (fersk/pretrained/) and its figure in docs/images/; by default the model, "
+        "its card and the confusion matrix go to benchmarks/out/",
     )
     args = parser.parse_args()
     begin = time.perf_counter()
@@ -108,9 +108,9 @@ def main():
         "test macro-F1": test_metrics["macro_f1"],
         "test per-class F1": {c: m["f1"] for c, m in test_metrics["per_class"].items()},
     }
-    name = "fer2013" + ("-cuda" if str(model.device).startswith("cuda") else "")
+    name = "fer2013" + ("-cuda" if str(getattr(model, "device_", model.device)).startswith("cuda") else "")
     if not args.quick:
-        model_dir, image_dir = (HERE / "out", HERE / "out") if args.no_ship else (PRETRAINED, IMAGES)
+        model_dir, image_dir = (PRETRAINED, IMAGES) if args.ship else (HERE / "out", HERE / "out")
         _ship(model, figures, test_metrics, args, model_dir, image_dir, name)
     print(record(name + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))
 

@@ -8,7 +8,7 @@ import argparse
 import sys
 import warnings
 
-from ..datasets import FerskDataWarning
+from ..exceptions import FerskDataWarning
 from . import _photos, _train
 from ._common import reader_left
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from .._export import INPUT_DTYPES, export_onnx, exportable
 from .._pretrained import DEFAULT_MODEL
-from ..datasets import FerskDataWarning, load_dataset, train_test_parts
-from ..datasets._decode import IMAGE_EXTENSIONS, count_frames
+from ..datasets import IMAGE_EXTENSIONS, count_frames, load_dataset, train_test_parts
+from ..exceptions import FerskDataWarning
 from ..explain import METHODS, plot_explanation
 from ..faces import MTCNNDetector, analyze_faces, face_inputs, split_face_cropper, write_annotated
 from ._common import (

@@ -9,6 +9,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from PIL import Image, UnidentifiedImageError
 
+from ..exceptions import FerskDataWarning, ImageReadError, MissingImageError
 from ._cache import cached, file_fingerprint
 
 # HEIC/HEIF (iPhones' photos) need a plugin: listed, so that such files are named with the reason, not ignored
@@ -16,10 +17,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 IMAGE_EXTENSIONS += (".heic", ".heif")
 _PARALLEL_THRESHOLD = 1000  # below this, starting worker processes costs more than it saves
 _CHUNK = 512
-
-
-class FerskDataWarning(UserWarning):
-    """Warns that a loader skipped items; the Bunch's ``skipped`` lists them."""
 
 
 def check_image_size(image_size):
@@ -51,19 +48,7 @@ _HEIF_REGISTERED = set()  # the plugins registered with Pillow in this process
 _HEIF_LOCK = threading.Lock()
 
 
-class ImageReadError(ValueError):
-    """An image file that cannot be used; ``reason`` says why (a bomb, not an image, corrupt, missing)."""
-
-    def __init__(self, path, reason):
-        super().__init__(f"cannot read image {path}: {reason}")
-        self.path, self.reason = str(path), reason
-
-
-class MissingImageError(ImageReadError, FileNotFoundError):
-    """A path with no file behind it: both a ``ValueError`` and a ``FileNotFoundError``."""
-
-
-def _upright(image, mode):
+def upright_image(image, mode):
     """``image`` turned as its EXIF orientation says and converted to ``mode`` ("L" or "RGB").
 
     16-bit and 32-bit integer images are scaled to 0-255 (not clipped), float images are
@@ -126,7 +111,7 @@ def read_image_file(path, *, grayscale=False, image_size=None, max_pixels=None, 
             with Image.open(path) as image:
                 if image.width * image.height > max_pixels:
                     raise ImageReadError(path, BOMB)
-                image = _upright(image, "L" if grayscale else "RGB")
+                image = upright_image(image, "L" if grayscale else "RGB")
                 if image_size is not None and image.size != (image_size[1], image_size[0]):
                     image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
                 return np.asarray(image, dtype=np.uint8)

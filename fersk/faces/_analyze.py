@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..datasets import FerskDataWarning
+from ..exceptions import FerskDataWarning
 from ._crop import crop_face, model_input_shape, photo_faces, whole_image
 from ._records import FaceRecord, FaceRecords, plain_classes
 

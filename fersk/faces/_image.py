@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..datasets._decode import ImageReadError, MissingImageError, _upright, read_image_file
+from ..datasets import read_image_file, upright_image
+from ..exceptions import ImageReadError, MissingImageError
 
 __all__ = ["ImageReadError", "MissingImageError", "as_image", "as_photo", "read_image"]
 
@@ -48,7 +49,7 @@ def read_image(path, *, grayscale=False, max_pixels=None):
     >>> read_image(os.path.join(tempfile.mkdtemp(), "missing.jpg"))
     Traceback (most recent call last):
     ...
-    fersk.datasets._decode.MissingImageError: cannot read image ...missing.jpg: no such file
+    fersk.exceptions.MissingImageError: cannot read image ...missing.jpg: no such file
     """
     if Path(path).is_dir():
         raise ImageReadError(path, "a folder, not an image file: pass its photos, sorted(Path(folder).glob('*.jpg'))")
@@ -65,7 +66,7 @@ def as_image(item):
     if isinstance(item, (str, Path)):
         return read_image(item).astype(np.float32)
     if isinstance(item, Image.Image):
-        return np.asarray(_upright(item, "RGB"), dtype=np.float32)
+        return np.asarray(upright_image(item, "RGB"), dtype=np.float32)
     array = np.asarray(item)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise ValueError(f"an image must be a path or a numeric array, got {type(item).__name__} of {array.dtype}")

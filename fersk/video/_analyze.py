@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets import FerskDataWarning
+from ..exceptions import FerskDataWarning
 from ..faces import (
     FaceRecordBase,
     FaceRecordsBase,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets import FerskDataWarning
+from ..exceptions import FerskDataWarning, MissingVideoError, VideoReadError
 
 __all__ = ["MissingVideoError", "VideoInfo", "VideoReadError", "iter_frames", "video_info"]
 
@@ -22,14 +22,6 @@ _ANIMATION_FORMATS = ("gif", "apng")
 
 # video_info's answers, by file version (path, size, modification time), for up to 64 files
 _INFOS, _INFOS_KEPT, _INFOS_LOCK = {}, 64, threading.Lock()
-
-
-class VideoReadError(ValueError):
-    """A file that cannot be read as a video (not a video, corrupt, truncated, no frames)."""
-
-
-class MissingVideoError(VideoReadError, FileNotFoundError):
-    """No file at the path given."""
 
 
 @dataclass(frozen=True)

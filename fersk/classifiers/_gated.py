@@ -7,8 +7,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from .backbones._experts import GatedExperts
-from .classifiers import CNNClassifier, TransferClassifier
+from ..backbones import GatedExperts
+from ._cnn import CNNClassifier
+from ._transfer import TransferClassifier
 
 
 def gate_experts(experts, images, *, C=1.0, tta=None):
