@@ -1,23 +1,17 @@
 """Faces followed from frame to frame: each keeps its id while its boxes overlap."""
 
 import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from torchvision.ops import box_iou
 
 from ..faces import Face
 
-
-def iou(a, b):
-    """Intersection over union of two ``(left, top, right, bottom)`` boxes.
-
-    >>> iou((0, 0, 10, 10), (5, 0, 15, 10))
-    0.3333333333333333
-    """
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+# a pair that overlaps enough outranks any pair matched by distance alone, whatever their number
+_OVERLAP_TIER = 1000.0
+# The library pairing against the greedy Python loop it replaced (benchmarks/bench_tracker.py, 2 cores):
+# 0.35 against 0.06 ms a frame with 1 face, 0.69 against 2.16 with 16; the same ids throughout. Either is
+# under 2% of the detector's 20 to 80 ms a frame.
 
 
 class IoUTracker:
@@ -25,10 +19,11 @@ class IoUTracker:
 
     Each track remembers its last box and how fast it was moving; a face found in a frame
     takes the id of the track whose box, moved on at that speed to the frame's time,
-    overlaps it most (intersection over union at least ``min_iou``; greedy, best pairs
-    first). Where no box overlaps enough (detections far apart in time, a fast face), a
-    face still takes a track whose centre is within ``max_distance`` times the track's
-    face side, nearest first, if their sizes differ by less than half. A face that matches
+    overlaps it most (intersection over union at least ``min_iou``). Where no box overlaps
+    enough (detections far apart in time, a fast face), a face still takes a track whose
+    centre is within ``max_distance`` times the track's face side, if their sizes differ by
+    less than half. Faces and tracks are paired as a whole (scipy's ``linear_sum_assignment``
+    over torchvision's ``box_iou``): overlapping pairs first, then the nearest. A face that matches
     no track starts a new one, numbered 0, 1, 2... in order of appearance. A track not seen
     for more than ``max_missed`` detections ends, so a face that comes back later gets a
     new id.
@@ -59,25 +54,24 @@ class IoUTracker:
 
     def update(self, faces, time=None):
         """The id of each face (a list of :class:`Face`) found at ``time`` (seconds), in the order given."""
-        candidates = []
-        for tid, track in self.tracks.items():
-            predicted = self._predicted(track, time)
-            side = np.sqrt(max(1e-9, (predicted[2] - predicted[0]) * (predicted[3] - predicted[1])))
-            centre = (predicted[:2] + predicted[2:]) / 2
-            for i, face in enumerate(faces):
-                overlap = iou(face.box, predicted)
-                if overlap >= self.min_iou:
-                    candidates.append((1.0, overlap, i, tid))
-                    continue
-                distance = np.hypot(*(np.asarray(face.center) - centre)) / side
-                similar = 0.5 < np.sqrt(face.area) / side < 2
-                if distance <= self.max_distance and similar:
-                    candidates.append((0.0, -distance, i, tid))
-        ids, used = [None] * len(faces), set()
-        for _, _, i, tid in sorted(candidates, reverse=True):
-            if ids[i] is None and tid not in used:
-                ids[i] = tid
-                used.add(tid)
+        ids = [None] * len(faces)
+        tids = list(self.tracks)
+        if faces and tids:
+            predicted = np.stack([self._predicted(self.tracks[tid], time) for tid in tids])
+            boxes = np.array([face.box for face in faces], dtype=np.float64)
+            overlap = box_iou(torch.from_numpy(boxes), torch.from_numpy(predicted)).numpy()
+            side = np.sqrt(np.maximum(1e-9, (predicted[:, 2] - predicted[:, 0]) * (predicted[:, 3] - predicted[:, 1])))
+            centres = (predicted[:, :2] + predicted[:, 2:]) / 2
+            face_centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+            distance = np.linalg.norm(face_centres[:, None] - centres[None], axis=2) / side
+            ratio = np.sqrt(np.array([face.area for face in faces]))[:, None] / side
+            near = (distance <= self.max_distance) & (ratio > 0.5) & (ratio < 2)
+            score = np.where(near, 1.0 / (1.0 + distance), 0.0)  # in (0, 1]: nearer is better
+            score = np.where(overlap >= self.min_iou, _OVERLAP_TIER * (1.0 + overlap), score)
+            for i, j in zip(*linear_sum_assignment(score, maximize=True)):
+                if score[i, j] > 0:
+                    ids[i] = tids[j]
+        used = {tid for tid in ids if tid is not None}
         for i, face in enumerate(faces):
             box = np.asarray(face.box)
             if ids[i] is None:
