@@ -33,14 +33,54 @@ def default_target_layer(module):
     return convs[-1]
 
 
+def classifier_and_rows(estimator, X):
+    """The classifier that an explanation is of, and ``X`` as it reaches it.
+
+    A Pipeline (scikit-learn's or imbalanced-learn's, as :func:`fersk.load` returns a saved
+    one) is explained through its last step, on ``X`` passed through the steps before it as
+    ``predict`` passes it (a resampler does nothing then; a :class:`fersk.FaceCropper` cuts
+    out each photo's face, so the maps are of the faces). Anything else is its own classifier.
+
+    Parameters
+    ----------
+    estimator : fitted classifier or Pipeline
+    X : array-like or list of images
+
+    Returns
+    -------
+    classifier : estimator
+    rows : array-like
+
+    Examples
+    --------
+    >>> from imblearn.over_sampling import RandomOverSampler
+    >>> from imblearn.pipeline import make_pipeline
+    >>> from fersk import HOGSVMClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=24, random_state=0)
+    >>> pipe = make_pipeline(RandomOverSampler(random_state=0), HOGSVMClassifier(pixels_per_cell=(6, 6))).fit(X, y)
+    >>> classifier, rows = classifier_and_rows(pipe, X[:2])
+    >>> type(classifier).__name__, rows.shape
+    ('HOGSVMClassifier', (2, 576))
+    """
+    steps = getattr(estimator, "steps", None)
+    if not steps:
+        return estimator, X
+    classifier = steps[-1][1]
+    before = [step for _, step in steps[:-1] if step not in (None, "passthrough") and not hasattr(step, "fit_resample")]
+    for step in before:
+        X = step.transform(X)
+    return classifier, X
+
+
 def explain(estimator, X, *, method="gradcam", target=None, layer=None, batch_size=32):
     """Attribution maps: where in each face the estimator looks for a class.
 
     Parameters
     ----------
-    estimator : fitted fersk estimator
+    estimator : fitted fersk estimator, or Pipeline ending in one
         ``CNNClassifier`` or ``TransferClassifier`` for every method; any classifier with
-        ``predict_proba`` (HOG+SVM included) for ``"occlusion"``.
+        ``predict_proba`` (HOG+SVM included) for ``"occlusion"``. A Pipeline is explained
+        through its last step (:func:`classifier_and_rows`).
     X : array-like
         Images, as the estimator takes them (pixel values 0-255).
     method : {"gradcam", "occlusion", "integrated_gradients"}, default="gradcam"
@@ -69,6 +109,7 @@ def explain(estimator, X, *, method="gradcam", target=None, layer=None, batch_si
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    estimator, X = classifier_and_rows(estimator, X)
     X = estimator._validate_predict(X)
     h, w, c = estimator.image_shape_
     if target is None:

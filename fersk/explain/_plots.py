@@ -4,7 +4,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from ._attribution import explain
+from ._attribution import classifier_and_rows, explain
 
 
 def overlay(image, heatmap, *, alpha=0.45, cmap="jet"):
@@ -71,7 +71,9 @@ def plot_explanation(estimator, x, *, method="gradcam", target=None, layer=None)
     >>> fig.axes[1].get_title()
     'gradcam for happy'
     """
-    X = np.asarray(x)
+    one = [x] if hasattr(estimator, "steps") and np.ndim(x) in (2, 3) else x  # a photo for a FaceCropper
+    estimator, X = classifier_and_rows(estimator, one)
+    X = np.asarray(X)
     X = estimator._validate_predict(X.reshape(1, -1) if X.ndim == 1 or X.shape == estimator.image_shape_ else X)
     if len(X) != 1:
         raise ValueError(f"plot_explanation draws one image; got {len(X)}")
@@ -115,6 +117,7 @@ def plot_explanations(estimator, X, y, *, method="gradcam", n=8, layer=None, ran
     -------
     matplotlib.figure.Figure
     """
+    estimator, X = classifier_and_rows(estimator, X)
     X = estimator._validate_predict(X)
     y = np.asarray(y)
     proba = estimator.predict_proba(X)
@@ -165,6 +168,7 @@ def class_heatmaps(estimator, X, y, *, method="gradcam", max_per_class=64, layer
     dict
         Class -> ndarray (h, w).
     """
+    estimator, X = classifier_and_rows(estimator, X)
     X = estimator._validate_predict(X)
     y = np.asarray(y)
     rng = np.random.default_rng(random_state)
@@ -194,6 +198,7 @@ def plot_class_heatmaps(estimator, X, y, *, method="gradcam", max_per_class=64, 
     means = class_heatmaps(
         estimator, X, y, method=method, max_per_class=max_per_class, layer=layer, random_state=random_state
     )
+    estimator, X = classifier_and_rows(estimator, X)
     X = estimator._validate_predict(X)
     images = X.reshape(len(X), *estimator.image_shape_)
     y = np.asarray(y)
