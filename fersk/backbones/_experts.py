@@ -40,7 +40,7 @@ class GatedExperts(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> net = GatedExperts(n_classes=7, backbones=("test_tiny", "test_tiny")).eval()
+    >>> net = GatedExperts(n_classes=7, backbones=("fernet", "fernet")).eval()
     >>> x = torch.rand(4, 1, 48, 48)
     >>> net(x).exp().sum(dim=1)  # log-probabilities: each row sums to 1
     tensor([1.0000, 1.0000, 1.0000, 1.0000], grad_fn=<SumBackward1>)

@@ -164,7 +164,7 @@ def create_backbone(name, n_classes, **kwargs):
     Examples
     --------
     >>> import torch
-    >>> net = create_backbone("test_tiny", n_classes=7)
+    >>> net = create_backbone("fernet", n_classes=7)
     >>> net(torch.rand(2, 1, 48, 48)).shape
     torch.Size([2, 7])
     """

@@ -64,14 +64,3 @@ for _name in ("vgg16", "vgg19"):  # Grad-CAM on the last ReLU, before the last p
 register_backbone("convnext_tiny", torchvision_name="convnext_tiny", cam_layer=lambda body: body.features[-1])(
     _convnext("convnext_tiny")
 )
-
-
-@register_backbone("test_tiny", input_size=0)
-def _test_tiny():
-    """A tiny two-stage network for fast tests; no pretrained weights."""
-    stages = [
-        nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)),
-        nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU()),
-    ]
-    body = nn.Sequential(*stages, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    return body, 16, stages

@@ -58,8 +58,8 @@ def gate_experts(experts, images, *, C=1.0, tta=None):
     >>> from fersk import TransferClassifier, make_faces
     >>> X, y = make_faces(140, image_size=48, random_state=0)
     >>> settings = dict(weights=None, max_epochs=1, head_epochs=0, random_state=0)
-    >>> posed = TransferClassifier("test_tiny", **settings).fit(X[:70], y[:70])
-    >>> photos = TransferClassifier("test_tiny", **settings).fit(255 - X[70:], y[70:])
+    >>> posed = TransferClassifier("fernet", **settings).fit(X[:70], y[:70])
+    >>> photos = TransferClassifier("fernet", **settings).fit(255 - X[70:], y[70:])
     >>> model = gate_experts([posed, photos], [X[:70], 255 - X[70:]])
     >>> model.predict_proba(X[:3]).shape
     (3, 7)
