@@ -6,7 +6,7 @@
   framed like FER2013, or the box made square; each with the margin that scored best on val), on the
   old ``FaceCropper``'s crops (LBP box, margin 0.2), and on the whole photo, uncropped (as
   ``fersk predict`` reads a photo without ``--crop-faces``). A photo without a face found is
-  classified whole, as ``FaceCropper(on_missing="keep")`` does;
+  classified whole, as ``FaceCropper(on_missing="whole")`` does;
 - photos per second, detection and classification with the default settings, from the files, at
   the photos' own size (at most 128 px) and at 640x480; detection alone in this process and in two.
 

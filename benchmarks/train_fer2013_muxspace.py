@@ -91,7 +91,7 @@ def muxspace_faces(limit=None):
         chosen = [row for row in rows if row["split"] == split][:limit]
         paths = [root / "images" / row["image"] for row in chosen]
         labels = np.array([fersk.canonical_emotion(row["emotion"]) for row in chosen])
-        faces, kept = crop_faces(paths, on_missing="keep", n_jobs=2)
+        faces, kept = crop_faces(paths, on_missing="whole", n_jobs=2)
         parts[split] = (faces, labels[kept])
     cache.parent.mkdir(exist_ok=True)
     np.savez(cache, **{f"{split}_{k}": v for split, (X, y) in parts.items() for k, v in (("X", X), ("y", y))})

@@ -24,7 +24,7 @@ def cross_dataset_evaluation(models, datasets):
     datasets : dict
         Name -> ``(X, y)`` or a Bunch with ``data`` and ``target``: images as the models
         take them, and their labels. Photos should be cropped as at inference first
-        (:func:`fersk.preprocessing.crop_faces` with ``on_missing="keep"``, as
+        (:func:`fersk.preprocessing.crop_faces` with ``on_missing="whole"``, as
         ``fersk evaluate`` does), or the models wrapped in a Pipeline after a
         :class:`fersk.FaceCropper`.
 

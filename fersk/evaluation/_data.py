@@ -15,7 +15,7 @@ def load_test_faces(path, *, image_size=48, grayscale=True, detector="auto", ran
     """The test part of a dataset on disk, as a model that takes face crops sees it.
 
     Datasets of photos go through the detector and framing that ``fersk predict`` uses
-    (:func:`fersk.preprocessing.crop_faces` with ``on_missing="keep"``: each photo's largest
+    (:func:`fersk.preprocessing.crop_faces` with ``on_missing="whole"``: each photo's largest
     face, aligned, or the whole photo when none is found); datasets of face crops, such as
     FER2013, are read as they are.
 
@@ -68,7 +68,7 @@ def load_test_faces(path, *, image_size=48, grayscale=True, detector="auto", ran
     rows = Bunch(data=data.paths, target=data.target, **({"split": data.split} if "split" in data else {}))
     *_, paths, y, how = train_test_parts(rows, random_state=random_state)
     X, _ = crop_faces(
-        list(paths), on_missing="keep", output_size=image_size, detector=detector, grayscale=grayscale, n_jobs=-1
+        list(paths), on_missing="whole", output_size=image_size, detector=detector, grayscale=grayscale, n_jobs=-1
     )
     return Bunch(data=X, target=np.asarray(y), how=how, detector=detector)
 

@@ -11,7 +11,7 @@ from ..exceptions import FerskDataWarning
 from ._crop import crop_face, model_input_shape, photo_faces, whole_image
 from ._records import FaceRecord, FaceRecords, plain_classes
 
-ON_MISSING = ("whole", "skip")
+ON_MISSING = ("whole", "skip", "error")
 ON_ERROR = ("raise", "skip")
 
 
@@ -66,11 +66,13 @@ def analyze_faces(
     margin : float, default=0.1
         Context around each face, as a fraction of its side (see :func:`extract_face`);
         0.1 aligned is the framing chosen on muxspace val, as :class:`fersk.FaceCropper`'s.
-    on_missing : {"whole", "skip"}, default="whole"
+    on_missing : {"whole", "skip", "error"}, default="whole"
         An image with no face gives one record with ``face_found=False``, ``face`` and
         ``box`` None; ``"whole"`` classifies the whole image for it (its centre square,
         as every door of fersk does: :func:`crop_face` with ``face=None``), ``"skip"``
-        leaves its ``probabilities`` and ``predicted`` None.
+        leaves its ``probabilities`` and ``predicted`` None, ``"error"`` raises a
+        ``ValueError`` naming the images. The same words as :class:`~fersk.FaceCropper`'s
+        and :func:`~fersk.preprocessing.crop_faces`'s.
     on_error : {"raise", "skip"}, default="raise"
         A file that cannot be read (missing, not an image, corrupt; see :func:`read_image`)
         raises a ``ValueError`` naming it; ``"skip"`` goes on with the other images, leaves
@@ -213,6 +215,13 @@ def face_inputs(
                         crops.append(crop_face(photo, None, shape))
             bar.update(chunk[-1][0] + 1 - done)  # the images up to the chunk's last, unreadable ones too
             done = chunk[-1][0] + 1
+    faceless = [r.path if r.path is not None else r.image for r in records if not r.face_found]
+    if faceless and on_missing == "error":
+        shown = ", ".join(map(str, faceless[:10])) + (", ..." if len(faceless) > 10 else "")
+        raise ValueError(
+            f"no face found in {len(faceless)} of {len(items)} images ({shown}); use on_missing='whole' to "
+            "classify each one's centre square, or 'skip' to leave it unclassified"
+        )
     if unreadable:
         shown = "; ".join(f"{path} ({reason})" for path, reason in list(unreadable.items())[:10])
         warnings.warn(

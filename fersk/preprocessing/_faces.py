@@ -12,7 +12,7 @@ from sklearn.utils.validation import validate_data
 from ..faces import FaceDetector, crop_face, get_detector, photo_faces
 from ._images import feature_names, flatten_images, infer_image_shape
 
-ON_MISSING = ("error", "keep", "drop")
+ON_MISSING = ("skip", "whole", "error")  # the words analyze_faces uses
 
 
 def _largest_faces(items, detector, params, n_jobs):
@@ -41,7 +41,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     Images that are already face crops (FER2013's 48x48 faces, a folder of crops) keep
     working: MTCNN finds the face in about 90% of FER2013's faces and re-frames it the way
     FER2013 frames faces, so the crop changes little; where no face is found the whole image
-    is used (``on_missing="keep"``), which for a crop is the right answer. To skip detection
+    is used (``on_missing="whole"``), which for a crop is the right answer. To skip detection
     for data that is already cropped, leave the ``FaceCropper`` out of the pipeline.
 
     Parameters
@@ -62,11 +62,12 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         FER2013's own framing). ``align=True, margin=0.1`` is the framing that scored best
         with the shipped FER2013 model on the muxspace val photos, of aligned or not and
         margins 0 to 0.3 (``benchmarks/bench_detection.py``).
-    on_missing : {"keep", "error"}, default="keep"
-        An image with no face found: ``"keep"`` uses the whole image (centre square)
+    on_missing : {"whole", "error"}, default="whole"
+        An image with no face found: ``"whole"`` uses the whole image (its centre square)
         and warns with a count; ``"error"`` raises a ``ValueError`` naming the images.
         Dropping images would misalign ``y`` in a pipeline: use
-        :func:`crop_faces` with ``on_missing="drop"`` to prepare data instead.
+        :func:`crop_faces` with ``on_missing="skip"`` to prepare data instead. The same
+        words as :func:`fersk.analyze_faces`'s.
     grayscale : bool, default=True
         Output grayscale crops (as FER2013) or RGB.
     image_shape : tuple, optional
@@ -87,7 +88,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         "detector": [str, FaceDetector],  # names are checked against the registry when used
         "align": ["boolean"],
         "margin": [Interval(Real, 0, 2, closed="both")],
-        "on_missing": [StrOptions({"keep", "error"})],
+        "on_missing": [StrOptions({"whole", "error"})],
         "grayscale": ["boolean"],
         "image_shape": [tuple, list, None],
         "n_jobs": [Integral, None],
@@ -99,7 +100,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         detector="mtcnn",
         align=True,
         margin=0.1,
-        on_missing="keep",
+        on_missing="whole",
         grayscale=True,
         image_shape=None,
         n_jobs=None,
@@ -128,7 +129,7 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         if missing and self.on_missing == "error":
             raise ValueError(
                 f"no face found in {len(missing)} of {len(found)} images (indices {missing[:10]}); "
-                "use on_missing='keep' to use the whole image instead"
+                "use on_missing='whole' to use the whole image instead"
             )
         if missing:
             warnings.warn(
@@ -181,9 +182,9 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         return list(X.reshape(len(X), *shape))
 
     def _params(self):
-        if self.on_missing == "drop":
+        if self.on_missing == "skip":
             raise ValueError(
-                "on_missing must be 'keep' or 'error' in a FaceCropper, got 'drop': dropping images would "
+                "on_missing must be 'whole' or 'error' in a FaceCropper, got 'skip': dropping images would "
                 "misalign y; to drop images without a face, prepare the data with fersk.preprocessing.crop_faces"
             )
         self._validate_params()
@@ -205,7 +206,7 @@ def _is_single_image(x):
 def crop_faces(
     X,
     *,
-    on_missing="drop",
+    on_missing="skip",
     output_size=48,
     detector="mtcnn",
     align=True,
@@ -221,9 +222,10 @@ def crop_faces(
     Parameters
     ----------
     X : list of paths or images, or an array of images
-    on_missing : {"drop", "keep", "error"}, default="drop"
-        ``"drop"`` leaves those images out and warns with their count; ``"keep"`` uses
-        the whole image (centre square) and warns; ``"error"`` raises a ``ValueError``.
+    on_missing : {"skip", "whole", "error"}, default="skip"
+        ``"skip"`` leaves those images out and warns with their count; ``"whole"`` uses
+        the whole image (its centre square) and warns; ``"error"`` raises a ``ValueError``.
+        The same words as :func:`fersk.analyze_faces`'s and :class:`FaceCropper`'s.
     output_size, detector, align, margin, grayscale, image_shape, n_jobs
         As in :class:`FaceCropper`.
 
@@ -260,7 +262,7 @@ def crop_faces(
     missing = np.flatnonzero(~found).tolist()
     if missing and on_missing == "error":
         raise ValueError(f"no face found in {len(missing)} of {len(found)} images (indices {missing[:10]})")
-    if missing and on_missing == "drop":
+    if missing and on_missing == "skip":
         warnings.warn(
             f"no face found in {len(missing)} of {len(found)} images; dropped them", UserWarning, stacklevel=2
         )

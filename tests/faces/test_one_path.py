@@ -72,7 +72,7 @@ def test_every_door_gives_the_same_rows(model, folder):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "no face found in 3 of 8 images"
         cropper_rows = FaceCropper(output_size=SIDE).fit_transform(paths)
-        crop_rows, kept = crop_faces(paths, output_size=SIDE, on_missing="keep")
+        crop_rows, kept = crop_faces(paths, output_size=SIDE, on_missing="whole")
     assert cropper_rows.dtype == predict_rows.dtype == np.float32
     np.testing.assert_array_equal(cropper_rows, predict_rows)
     np.testing.assert_array_equal(crop_rows, predict_rows)
@@ -140,3 +140,24 @@ def test_video_frames_get_the_rows_of_the_same_frames_as_photos(model, tmp_path)
     assert [r.box for r in video] == [r.box for r in photos]
     for v, p in zip(video, photos):
         np.testing.assert_allclose(list(v.probabilities.values()), list(p.probabilities.values()), atol=1e-6)
+
+
+def test_no_face_found_has_one_vocabulary_in_every_door(model, folder):
+    _, paths = folder
+    faceless = [p for p in paths if p.stem.startswith("none")]
+    with pytest.raises(ValueError, match=r"no face found in 3 of 3 images .*none_wide\.png"):
+        analyze_faces(model, faceless, on_missing="error")
+    with pytest.raises(ValueError, match=r"no face found in 3 of 3 images"):
+        FaceCropper(output_size=SIDE, on_missing="error").fit_transform(faceless)
+    with pytest.raises(ValueError, match=r"no face found in 3 of 3 images"):
+        crop_faces(faceless, output_size=SIDE, on_missing="error")
+    skipped = analyze_faces(model, faceless, on_missing="skip")
+    assert [r.predicted for r in skipped] == [None] * 3
+    with pytest.warns(UserWarning, match="dropped them"):
+        rows, kept = crop_faces(faceless, output_size=SIDE, on_missing="skip")
+    assert rows.shape == (0, SIDE * SIDE) and kept.tolist() == []
+    with pytest.raises(ValueError, match="crop_faces"):
+        FaceCropper(on_missing="skip").fit(faceless)
+    for old in ("keep", "drop"):  # the words of before: refused, naming the ones to use
+        with pytest.raises(ValueError, match="on_missing"):
+            crop_faces(faceless, on_missing=old)

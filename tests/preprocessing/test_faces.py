@@ -63,7 +63,7 @@ def test_the_policy_for_images_without_a_face():
     with pytest.raises(ValueError, match=r"no face found in 1 of 2 images \(indices \[1\]\)"):
         FaceCropper(on_missing="error").transform(photos)
     with pytest.raises(ValueError, match="crop_faces"):
-        FaceCropper(on_missing="drop").fit(photos)
+        FaceCropper(on_missing="skip").fit(photos)
     with pytest.warns(UserWarning, match="dropped them"):
         faces, index = crop_faces(photos, output_size=16)
     assert faces.shape == (1, 256) and index.tolist() == [0]
@@ -97,7 +97,7 @@ def test_a_pipeline_learns_from_photos():
         r, c = rng.integers(0, h - 96), rng.integers(0, w - 96)
         canvas[r : r + 96, c : c + 96] = face
         photos.append(canvas)
-    model = make_pipeline(FaceCropper(output_size=24, on_missing="keep"), cnn())
+    model = make_pipeline(FaceCropper(output_size=24, on_missing="whole"), cnn())
     with pytest.warns(UserWarning, match="no face found"):
         model.fit(photos, y)
         predicted = model.predict(photos[:5])
