@@ -96,7 +96,7 @@ def main():
         labels=model.classes_,
     )
     figures = {
-        "device": device_name(model.device),
+        "device": device_name(model.device_),
         "train images": len(y),
         "epochs": len(model.history),
         "train minutes": round(train_minutes, 1),
@@ -108,7 +108,7 @@ def main():
         "test macro-F1": test_metrics["macro_f1"],
         "test per-class F1": {c: m["f1"] for c, m in test_metrics["per_class"].items()},
     }
-    name = "fer2013" + ("-cuda" if str(getattr(model, "device_", model.device)).startswith("cuda") else "")
+    name = "fer2013" + ("-cuda" if str(model.device_).startswith("cuda") else "")
     if not args.quick:
         model_dir, image_dir = (PRETRAINED, IMAGES) if args.ship else (HERE / "out", HERE / "out")
         _ship(model, figures, test_metrics, args, model_dir, image_dir, name)

@@ -47,7 +47,7 @@ def module_loop(model, fold=False):
     batch_size = model.batch_size
 
     def run(X):
-        x = torch.as_tensor(model._to_tensors(X)).to(model.device).contiguous(memory_format=torch.channels_last)
+        x = torch.as_tensor(model._to_tensors(X)).to(model.device_).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             for start in range(0, len(x), batch_size):
                 net(x[start : start + batch_size])
@@ -71,7 +71,7 @@ def onnx_session(model, tta, path, threads, provider="CPUExecutionProvider"):
 def gflop_per_image(model):
     h, w, c = model.image_shape_
     with FlopCounterMode(display=False) as counter, torch.inference_mode():
-        model.module_.eval()(torch.zeros(1, c, h, w, device=model.device))
+        model.module_.eval()(torch.zeros(1, c, h, w, device=model.device_))
     return counter.get_total_flops() / 1e9
 
 
@@ -140,7 +140,7 @@ def main():
             best[name] = max(best[name], throughput(fn, X[: max(int(share * len(X)), 10)]))
             print(f"{name}: {best[name]:.0f} images/s", flush=True)
     figures = {
-        "device": device_name(shipped.device),
+        "device": device_name(shipped.device_),
         "batch_size": args.batch_size,
         "onnxruntime provider": provider,
         "faces": len(X),

@@ -150,7 +150,7 @@ def main():
         train_minutes = (time.perf_counter() - start) / 60
         photos.set_params(callbacks=None, verbose=0, checkpoint=None)
         fersk.save(photos, out / f"{NAME}-photos-expert.fersk")
-    posed = fersk.load_pretrained("fer2013", device=photos.device).set_params(tta=None)
+    posed = fersk.load_pretrained("fer2013", device=photos.device_).set_params(tta=None)
     photos.set_params(tta=None)
     start = time.perf_counter()
     model = fersk.gate_experts([posed, photos], [fer_parts["Training"][0], mux["train"][0]])
@@ -185,7 +185,7 @@ def main():
     mux_test = classification_metrics(*_true_pred(model, *mux["test"]), labels=model.classes_)
     path = fersk.save(model, out / f"{NAME}.fersk")
     figures = {
-        "device": device_name(model.device),
+        "device": device_name(model.device_),
         "train images": {"FER2013 Training": len(fer_parts["Training"][1]), "muxspace train": len(mux["train"][1])},
         "face cropping minutes": round(crop_minutes, 1),
         "photos expert": args.photos_expert or "fine-tuned in this run",
@@ -208,7 +208,7 @@ def main():
         "wall minutes": round((time.perf_counter() - begin) / 60, 1),
     }
     results = out if args.quick else HERE / "results"
-    suffix = ("-cuda" if str(model.device).startswith("cuda") else "") + ("-quick" if args.quick else "")
+    suffix = ("-cuda" if str(model.device_).startswith("cuda") else "") + ("-quick" if args.quick else "")
     (results / f"train-{NAME}{suffix}.json").write_text(json.dumps(figures, indent=2) + "\n")
     (out / f"{NAME}.md").write_text(_card(figures, model))
     if args.ship and not args.quick:

@@ -30,26 +30,29 @@ scikit-learn's own tools (``GridSearchCV``, ``joblib.dump``), but only files fro
 source may be unpickled: share models as fersk files.
 """
 
-import contextlib
-import functools
 import json
-import warnings
-from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 import skops.io as sio
 import torch
 from skorch.history import History
-from torch import nn
 
+from ._allowlist import (
+    CLASS_PARAMS,
+    RENAMED,  # noqa: F401  (fersk.io.RENAMED, beside allowed_classes)
+    allowed_class,
+    allowed_classes,  # noqa: F401  (fersk.io.allowed_classes, as the docs and messages name it)
+    decode_params,
+    encode_params,
+    encode_value,
+    listed_name,
+    qualified_name,
+)
 from ._archive import MODULE, read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
 from ._pretrained import PRETRAINED, pretrained_path, shipped_name
-from .backbones import FERNet, GatedExperts
+from ._threads import one_openmp_thread
 from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier
 from .classifiers._neural import resolve_device
-from .preprocessing import FaceCropper, HOGTransformer
-from .training import FocalLoss, TimeBudget, TwoPhaseFineTuning, WeightAveraging
 from .training._checkpoint import KIND as CHECKPOINT_KIND
 
 PIPELINE = "pipeline.skops"
@@ -61,10 +64,6 @@ TRUSTED_SKOPS_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.model_selection._split.StratifiedKFold",
 ]
-# the parameters of a fersk estimator that may name a class (skorch builds them): each names one
-# of the classes allowed_classes() lists under its name
-CLASS_PARAMS = ("module", "criterion", "optimizer", "callbacks")
-TRAINING_ONLY = {"callbacks", "checkpoint"}
 # fitted attributes a model file keeps, each with how it is read back: listed once, for save and load
 FITTED = {
     "classes_": np.asarray,
@@ -78,57 +77,6 @@ NEURAL_FITTED = {
 }
 # what files written before an attribute existed predict with: unshifted
 FITTED_DEFAULTS = {"prior_shift_": 0.0}
-
-
-@functools.cache
-def allowed_classes():
-    """Every class a model file may name, by the name it is stored under, for each place.
-
-    The allow-list of :func:`load` and :func:`save`, read-only: ``{place: {"module:qualname": class}}``.
-    The places are ``"pipeline"`` (scikit-learn's and imbalanced-learn's ``Pipeline``),
-    ``"step"`` (the steps before the classifier that a file stores: fersk's ``FaceCropper``
-    and ``HOGTransformer``, imbalanced-learn's over- and under-samplers), and the parameters
-    of :data:`CLASS_PARAMS`: ``"module"`` (fersk's networks), ``"criterion"`` (fersk's
-    ``FocalLoss`` and torch's losses), ``"optimizer"`` (torch's optimizers) and
-    ``"callbacks"`` (fersk's callbacks). A name a file gives is looked up here and nowhere
-    else: nothing it names is imported, and a name missing from its place is refused. Built
-    from fersk's own classes and from the public classes of the modules named here that
-    derive from each family's base class; the file plays no part in it.
-    """
-    from imblearn import over_sampling, under_sampling
-    from imblearn.base import BaseSampler
-    from imblearn.pipeline import Pipeline as ImbalancedPipeline
-    from sklearn.pipeline import Pipeline
-
-    samplers = [*_public_subclasses(over_sampling, BaseSampler), *_public_subclasses(under_sampling, BaseSampler)]
-    places = {
-        "pipeline": [Pipeline, ImbalancedPipeline],
-        "step": [FaceCropper, HOGTransformer, *samplers],
-        "module": [FERNet, GatedExperts],
-        "criterion": [FocalLoss, *_public_subclasses(nn, nn.modules.loss._Loss)],
-        "optimizer": _public_subclasses(torch.optim, torch.optim.Optimizer),
-        "callbacks": [TimeBudget, TwoPhaseFineTuning, WeightAveraging],
-    }
-    return MappingProxyType({place: MappingProxyType({_qualified(c): c for c in cs}) for place, cs in places.items()})
-
-
-def _public_subclasses(module, base):
-    """The public classes of ``module`` (a module of fersk's choosing) that derive from ``base``."""
-    return [
-        obj
-        for name, obj in vars(module).items()
-        if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, base) and obj is not base
-    ]
-
-
-def _qualified(cls):
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _listed(cls, place):
-    """The name ``cls`` is stored under, where ``place`` of the allow-list holds it; else None."""
-    name = _qualified(cls)
-    return name if allowed_classes()[place].get(name) is cls else None
 
 
 def save(estimator, path):
@@ -166,7 +114,7 @@ def save(estimator, path):
     >>> (fersk.load(path).predict(X) == clf.predict(X)).all()
     np.True_
     """
-    if _listed(type(estimator), "pipeline"):
+    if listed_name(type(estimator), "pipeline"):
         return _save_pipeline(estimator, path)
     manifest, members = _manifest(estimator)
     return write_archive(path, manifest, members)
@@ -185,7 +133,7 @@ def _manifest(estimator):
         "estimator": name,
         "fersk_version": __version__,
         "torch_version": torch.__version__,
-        "params": _encode_params(estimator, CLASS_PARAMS),
+        "params": encode_params(estimator, CLASS_PARAMS),
         "fitted": {name: _fitted_value(getattr(estimator, name)) for name in _fitted_attributes(estimator)},
     }
     if isinstance(estimator, NeuralImageClassifier):
@@ -201,7 +149,7 @@ def _fitted_attributes(estimator):
 
 
 def _fitted_value(value):
-    return np.asarray(value).tolist() if isinstance(value, (np.ndarray, tuple)) else _encode(value)
+    return np.asarray(value).tolist() if isinstance(value, (np.ndarray, tuple)) else encode_value(value)
 
 
 def _save_pipeline(pipeline, path):
@@ -211,7 +159,7 @@ def _save_pipeline(pipeline, path):
         if step is None or step == "passthrough":
             stored.append({"name": name, "class": None})
             continue
-        if not _listed(type(step), "step"):
+        if not listed_name(type(step), "step"):
             raise ValueError(
                 f"fersk.save cannot store the pipeline step {name!r} ({type(step).__name__}): a safe model file "
                 "keeps steps that learn nothing from the data (resamplers, FaceCropper) before a fersk "
@@ -220,16 +168,16 @@ def _save_pipeline(pipeline, path):
         fitted = {}  # a resampler acts in fit only: a Pipeline passes it by when predicting
         if not hasattr(step, "fit_resample"):
             try:
-                fitted = {k: _encode(v) for k, v in vars(step).items() if _is_fitted_name(k)}
+                fitted = {k: encode_value(v) for k, v in vars(step).items() if _is_fitted_name(k)}
             except TypeError as exc:
                 raise ValueError(
                     f"the pipeline step {name!r} holds fitted values ({exc}; fitted on a DataFrame?) that a safe "
                     "model file does not store; fit the pipeline on arrays, or joblib.dump it for trusted use"
                 ) from None
-        params = _encode_params(step, ())
-        stored.append({"name": name, "class": _qualified(type(step)), "params": params, "fitted": fitted})
+        params = encode_params(step, ())
+        stored.append({"name": name, "class": qualified_name(type(step)), "params": params, "fitted": fitted})
     manifest, members = _manifest(final)
-    manifest["pipeline"] = {"class": _qualified(type(pipeline)), "steps": stored, "final": final_name}
+    manifest["pipeline"] = {"class": qualified_name(type(pipeline)), "steps": stored, "final": final_name}
     return write_archive(path, manifest, members)
 
 
@@ -283,8 +231,8 @@ def load(path, device=None):
     if cls is None:
         raise ValueError(f"{path} holds an unknown estimator {manifest.get('estimator')!r}")
     # every name the file gives is resolved (or refused) here, before anything is built
-    params = _decode_params(manifest.get("params"), CLASS_PARAMS, cls.__name__, path)
-    fitted = {**FITTED_DEFAULTS, **_decode_params(manifest.get("fitted"), (), cls.__name__, path)}
+    params = decode_params(manifest.get("params"), CLASS_PARAMS, cls.__name__, path)
+    fitted = {**FITTED_DEFAULTS, **decode_params(manifest.get("fitted"), (), cls.__name__, path)}
     pipeline = _read_pipeline(manifest["pipeline"], path) if "pipeline" in manifest else None
     _check_known_params(cls, params, manifest, path)
     estimator = cls(**params)
@@ -331,7 +279,7 @@ def _read_pipeline(stored, path):
     name, every class looked up in the allow-list; nothing is built."""
     if not isinstance(stored, dict) or not isinstance(stored.get("steps"), list):
         raise ValueError(f"{path} holds a pipeline fersk cannot read: {stored!r}")
-    pipeline_cls = _allowed_class(stored.get("class"), "pipeline", "its pipeline", path)
+    pipeline_cls = allowed_class(stored.get("class"), "pipeline", "its pipeline", path)
     steps = []
     for step in stored["steps"]:
         if not isinstance(step, dict):
@@ -341,13 +289,13 @@ def _read_pipeline(stored, path):
             steps.append((name, None, {}, {}))
             continue
         where = f"the pipeline step {name!r}"
-        step_cls = _allowed_class(step["class"], "step", where, path)
-        params = _decode_params(step.get("params", {}), (), where, path)
+        step_cls = allowed_class(step["class"], "step", where, path)
+        params = decode_params(step.get("params", {}), (), where, path)
         known = step_cls().get_params(deep=False)
         unknown = sorted(set(params) - set(known))
         if unknown:
             raise ValueError(f"{path} sets parameter(s) {unknown} that {where} ({step_cls.__name__}) does not have")
-        fitted = _decode_params(step.get("fitted", {}), (), where, path)
+        fitted = decode_params(step.get("fitted", {}), (), where, path)
         odd = sorted(key for key in fitted if not _is_fitted_name(key))
         if odd:
             raise ValueError(f"{path} sets {odd} on {where}, which are not fitted attributes (name_)")
@@ -401,36 +349,6 @@ def _load_device(device):
     return device
 
 
-@functools.cache
-def _openmp():
-    """threadpoolctl's handle on the OpenMP runtimes this process has loaded, torch's among them."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController().select(user_api="openmp")
-
-
-@contextlib.contextmanager
-def _one_openmp_thread():
-    """The calling thread's torch operations on one thread while the block runs; nothing else changes.
-
-    Building and filling a network runs some of torch's operations in parallel, which starts
-    the calling thread's OpenMP thread pool; a process forked after that (gunicorn's
-    ``--preload``, a ``multiprocessing`` pool with the fork start method) hangs at its first
-    parallel operation (GNU OpenMP, torch's on Linux). On one thread the pool is not started,
-    so a model loaded before forking predicts in the children, on all their threads
-    (``tests/test_io_forged.py`` forks after a load).
-
-    The setting changed is OpenMP's for the calling thread alone (``omp_set_num_threads``,
-    through threadpoolctl), put back by the same thread: torch's process-wide count
-    (``torch.set_num_threads``) is never touched, so threads loading at once cannot leave
-    each other, or threads started later, on one thread. torch sets a thread's OpenMP count
-    itself at its first call in that thread, hence ``torch.get_num_threads()`` first.
-    """
-    torch.get_num_threads()
-    with _openmp().limit(limits=1):
-        yield
-
-
 def _restore_network(estimator, module_bytes, history, device):
     # a device that is not here is refused now, not at the first prediction; the parameter keeps what was
     # given (by the caller, else by the file: "auto"), and the estimator chooses from it as after fit
@@ -440,108 +358,15 @@ def _restore_network(estimator, module_bytes, history, device):
     saved_weights = getattr(estimator, "weights", None)
     if saved_weights is not None:
         estimator.weights = None  # the file holds the trained weights; don't fetch the starting ones
-    with _one_openmp_thread():
+    # Building and filling a network runs some of torch's operations in parallel, which starts the
+    # calling thread's OpenMP pool; a process forked after that (gunicorn's --preload, a multiprocessing
+    # pool with the fork start method) hangs at its first parallel operation (GNU OpenMP, torch's on
+    # Linux). On one thread the pool is not started: a model loaded before forking predicts in the
+    # children, on all their threads (tests/test_io_forged.py forks after a load).
+    with one_openmp_thread():
         estimator.initialize()
         estimator.module_.load_state_dict(tensors_from_bytes(module_bytes))
     if saved_weights is not None:
         estimator.weights = saved_weights
     estimator.module_.eval()
     estimator.history_ = History(history)
-
-
-def _encode_params(estimator, class_params):
-    """An estimator's parameters that differ from their defaults, as JSON; of them, those in
-    ``class_params`` may be classes that :func:`allowed_classes` lists under their name."""
-    defaults = type(estimator)().get_params(deep=False)
-    params = {}
-    for key, value in estimator.get_params(deep=False).items():
-        if key in defaults and _same(value, defaults[key]):
-            continue
-        if key == "device" or key.startswith("_"):
-            continue  # device is resolved at fit and load chooses again; "_" is skorch's bookkeeping
-        try:
-            params[key] = _encode(value, key if key in class_params else None)
-        except TypeError as exc:
-            if key in TRAINING_ONLY:
-                warnings.warn(
-                    f"fersk.save leaves out {key}={value!r}: it is only used in training", UserWarning, stacklevel=3
-                )
-                continue
-            raise ValueError(
-                f"parameter {key}={value!r} cannot be stored in a safe model file ({exc}); use a value "
-                "of a built-in type or a class fersk.io.allowed_classes() lists for it, or joblib.dump for trusted use"
-            ) from None
-    return params
-
-
-def _same(a, b):
-    try:
-        return bool(a is b or a == b)
-    except (TypeError, ValueError, RuntimeError):
-        return False
-
-
-def _encode(value, place=None):
-    """``value`` as JSON; a class only where ``place`` of the allow-list lists it, else TypeError."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, place) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v, place) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"__dict__": {k: _encode(v, place) for k, v in value.items()}}
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, type):
-        name = _listed(value, place) if place else None
-        if name is None:
-            raise TypeError(f"the class {_qualified(value)} is not one fersk loads there: {_may_name(place)}")
-        return {"__class__": name}
-    raise TypeError(f"a {type(value).__name__}")
-
-
-def _decode_params(params, class_params, owner, path):
-    """Decode stored parameters (or fitted values) of ``owner``; of them, those in ``class_params`` may
-    name classes that :func:`allowed_classes` lists under their name, and no others may name any."""
-    if not isinstance(params, dict):
-        raise ValueError(f"{path} holds values for {owner} that fersk cannot read: {params!r}")
-    return {
-        key: _decode(value, key if key in class_params else None, f"{key} of {owner}", path)
-        for key, value in params.items()
-    }
-
-
-def _decode(value, place, where, path):
-    if isinstance(value, list):
-        return [_decode(v, place, where, path) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1:
-        ((tag, inner),) = value.items()
-        if tag == "__tuple__" and isinstance(inner, list):
-            return tuple(_decode(v, place, where, path) for v in inner)
-        if tag == "__dict__" and isinstance(inner, dict):
-            return {k: _decode(v, place, where, path) for k, v in inner.items()}
-        if tag == "__class__":
-            return _allowed_class(inner, place, where, path)
-    raise ValueError(f"{path} holds an unexpected value for {where}: {value!r}")
-
-
-def _allowed_class(name, place, where, path):
-    """The class stored as ``name``, from ``place`` of the allow-list; nothing is imported or called."""
-    classes = allowed_classes()[place] if place else {}
-    if not isinstance(name, str) or name not in classes:
-        raise ValueError(f"{path} names {name!r} for {where}, which fersk does not load there: {_may_name(place)}")
-    return classes[name]
-
-
-def _may_name(place):
-    """Which classes ``place`` may name, for a message."""
-    if not place:
-        return "a model file names classes only for a pipeline, its steps and the parameters " + ", ".join(CLASS_PARAMS)
-    names = sorted(f"{cls.__module__.partition('.')[0]}.{cls.__name__}" for cls in allowed_classes()[place].values())
-    label = {"pipeline": "the pipeline may be", "step": "a pipeline step may be"}.get(place, f"{place} may name")
-    return f"{label} {', '.join(names)}"

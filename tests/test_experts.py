@@ -52,7 +52,7 @@ def test_gate_experts_sends_each_kind_of_face_to_its_own_expert(two_kinds):
 def _gate_weights(model, X):
     """The gate's weights of images X, on the network's device (a GPU where tests run on one)."""
     with torch.no_grad():
-        return model.module_.gate_weights(torch.as_tensor(model._to_tensors(X), device=model.device)).cpu().numpy()
+        return model.module_.gate_weights(torch.as_tensor(model._to_tensors(X), device=model.device_)).cpu().numpy()
 
 
 def _mixture_of_the_experts(model, experts, X):

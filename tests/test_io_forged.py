@@ -219,11 +219,16 @@ def test_the_allow_list_holds_classes_of_each_places_kind_under_their_stored_nam
     for place, classes in allowed.items():
         for name, cls in classes.items():
             assert isinstance(cls, type) and issubclass(cls, kinds[place]), (place, name)
-            assert name == f"{cls.__module__}:{cls.__qualname__}"
+            renamed = (place, name) in fersk_io.RENAMED  # where a class was when an earlier fersk stored it
+            assert renamed or name == f"{cls.__module__}:{cls.__qualname__}"
     assert "torch.optim.adam:Adam" in allowed["optimizer"] and "torch.optim.sgd:SGD" in allowed["optimizer"]
     assert "torch.nn.modules.loss:CrossEntropyLoss" in allowed["criterion"]
     assert "fersk.training._losses:FocalLoss" in allowed["criterion"]
-    assert "fersk.backbones._experts:GatedExperts" in allowed["module"]  # the shipped fer2013-muxspace names it
+    # the shipped fer2013-muxspace names GatedExperts where it was; a file saved now names where it is
+    assert (
+        allowed["module"]["fersk.backbones._experts:GatedExperts"]
+        is allowed["module"]["fersk.backbones._gated:GatedExperts"]
+    )
     assert "imblearn.over_sampling._smote.base:SMOTE" in allowed["step"]
     samplers = [cls for cls in allowed["step"].values() if issubclass(cls, BaseSampler)]
     assert {"RandomOverSampler", "RandomUnderSampler", "SMOTE"} <= {cls.__name__ for cls in samplers}

@@ -2,7 +2,7 @@
 
 from . import _torchvision  # noqa: F401  (registers the torchvision backbones)
 from ._cnn import FERNet
-from ._experts import GatedExperts
+from ._gated import GatedExperts
 from ._inference import fold_batchnorm, inference_module
 from ._registry import BackboneNet, create_backbone, list_backbones, register_backbone
 

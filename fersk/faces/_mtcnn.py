@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .._threads import one_openmp_thread
 from ._face import Face
 from ._registry import FaceDetector, register_detector
 
@@ -41,22 +42,8 @@ def _threads_for(pixels):
     if pixels >= _THREADED_PIXELS:
         yield
         return
-    import torch
-
-    torch.get_num_threads()
-    with _openmp().limit(limits=1):
+    with one_openmp_thread():
         yield
-
-
-_OPENMP = []  # threadpoolctl's handle on the OpenMP runtimes, made at the first small batch (torch is loaded then)
-
-
-def _openmp():
-    if not _OPENMP:
-        from threadpoolctl import ThreadpoolController
-
-        _OPENMP.append(ThreadpoolController().select(user_api="openmp"))
-    return _OPENMP[0]
 
 
 @register_detector("mtcnn")
