@@ -31,16 +31,11 @@ SKORCH = {
         "skorch's NeuralNet stores its bookkeeping (history_, initialized_) and prefixed "
         "parameters (module__*) in __init__, by design, so they can be grid-searched"
     ),
-    "check_estimators_overwrite_params": (
-        "device='auto' is resolved in place to 'cuda' or 'cpu' at initialize: skorch reads "
-        "self.device directly, as it does when it remaps a CUDA model unpickled on a CPU machine"
-    ),
     "check_set_params": (
         "skorch lists its private _params_to_validate set among the parameters, so the "
         "check's fuzzing overwrites it with a float"
     ),
 }
-SKORCH["check_dont_overwrite_parameters"] = SKORCH["check_estimators_overwrite_params"]
 # the check asks that integer weights equal repeated rows exactly, as for a deterministic solver
 WEIGHTS_ARE_NOT_REPEATS = {
     "HOGSVMClassifier": (

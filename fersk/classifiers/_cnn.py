@@ -43,6 +43,9 @@ class CNNClassifier(NeuralImageClassifier):
         setting both to different values is an error.
     max_epochs : int >= 1, default=30
     batch_size : int, default=64
+        Images per training batch, and per forward pass in prediction; -1 takes all the
+        images in one batch, as in skorch. ``iterator_train__batch_size`` and
+        ``iterator_valid__batch_size`` (validation and prediction) override it, as in skorch.
     validation_fraction : float, default=0.1
         Held out (stratified, seeded by ``random_state``) for early stopping and
         the learning-rate schedule; 0 trains on everything and monitors train loss.
@@ -81,17 +84,25 @@ class CNNClassifier(NeuralImageClassifier):
         set, after training.
     checkpoint : str or Path, optional
         A file to which the whole training state is written, atomically, after
-        every epoch. When ``fit`` finds the file, it resumes: a run killed mid-way
-        continues from its last epoch and, seeded on the CPU, ends as an
-        uninterrupted run would; a finished run is restored without training.
+        every epoch. When ``fit`` finds the file, it resumes: a run killed or
+        interrupted (Ctrl-C) mid-way continues from its last epoch to its
+        ``max_epochs`` and, seeded, ends as an uninterrupted run would; a finished
+        run is restored without training. A ``warm_start`` fit's file records the
+        epochs done before it, so that it resumes to its own end.
         The file is tied to its training data: other data is an error. Give
         each fit its own file (not one shared by a grid search).
     random_state : int, optional
-        Seeds weights, batches, augmentation and the validation split: two fits with
-        the same seed give identical predictions, on a GPU too (a seeded fit trains
-        with cuDNN's deterministic algorithms).
+        Seeds weights, batches, augmentation, dropout and the validation split: two
+        fits with the same seed give identical predictions, on a GPU too (a seeded fit
+        trains with cuDNN's deterministic algorithms). The draws come from generators
+        of the fit's own, seeded for each epoch from ``(random_state, epoch)``, so
+        ``partial_fit`` and ``warm_start`` go on reproducibly; the global random
+        generators of torch, numpy and Python are left as they were. None draws from
+        torch's global generators, as scikit-learn's estimators draw from numpy's.
     device : str, default="auto"
-        ``"auto"`` picks CUDA when present; after fit, ``device`` names the device used.
+        Where the network trains and predicts: ``"auto"`` picks CUDA when torch
+        finds a GPU, else the CPU. It stays as given; the device chosen is
+        ``device_``.
     progress : bool, default=False
         Show a progress bar per epoch.
     verbose : int, default=0
@@ -117,6 +128,11 @@ class CNNClassifier(NeuralImageClassifier):
         The prior shift in use: ``prior_shift``, or the one ``"auto"`` chose.
     history_ : skorch.History
         Losses, accuracy and timing per epoch.
+    device_ : str
+        The device the network is on: ``device``, with ``"auto"`` resolved to
+        ``"cuda"`` or ``"cpu"`` by ``initialize`` (which ``fit`` calls). A network
+        fitted on a GPU and unpickled where there is none is put on the CPU, as
+        skorch does, and ``device_`` says so.
 
     Examples
     --------

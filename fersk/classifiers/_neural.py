@@ -4,6 +4,7 @@ import contextlib
 import difflib
 import inspect
 import os
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -24,6 +25,7 @@ from ..backbones import inference_module
 from ..preprocessing import feature_names, flatten_images, infer_image_shape
 from ..training import POLICIES, TTA_POLICIES, FocalLoss, WeightAveraging, augment_batch, mix_batch, tta_views
 from ..training._checkpoint import EpochCheckpoint, read_checkpoint, restore_training_state
+from ..training._random import SeededDraws
 from ._base import ImageClassifierMixin, check_labels
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -77,25 +79,54 @@ def _refuse_unknown_parameters(net):
 # parameters a fit may change and still resume a checkpoint: they do not change the epochs done
 # (max_epochs: a killed run may go on for more); callbacks are left out too (instances that hold state)
 _RESUMABLE = {"checkpoint", "max_epochs", "verbose", "progress", "device", "warm_start"}
+# skorch's routes to the batch sizes of training and of validation and prediction: -1 is one batch of all
+_BATCH_ROUTES = ("iterator_train__batch_size", "iterator_valid__batch_size")
 _NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 _PATIENCE = [Interval(Integral, 0, None, closed="left"), None]
 # the shifts prior_shift="auto" chooses from, on the validation set
 PRIOR_SHIFTS = np.round(np.linspace(0.0, 1.0, 11), 2)
 
 
-@contextlib.contextmanager
-def _deterministic_cudnn(seeded):
+class _DeterministicCudnn:
     """With ``seeded``, cuDNN's deterministic algorithms while the block runs, then the caller's
     settings back: the same ``random_state`` then trains the same network on a GPU too
-    (cuDNN's fastest convolution gradients sum in a varying order)."""
-    cudnn = torch.backends.cudnn
-    saved = cudnn.deterministic, cudnn.benchmark
-    if seeded:
-        cudnn.deterministic, cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        cudnn.deterministic, cudnn.benchmark = saved
+    (cuDNN's fastest convolution gradients sum in a varying order).
+
+    torch keeps these flags for the whole process, and offers no per-thread or per-call
+    setting. Seeded fits running at once in several threads share one switch: the first to
+    begin keeps the caller's settings, and the last to end gives them back (a lock and a
+    count), so that no fit gives back settings while another still trains, nor gives back
+    another's. While a seeded fit trains, every other fit in the process trains with the
+    deterministic algorithms too.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = None
+
+    @contextlib.contextmanager
+    def __call__(self, seeded):
+        if not seeded:
+            yield
+            return
+        cudnn = torch.backends.cudnn
+        with self._lock:
+            if self._users == 0:
+                self._saved = cudnn.deterministic, cudnn.benchmark
+                cudnn.deterministic, cudnn.benchmark = True, False
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    cudnn.deterministic, cudnn.benchmark = self._saved
+                    self._saved = None
+
+
+_deterministic_cudnn = _DeterministicCudnn()
 
 
 def _same(a, b):
@@ -119,12 +150,22 @@ def resolve_device(device):
     return device
 
 
+def _device_name(device):
+    """skorch's choice of device as a name: it gives the CPU it falls back to as a ``torch.device``."""
+    return str(device) if isinstance(device, torch.device) else device
+
+
 class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetClassifier):
     """skorch's ``NeuralNetClassifier`` with fersk's image convention and training recipes.
 
     Subclasses give the module (``module``) and may add parameters; everything
     routed by prefix (``module__*``, ``optimizer__*``, ``callbacks__*``,
-    ``iterator_train__*``) works as in skorch, so it can be grid-searched.
+    ``iterator_train__*``) works as in skorch, so it can be grid-searched. The
+    parameters are described in :class:`fersk.CNNClassifier`.
+
+    No call changes global state: ``device`` stays as given (``device_`` is the device
+    chosen), and a seeded fit draws from generators of its own, leaving the global
+    generators of torch, numpy and Python as they were.
     """
 
     def __init__(
@@ -238,13 +279,27 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         On a fitted network, fersk's flat parameters take effect for ``partial_fit`` and
         ``warm_start`` too, as skorch's own do: ``weight_decay`` goes to the optimizer (as
         ``lr`` does), and the parameters that shape the default callbacks (``early_stopping``,
-        ``lr_schedule``, ``ema``, ``validation_fraction``, ...) rebuild them.
+        ``lr_schedule``, ``ema``, ``validation_fraction``, ...) rebuild them. The iterators'
+        options (``iterator_train__batch_size``, ``iterator_valid__batch_size``, ...) apply from
+        the next pass over the data (skorch 1.4 refuses them on a built network). ``device``
+        applies from the next ``initialize`` (a new ``fit``): a built network stays on
+        ``device_`` until then, also when ``module__*`` parameters rebuild it here.
         """
         watched = self._CALLBACK_PARAMS | {"weight_decay"}
         before = {k: self.__dict__[k] for k in params if k in watched and k in self.__dict__}
-        super().set_params(**params)
         if not self.initialized_:
+            super().set_params(**params)
             return self
+        device = params.pop("device", self.device)
+        # skorch takes these for parameters of a module to rebuild, finds none and raises "Something
+        # went wrong": they rebuild nothing, and the iterators are made at each pass
+        iterators = {k: params.pop(k) for k in list(params) if k.startswith(("iterator_train__", "iterator_valid__"))}
+        with self._initial_weights(), self._device_for_skorch():  # module__* rebuild the network
+            super().set_params(**params)
+        self.device = device
+        for name, value in iterators.items():
+            setattr(self, name, value)
+            self._params_to_validate.add(name)  # skorch checks the routes' names at the next initialize
         changed = {k for k, v in before.items() if not _same(v, self.__dict__[k])}
         if "weight_decay" in changed and hasattr(self, "optimizer_"):
             for group in self.optimizer_.param_groups:  # those that took the flat value
@@ -259,6 +314,10 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         validate_parameter_constraints(
             self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
         )
+        routes = {k: v for k, v in self.get_params(deep=False).items() if k in _BATCH_ROUTES}
+        if routes:  # skorch passes them to the DataLoader unchecked; fersk batches predictions by them too
+            constraint = self._fersk_constraints["batch_size"]
+            validate_parameter_constraints(dict.fromkeys(routes, constraint), routes, caller_name=type(self).__name__)
         if "module_" in self.__dict__:  # the routes (module__, optimizer__, ...) are known once built
             super()._validate_params()  # skorch's: a misspelt route (modul__x)
         routed = self.get_params().get("optimizer__weight_decay", self.weight_decay)
@@ -335,20 +394,53 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return params
 
     def __setstate__(self, state):
-        # skorch maps the stored tensors to state["device"], which torch cannot parse while it
-        # is still "auto" (an unfitted estimator, as joblib and Dask ship it to their workers)
-        auto = state.get("device") == "auto"
-        if auto:
-            state["device"] = resolve_device("auto")
+        # skorch maps the stored tensors to state["device"], and falls back to the CPU (with its
+        # DeviceWarning) where that device is missing. They are on device_ (a network fitted on a
+        # GPU: "cuda"); an unfitted estimator, as joblib and Dask ship it to their workers, has
+        # none, and "auto" is no device torch knows
+        given = state.get("device")
+        state["device"] = state.get("device_") or resolve_device(given)
         super().__setstate__(state)
-        if auto:
-            self.device = "auto"
+        if "device_" in state or state.get("initialized_"):
+            self.device_ = _device_name(self.__dict__["device"])  # where skorch put the network
+        if given == "auto" or given is None:
+            # what the user gave stays; a device given by name follows skorch: a missing one is
+            # replaced by the one used, with skorch's warning
+            self.device = given
+
+    @contextlib.contextmanager
+    def _device_for_skorch(self):
+        """skorch reads the device to build, move and load the network on from ``self.device``:
+        while the block runs, it holds ``device_`` (the device chosen), then what the user gave
+        again. Where skorch changes it (a GPU's weights loaded on a machine without one, with
+        skorch's warning), ``device_`` takes the change.
+
+        Only the methods that build or load the network run in the block (``initialize``,
+        ``set_params`` of a built network, ``load_params``), never training or prediction, which
+        read ``device_`` themselves: a fitted network may predict in several threads at once.
+        """
+        given = self.__dict__.get("device")
+        self.__dict__["device"] = self.__dict__.get("device_") or resolve_device(given)
+        try:
+            yield
+        finally:
+            if self.initialized_:
+                self.device_ = _device_name(self.__dict__["device"])
+            self.__dict__["device"] = given
 
     def initialize(self):
+        """Build the network, its loss and optimizer and the callbacks, as skorch's ``initialize``.
+
+        ``device="auto"`` is resolved here, to ``"cuda"`` where torch finds a GPU and ``"cpu"``
+        elsewhere, and the result kept as ``device_``; ``device`` keeps what was given. With a
+        ``random_state``, the initial weights are drawn from a generator seeded by it, and torch's
+        global generators are left as they were.
+        """
         self._validate_params()
-        self.device = resolve_device(self.device)
+        self.device_ = resolve_device(self.device)
         try:
-            super().initialize()
+            with self._initial_weights(), self._device_for_skorch():
+                super().initialize()
         except RuntimeError as exc:  # torch's, from building the network with bad module__* values
             routed = {k: v for k, v in self._routed_params().items() if k.startswith("module__")}
             if isinstance(exc, torch.OutOfMemoryError) or not routed:
@@ -360,6 +452,19 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         # channels-last convolutions run 1.3x faster on CPU (benchmarks/bench_cnn_epoch.py)
         self.module_.to(memory_format=torch.channels_last)
         return self
+
+    def _initial_weights(self):
+        """A block that builds the network: with a ``random_state``, its initial weights are drawn
+        from a stream seeded by it (torch's layers draw them from its global generators and take no
+        other), and the global generators are given back after."""
+        if self.random_state is None:
+            return contextlib.nullcontext()
+        return SeededDraws(self.random_state, self.device_).global_generators()
+
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``, onto the network's device ``device_``."""
+        with self._device_for_skorch():
+            return super().load_params(*args, **kwargs)
 
     def _optimizer_groups(self, named_parameters):
         """Parameter groups for the optimizer; subclasses may split them."""
@@ -448,8 +553,6 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                 UserWarning,
                 stacklevel=3,
             )
-        if self.random_state is not None:
-            torch.manual_seed(int(self.random_state))
         epochs_before = 0  # of a model trained on with warm_start: max_epochs counts this fit's epochs only
         if not self.warm_start or not self.initialized_:
             self.initialize()
@@ -464,7 +567,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
                     # a finished run, restored: the seeded split gives back its validation set
                     self.get_split_datasets(self._to_tensors(X), y_encoded.astype(np.int64))
                     return self._tune_prior_shift()
-            with _deterministic_cudnn(self.random_state is not None):
+            with self._seeded_training():
                 # _routing_method: requests made with set_fit_request are those of fit, not partial_fit
                 super().partial_fit(
                     self._inputs(X, sample_weight),
@@ -476,6 +579,28 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         finally:
             self.validation_set_ = self.tuning_set_ = None
             self.epoch_datasets_ = ()
+
+    @contextlib.contextmanager
+    def _seeded_training(self):
+        """The block trains; with a ``random_state``, on the fit's own generators (``_draws_``, seeded
+        again at each epoch from ``(random_state, epoch)``, see :meth:`run_single_epoch`) and with
+        cuDNN's deterministic algorithms, leaving torch's global generators as they were."""
+        seeded = self.random_state is not None
+        if seeded:
+            self._draws_ = SeededDraws(self.random_state, self.device_)
+        try:
+            with _deterministic_cudnn(seeded):
+                yield
+        finally:
+            self.__dict__.pop("_draws_", None)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        # a seeded fit's draws in epoch k come from (random_state, k) alone: a resumed fit, a
+        # partial_fit or a warm start go on where the history says, with no state to carry
+        draws = self.__dict__.get("_draws_")
+        if training and draws is not None:
+            draws.start_epoch(len(self.history))
+        return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
 
     def _validation_dataset(self, X_val, y_val):
         """``fit``'s ``X_val`` and ``y_val`` as a skorch Dataset, without the images of labels ``y`` lacks.
@@ -590,7 +715,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         self.module_.eval()
         try:
             with torch.no_grad():
-                self.module_(torch.zeros(1, c, h, w, device=self.device))
+                self.module_(torch.zeros(1, c, h, w, device=self.device_))
         except RuntimeError as exc:
             name = getattr(self, "backbone", type(self.module_).__name__)
             fitted = self.__dict__.get("image_shape_")
@@ -617,7 +742,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         """Whether the network (in eval mode) takes a blank ``h`` x ``w`` image of ``c`` channels."""
         try:
             with torch.no_grad():
-                self.module_(torch.zeros(1, c, h, w, device=self.device))
+                self.module_(torch.zeros(1, c, h, w, device=self.device_))
         except RuntimeError:
             return False
         return True
@@ -628,8 +753,18 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return {k: v for k, v in self.get_params(deep=False).items() if k.startswith(prefixes)}
 
     def _resume(self, X, y_encoded, X_val, y_val, sample_weight, epochs_before=0):
-        """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left."""
+        """Restore the training state from ``checkpoint`` when the file exists; returns the epochs left
+        (None: no file to resume, train ``max_epochs``).
+
+        A fit begins after ``epochs_before`` epochs (0, or a ``warm_start`` fit's) and ends after
+        ``max_epochs`` more; the file records where the fit that wrote it began. A file of this
+        fit is resumed: finished (by ``max_epochs``, early stopping or a time budget), it is
+        restored without training; interrupted, it is trained on to the fit's end. A model that is
+        where an interrupted warm start stopped (fitted again after Ctrl-C) resumes that fit too;
+        one that is where a finished fit ended goes on from itself, with a fresh warm start.
+        """
         checkpointer = dict(self.callbacks_)["checkpoint"]
+        checkpointer.start_ = epochs_before
         fingerprint = (type(self).__name__, X, y_encoded, X_val, y_val)
         if sample_weight is not None:  # unweighted runs keep the fingerprints they had
             fingerprint += (sample_weight,)
@@ -642,6 +777,18 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         state = read_checkpoint(self.checkpoint, self, checkpointer.fingerprint_, checkpointer.settings_)
         if state is None:
             return None
+        # files written before checkpoints held it: taken for this fit's, as they were
+        began, written = state.get("epochs_before", epochs_before), len(state["history"])
+        if began != epochs_before:
+            if began < epochs_before == written and state["complete"]:
+                return None  # this model is where that fit ended: nothing to restore
+            if not began < epochs_before == written:
+                raise ValueError(
+                    f"the checkpoint {self.checkpoint} holds a fit of epochs {began + 1} to {written}, and this "
+                    f"model has trained {epochs_before} epoch(s) before this fit: the file belongs to another "
+                    "fit of this model; delete it to start afresh, or choose another checkpoint path"
+                )
+            checkpointer.start_ = epochs_before = began  # fitted again where an interrupted run stopped
         checkpointer.pending_ = restore_training_state(self, state)
         done = len(self.history) - epochs_before
         left = 0 if state["complete"] else max(self.max_epochs - done, 0)
@@ -680,7 +827,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         X = self._validate_predict(X)
         sample_weight = self._check_sample_weight(sample_weight, X)
         try:
-            with _deterministic_cudnn(self.random_state is not None):
+            with self._seeded_training():
                 super().partial_fit(self._inputs(X, sample_weight), self._encode(y).astype(np.int64), **fit_params)
             return self._tune_prior_shift()
         finally:
@@ -705,28 +852,39 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return dataset, dataset_valid
 
     def get_iterator(self, dataset, training=False):
-        if training:
-            options = {"batch_size": self.batch_size, **self.get_params_for("iterator_train")}
-            size = len(dataset) if options["batch_size"] == -1 else options["batch_size"]
-            # a BatchNorm1d over (n, features) sees one value per feature in a batch of one: torch refuses it
-            if (
-                size == 1
-                and len(dataset) > 1
-                and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules())
-            ):
-                name = (
-                    "iterator_train__batch_size" if "iterator_train__batch_size" in self.get_params() else "batch_size"
-                )
-                raise ValueError(
-                    f"{name}=1 cannot train {type(self.module_).__name__}: its BatchNorm1d layers need 2 images "
-                    f"or more in a training batch; give {name}=2 or more"
-                )
-            if len(dataset) > 1 and len(dataset) % size == 1:
-                # a last batch of one image breaks BatchNorm in train mode: leave that image out
-                # of the epoch (shuffling leaves out another one each epoch)
-                options.setdefault("drop_last", True)
-                return self.iterator_train(dataset, **options)
-        return super().get_iterator(dataset, training=training)
+        """skorch's iterator over ``dataset``: ``iterator_train__*`` or ``iterator_valid__*`` options,
+        ``batch_size`` where they give none, and -1 for one batch of all of it.
+
+        A ``DataLoader`` draws a seed from torch's global generator at each pass unless it is given
+        a ``generator``: a seeded fit's training passes take the fit's own (it orders the batches
+        with ``iterator_train__shuffle=True``), and evaluation passes (validation, skorch's
+        ``forward``) a fresh one, having nothing to draw. A ``generator`` of your own
+        (``iterator_train__generator``) is used instead.
+        """
+        route = "iterator_train" if training else "iterator_valid"
+        iterator = getattr(self, route)
+        options = {"batch_size": self.batch_size, **self.get_params_for(route)}
+        size = options["batch_size"] = len(dataset) if options["batch_size"] == -1 else options["batch_size"]
+        if isinstance(iterator, type) and issubclass(iterator, torch.utils.data.DataLoader):
+            draws = self.__dict__.get("_draws_")
+            if not training:
+                options.setdefault("generator", torch.Generator())
+            elif draws is not None:
+                options.setdefault("generator", draws.shuffle)
+        if not training:
+            return iterator(dataset, **options)
+        # a BatchNorm1d over (n, features) sees one value per feature in a batch of one: torch refuses it
+        if size == 1 and len(dataset) > 1 and any(isinstance(m, torch.nn.BatchNorm1d) for m in self.module_.modules()):
+            name = "iterator_train__batch_size" if "iterator_train__batch_size" in self.get_params() else "batch_size"
+            raise ValueError(
+                f"{name}=1 cannot train {type(self.module_).__name__}: its BatchNorm1d layers need 2 images "
+                f"or more in a training batch; give {name}=2 or more"
+            )
+        if len(dataset) > 1 and len(dataset) % size == 1:
+            # a last batch of one image breaks BatchNorm in train mode: leave that image out
+            # of the epoch (shuffling leaves out another one each epoch)
+            options.setdefault("drop_last", True)
+        return iterator(dataset, **options)
 
     def _split(self, y_encoded):
         if not self.validation_fraction or y_encoded is None:
@@ -740,12 +898,14 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = unpack_data(batch)
-        Xi, yi = to_tensor(Xi, device=self.device), to_tensor(yi, device=self.device)
+        Xi, yi = to_tensor(Xi, device=self.device_), to_tensor(yi, device=self.device_)
         weight = None
         if isinstance(Xi, dict):  # images with their sample weights (fit's sample_weight)
             Xi, weight = Xi["X"], Xi["sample_weight"]
-        Xi = augment_batch(Xi, self.augment)
-        Xi, y_a, y_b, lam = mix_batch(Xi, yi, mixup=self.mixup, cutmix=self.cutmix)
+        draws = self.__dict__.get("_draws_")
+        generator = None if draws is None else draws.augment  # None: torch's global generator (unseeded)
+        Xi = augment_batch(Xi, self.augment, generator=generator)
+        Xi, y_a, y_b, lam = mix_batch(Xi, yi, mixup=self.mixup, cutmix=self.cutmix, generator=generator)
         y_pred = self.infer(Xi, **fit_params)
         loss = self.get_loss(y_pred, y_a, X=Xi, training=True, sample_weight=weight)
         if lam < 1.0:
@@ -754,15 +914,27 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
-        """skorch's loss, weighing each sample by ``sample_weight`` when it is given."""
-        if sample_weight is None:
-            return super().get_loss(y_pred, y_true, X=X, training=training)
-        return self.criterion_(y_pred, to_tensor(y_true, device=self.device), sample_weight=sample_weight)
+        """skorch's loss, on ``device_``, weighing each sample by ``sample_weight`` when it is given."""
+        y_true = to_tensor(y_true, device=self.device_)
+        if sample_weight is not None:
+            return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
+        if isinstance(self.criterion_, torch.nn.NLLLoss):  # as skorch's NeuralNetClassifier: a softmax output
+            y_pred = torch.log(y_pred + torch.finfo(y_pred.dtype).eps)
+        return self.criterion_(y_pred, y_true)
 
     def infer(self, x, **fit_params):
+        """The module's output for batch ``x``, on ``device_``, as skorch's ``infer``.
+
+        In a seeded fit, the module runs on the fit's own random stream: dropout draws from
+        torch's global generators and takes no other, so they are set to that stream while it
+        runs and given back after (``torch.random.fork_rng``).
+        """
         if isinstance(x, dict):  # images with their sample weights: the module takes the images
             x = x["X"]
-        return super().infer(x, **fit_params)
+        x = to_tensor(x, device=self.device_)
+        draws = self.__dict__.get("_draws_")
+        with draws.global_generators() if draws is not None else contextlib.nullcontext():
+            return self.module_(x, **fit_params)
 
     # -- prediction --------------------------------------------------------------------
 
@@ -813,21 +985,22 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
 
         ``net`` is the network with its BatchNorm folded (``fersk.backbones.inference_module``:
         the same outputs, about 1.15x more images per CPU-second), under ``torch.inference_mode``.
-        The views of a batch go through it together, ``batch_size`` images per forward pass: one
-        pass of ten images for one face with ``tta="crops"``, not ten passes of one.
+        The views of a batch go through it together, ``batch_size`` images per forward pass (or
+        ``iterator_valid__batch_size``, as skorch predicts; -1: all the images): one pass of ten
+        images for one face with ``tta="crops"``, not ten passes of one.
         """
         if self.module_.training:  # eval() walks every layer: once is enough
             self.module_.eval()
         net = inference_module(self.module_)  # outside inference_mode: its tensors are kept
+        size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
+        size = len(images) if size == -1 else size
         out = []
         with torch.inference_mode():
-            for start in range(0, len(images), self.batch_size):
-                batch = torch.as_tensor(images[start : start + self.batch_size], device=self.device)
+            for start in range(0, len(images), size):
+                batch = torch.as_tensor(images[start : start + size], device=self.device_)
                 views = tta_views(batch, self.tta)
                 stacked = views[0] if len(views) == 1 else torch.cat(views)
-                result = torch.cat(
-                    [output(net, stacked[i : i + self.batch_size]) for i in range(0, len(stacked), self.batch_size)]
-                )
+                result = torch.cat([output(net, stacked[i : i + size]) for i in range(0, len(stacked), size)])
                 out.append(result.view(len(views), len(batch), -1).mean(dim=0).cpu().numpy())
         return np.concatenate(out)
 
@@ -883,7 +1056,7 @@ class NeuralImageClassifier(ImageClassifierMixin, TransformerMixin, NeuralNetCla
         h, w, c = self.image_shape_
         self.module_.eval()
         with torch.no_grad():
-            n_features = self.module_.embed(torch.zeros(1, c, h, w, device=self.device)).shape[1]
+            n_features = self.module_.embed(torch.zeros(1, c, h, w, device=self.device_)).shape[1]
         return feature_names("embed", n_features)
 
     def predict(self, X):

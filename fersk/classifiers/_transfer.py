@@ -49,7 +49,7 @@ class TransferClassifier(NeuralImageClassifier):
     --------
     >>> from fersk import make_faces
     >>> X, y = make_faces(70, image_size=32, random_state=0)
-    >>> clf = TransferClassifier("test_tiny", weights=None, max_epochs=2, head_epochs=1)
+    >>> clf = TransferClassifier("fernet", weights=None, max_epochs=2, head_epochs=1)
     >>> clf.fit(X, y).predict(X[:2]).shape
     (2,)
     """
@@ -102,7 +102,7 @@ class TransferClassifier(NeuralImageClassifier):
             head=self.head,
             input_size=self.input_size,
             **options,
-        ).to(self.device)
+        ).to(self.device_)
         return self
 
     def _optimizer_groups(self, named_parameters):

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -122,18 +123,56 @@ def mix_batch(x, y, *, mixup=0.0, cutmix=0.0, generator=None):
     """Mixup or CutMix a batch: returns ``(x, y_a, y_b, lam)`` for a mixed loss.
 
     With both enabled, each batch takes one of them at random.
+
+    Parameters
+    ----------
+    x : Tensor, shape (n, c, h, w)
+        Images.
+    y : Tensor, shape (n,)
+        Their labels.
+    mixup, cutmix : float, default=0.0
+        Alpha of the Beta distribution the mixing weight is drawn from; 0 disables.
+    generator : torch.Generator, optional
+        Every draw (the choice between mixup and CutMix, the mixing weight, the pairing
+        and the CutMix box) comes from it; it must be on the device of ``x``. None: torch's
+        global generator.
+
+    Returns
+    -------
+    x : Tensor
+        The mixed batch.
+    y_a, y_b : Tensor
+        The labels of the images mixed together.
+    lam : float
+        The weight of ``y_a`` in the loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x, y = torch.rand(8, 1, 48, 48), torch.arange(8)
+    >>> one = mix_batch(x, y, mixup=0.2, generator=torch.Generator().manual_seed(0))
+    >>> two = mix_batch(x, y, mixup=0.2, generator=torch.Generator().manual_seed(0))
+    >>> torch.equal(one[0], two[0]) and one[3] == two[3]
+    True
     """
     if not mixup and not cutmix:
         return x, y, y, 1.0
-    use_cutmix = bool(cutmix) and (not mixup or torch.rand(1, generator=generator).item() < 0.5)
+
+    def uniform():
+        return torch.rand(1, device=x.device, generator=generator).item()
+
+    use_cutmix = bool(cutmix) and (not mixup or uniform() < 0.5)
     alpha = cutmix if use_cutmix else mixup
-    lam = float(torch.distributions.Beta(alpha, alpha).sample())
+    # torch's Beta samples from the global generator and takes no other: numpy's, seeded from ours
+    seed = int(torch.randint(2**62, (1,), device=x.device, generator=generator).item())
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
     perm = torch.randperm(len(x), device=x.device, generator=generator)
     if not use_cutmix:
         return lam * x + (1 - lam) * x[perm], y, y[perm], lam
     _, _, h, w = x.shape
     ch, cw = int(h * math.sqrt(1 - lam)), int(w * math.sqrt(1 - lam))
-    top, left = torch.randint(0, h - ch + 1, (1,)).item(), torch.randint(0, w - cw + 1, (1,)).item()
+    top = int(torch.randint(0, h - ch + 1, (1,), device=x.device, generator=generator).item())
+    left = int(torch.randint(0, w - cw + 1, (1,), device=x.device, generator=generator).item())
     x = x.clone()
     x[:, :, top : top + ch, left : left + cw] = x[perm, :, top : top + ch, left : left + cw]
     return x, y, y[perm], 1 - ch * cw / (h * w)

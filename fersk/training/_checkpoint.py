@@ -1,21 +1,21 @@
 """Checkpoint and resume: the whole training state in one file, replaced atomically after every epoch.
 
 skorch's own ``Checkpoint``/``LoadInitState`` pair writes parameters, optimizer and
-history to separate files, one after the other, and restores neither the random
-number generators nor the state of early stopping and the learning-rate schedule; a
-kill between two of its writes leaves a set that does not belong together, and a
-resumed run takes a different path from an uninterrupted one. This callback writes
-one checksummed archive through a temporary file and ``os.replace`` (see
-``fersk._archive``), so the file on disk is always a complete epoch, and it restores
-everything a seeded CPU run needs to continue exactly where it stopped.
+history to separate files, one after the other, and restores neither the state of
+early stopping nor the learning-rate schedule; a kill between two of its writes leaves
+a set that does not belong together, and a resumed run takes a different path from an
+uninterrupted one. This callback writes one checksummed archive through a temporary
+file and ``os.replace`` (see ``fersk._archive``), so the file on disk is always a
+complete epoch, and it restores everything a seeded run needs to continue exactly where
+it stopped. No random state is stored or restored: a seeded fit draws each epoch's
+random numbers from generators seeded by ``(random_state, epoch)`` (see
+``fersk.training._random``), so the history's length is all it needs, and a resume
+leaves the process's global generators as they were.
 """
 
 import json
-import random
 from pathlib import Path
 
-import numpy as np
-import torch
 from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 
 from .._archive import read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
@@ -31,8 +31,11 @@ class EpochCheckpoint(Callback):
     The neural estimators add this callback when their ``checkpoint`` parameter is
     set, and their ``fit`` resumes from the file it finds there; use that parameter
     rather than this class. The file holds the network, the optimizer, the history,
-    the random-number generators, the state of early stopping, the learning-rate
-    schedule and the time budget, and a fingerprint of the training data.
+    the state of early stopping, the learning-rate schedule, the weight average and the
+    time budget, a fingerprint of the training data, and the epochs
+    the fit had done when it began (``warm_start`` and ``partial_fit`` fits begin after
+    the earlier ones): a fit interrupted before its ``max_epochs`` (Ctrl-C, a callback
+    raising ``KeyboardInterrupt``) is recorded as unfinished, and resumes to them.
 
     Parameters
     ----------
@@ -47,34 +50,48 @@ class EpochCheckpoint(Callback):
         self.fingerprint_ = None
         self.settings_ = None  # hashes of the parameters that shape the training
         self.pending_ = None  # callback states to restore once their on_train_begin has reset them
+        self.start_ = None  # the epochs done before this fit began: its last epoch is start_ + max_epochs
         return self
 
     def on_train_begin(self, net, **kwargs):
+        if self.start_ is None:  # not set by a resuming fit: partial_fit, or a fit without a file yet
+            self.start_ = len(net.history)
         if self.pending_ is not None:
             _restore_callbacks(net, self.pending_)
             self.pending_ = None
 
     def on_epoch_end(self, net, **kwargs):
-        write_checkpoint(net, self.path, self.fingerprint_, complete=False, settings=self.settings_)
+        self._write(net, complete=False)
 
     def on_train_end(self, net, **kwargs):
         # early stopping, the time budget or max_epochs ended it: the final weights are the
         # result. Any other stop (Ctrl-C) keeps the last epoch's file, so that fit resumes.
-        if _finished(net):
-            write_checkpoint(net, self.path, self.fingerprint_, complete=True, settings=self.settings_)
+        try:
+            if net.history and _finished(net, self.start_):
+                self._write(net, complete=True)
+        finally:
+            self.start_ = None
+
+    def _write(self, net, complete):
+        write_checkpoint(
+            net, self.path, self.fingerprint_, complete=complete, settings=self.settings_, epochs_before=self.start_
+        )
 
 
-def _finished(net):
-    if len(net.history) >= net.max_epochs or net.history[-1].get("time_budget_stop"):
+def _finished(net, start):
+    """Whether the fit that began after ``start`` epochs ended by itself, not by an interruption."""
+    if len(net.history) >= (start or 0) + net.max_epochs or net.history[-1].get("time_budget_stop"):
         return True
     return any(isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience for _, cb in net.callbacks_)
 
 
-def write_checkpoint(net, path, fingerprint, complete, settings=None):
+def write_checkpoint(net, path, fingerprint, complete, settings=None, epochs_before=0):
     """Write ``net``'s training state to ``path`` atomically; returns the path.
 
     ``settings`` maps the parameters that shape the training to hashes of their values, so that
-    only a fit with the same values resumes from the file.
+    only a fit with the same values resumes from the file. ``epochs_before`` is the number of
+    epochs done before the fit that writes it began (a ``warm_start`` fit's), and ``complete``
+    whether that fit ended by itself (its ``max_epochs``, early stopping, a time budget).
     """
     callbacks = {}
     for name, cb in net.callbacks_:
@@ -89,26 +106,19 @@ def write_checkpoint(net, path, fingerprint, complete, settings=None):
             callbacks[name] = {"elapsed": cb.elapsed()}
         elif isinstance(cb, WeightAveraging):
             callbacks[name] = cb.state()
-    # the legacy global generators too: user code and older libraries still draw from them
-    _, key, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
-    rng = {"torch": torch.get_rng_state(), "numpy": torch.from_numpy(key.astype(np.int64))}
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
     manifest = {
         "kind": KIND,
         "estimator": type(net).__name__,
         "fingerprint": fingerprint,
         "settings": settings,
         "complete": bool(complete),
+        "epochs_before": int(epochs_before or 0),
         "history": json.loads(json.dumps(net.history.to_list(), default=float)),
-        "numpy_rng": [int(pos), int(has_gauss), float(gauss)],
-        "python_rng": random.getstate(),
     }
     members = {
         "module.pt": tensors_to_bytes({k: v.cpu() for k, v in net.module_.state_dict().items()}),
         "optimizer.pt": tensors_to_bytes(net.optimizer_.state_dict()),
         "callbacks.pt": tensors_to_bytes(callbacks),
-        "rng.pt": tensors_to_bytes(rng),
     }
     return write_archive(path, manifest, members, compress=False)
 
@@ -124,8 +134,12 @@ def read_checkpoint(path, net, fingerprint, settings=None):
         checkpoints held them are not checked for these).
     """
     path = Path(path)
+    # what a write killed before its rename left behind: fersk._atomic's temporary names,
+    # ".run.ckpt.<random>.tmp.ckpt" (and ".run.ckpt.<random>.tmp" from older versions)
+    for stale in path.parent.glob(f".{path.name}.*.tmp{path.suffix}"):
+        stale.unlink(missing_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink()  # what a write killed before its rename left behind
+        stale.unlink(missing_ok=True)
     if not path.exists():
         return None
     manifest, members = read_archive(path)
@@ -153,10 +167,11 @@ def read_checkpoint(path, net, fingerprint, settings=None):
 
 
 def restore_training_state(net, state):
-    """Put the network, optimizer, history and random generators of ``state`` back into ``net``.
+    """Put the network, optimizer and history of ``state`` back into ``net``.
 
-    Returns the callback states, which the caller hands to :class:`EpochCheckpoint`
-    to restore after the callbacks' own ``on_train_begin``.
+    No global random generator is touched (files written by older versions hold their
+    states; they are not restored). Returns the callback states, which the caller hands to
+    :class:`EpochCheckpoint` to restore after the callbacks' own ``on_train_begin``.
     """
     try:
         net.module_.load_state_dict(state["module"])
@@ -168,14 +183,6 @@ def restore_training_state(net, state):
         ) from None
     net.history.clear()
     net.history.extend(state["history"])
-    torch.set_rng_state(state["rng"]["torch"])
-    if "cuda" in state["rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    pos, has_gauss, gauss = state["numpy_rng"]
-    key = state["rng"]["numpy"].numpy().astype(np.uint32)
-    np.random.set_state(("MT19937", key, pos, has_gauss, gauss))  # noqa: NPY002
-    version, internal, gauss_next = state["python_rng"]
-    random.setstate((version, tuple(internal), gauss_next))
     return state["callbacks"]
 
 

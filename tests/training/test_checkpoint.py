@@ -1,32 +1,41 @@
 """Checkpoint and resume: a fit killed with SIGKILL resumes and ends as an uninterrupted fit does."""
 
 import os
+import pickle
+import random
 import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.model_selection import cross_val_score
+from skorch.callbacks import Callback
 
+import fersk
 from fersk import CNNClassifier, load, make_faces, save
 
 from ..classifiers.test_estimators import cnn
 
 # A child process fits a small network. With "kill-after N" a callback SIGKILLs the process
 # at the end of epoch N (after that epoch's checkpoint); with "kill-in-write N" the process
-# dies in the middle of writing the checkpoint of epoch N, leaving a half-written file.
+# dies in the middle of writing the checkpoint of epoch N, leaving a half-written file. It loads the
+# tests' conftest, which registers the test_tiny backbone (and sets the float32 settings of the tests).
 CHILD = textwrap.dedent(
     """
-    import os, signal, sys
+    import importlib.util, os, signal, sys
     import numpy as np
     from skorch.callbacks import Callback
-    import fersk._archive
+    import fersk._atomic
     from fersk import CNNClassifier, TransferClassifier, make_faces
 
-    family, mode, epoch, checkpoint, out = sys.argv[1:]
+    family, mode, epoch, checkpoint, out, conftest = sys.argv[1:]
     epoch = int(epoch)
+    spec = importlib.util.spec_from_file_location("fersk_tests_conftest", conftest)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
     class KillAfter(Callback):
         def on_epoch_end(self, net, **kwargs):
@@ -41,7 +50,7 @@ CHILD = textwrap.dedent(
                 os.ftruncate(fd, os.fstat(fd).st_size // 2)
                 os.kill(os.getpid(), signal.SIGKILL)
             real_fsync(fd)
-        fersk._archive.os.fsync = dying_fsync
+        fersk._atomic.os.fsync = dying_fsync
 
     X, y = make_faces(112, image_size=24, random_state=0)
     common = dict(max_epochs=6, batch_size=32, lr_patience=1, early_stopping=4, random_state=0,
@@ -63,11 +72,15 @@ def run_child(tmp_path, family, mode, epoch, checkpoint):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     out = tmp_path / f"{family}-{mode}-{epoch}.npy"
+    conftest = Path(__file__).resolve().parents[1] / "conftest.py"
+    # the child imports the fersk these tests import (the checkout's, also where another is installed)
+    env = {**os.environ, "PYTHONPATH": str(Path(fersk.__file__).parents[1])}
     result = subprocess.run(
-        [sys.executable, str(script), family, mode, str(epoch), str(checkpoint), str(out)],
+        [sys.executable, str(script), family, mode, str(epoch), str(checkpoint), str(out), str(conftest)],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     return result, out
 
@@ -98,19 +111,24 @@ def test_a_killed_fit_resumes_and_ends_as_an_uninterrupted_one(tmp_path, family,
     np.testing.assert_array_equal(np.load(out), expected)
 
 
+def temporary_files(folder):
+    """fersk._atomic's temporary files beside the checkpoint run.ckpt: .run.ckpt.<random>.tmp.ckpt"""
+    return [p for p in os.listdir(folder) if p.startswith(".run.ckpt.") and ".tmp" in p]
+
+
 @pytest.mark.slow
 def test_a_kill_in_the_middle_of_a_write_leaves_the_last_checkpoint_whole(tmp_path, uninterrupted):
     checkpoint = tmp_path / "run.ckpt"
     killed, _ = run_child(tmp_path, "cnn", "kill-in-write", 3, checkpoint)
     assert killed.returncode == -signal.SIGKILL
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    leftovers = temporary_files(tmp_path)
     assert leftovers, "the child should have died with a half-written temporary file"
     resumed, out = run_child(tmp_path, "cnn", "none", 0, checkpoint)
     assert resumed.returncode == 0, resumed.stderr
     expected, epochs = uninterrupted["cnn"]
     assert int(resumed.stdout.split()[-1]) == epochs
     np.testing.assert_array_equal(np.load(out), expected)
-    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")], "resume should clear stale temporary files"
+    assert not temporary_files(tmp_path), "resume should clear stale temporary files"
 
 
 def test_a_finished_checkpoint_is_restored_without_training(tmp_path, capsys):
@@ -174,3 +192,82 @@ def test_a_checkpointed_fit_takes_parameters_that_cannot_be_pickled(tmp_path):
     assert checkpoint.exists() and len(model.history) == 1
     resumed = cnn(max_epochs=1, checkpoint=checkpoint, iterator_train__worker_init_fn=lambda worker: None).fit(X, y)
     np.testing.assert_array_equal(resumed.predict_proba(X), model.predict_proba(X))  # the finished run, restored
+
+
+class StopAfter(Callback):
+    """Ends training at the end of epoch ``epoch`` of the history as Ctrl-C does: skorch catches the
+    KeyboardInterrupt and ends the fit, keeping what was trained."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_warm_start_resumes_to_the_epochs_it_was_given(tmp_path):
+    # a warm start of 3 epochs after 2, interrupted after its first: its checkpoint was written as
+    # finished (3 epochs in the history, max_epochs=3), and the next fit trained none
+    X, y = make_faces(84, image_size=24, random_state=0)
+    base = cnn(max_epochs=2).fit(X, y)
+
+    def warm(**params):
+        return pickle.loads(pickle.dumps(base)).set_params(warm_start=True, max_epochs=3, **params)
+
+    expected = warm().fit(X, y)
+    assert len(expected.history) == 5
+    checkpoint = tmp_path / "warm.ckpt"
+    interrupted = warm(checkpoint=checkpoint, callbacks=[("stop", StopAfter(3))]).fit(X, y)
+    assert len(interrupted.history) == 3
+    resumed = warm(checkpoint=checkpoint).fit(X, y)
+    assert len(resumed.history) == 5
+    np.testing.assert_array_equal(resumed.predict_proba(X), expected.predict_proba(X))
+    again = warm(checkpoint=checkpoint).fit(X, y)  # this warm start's finished run: restored, not trained on
+    assert len(again.history) == 5
+    np.testing.assert_array_equal(again.predict_proba(X), expected.predict_proba(X))
+
+
+def test_a_warm_start_fitted_again_after_ctrl_c_resumes_it(tmp_path):
+    # in a notebook: the warm start is interrupted, and fit is run again on the same model
+    X, y = make_faces(84, image_size=24, random_state=0)
+    base = cnn(max_epochs=2).fit(X, y)
+    expected = pickle.loads(pickle.dumps(base)).set_params(warm_start=True, max_epochs=3).fit(X, y)
+    checkpoint = tmp_path / "warm.ckpt"
+    model = base.set_params(warm_start=True, max_epochs=3, checkpoint=checkpoint, callbacks=[("stop", StopAfter(4))])
+    model.fit(X, y)
+    assert len(model.history) == 4
+    model.set_params(callbacks=None).fit(X, y)
+    assert len(model.history) == 5
+    np.testing.assert_array_equal(model.predict_proba(X), expected.predict_proba(X))
+    other = cnn(max_epochs=2, checkpoint=checkpoint)  # a new model: the file holds epochs 3 to 5 of another fit
+    with pytest.raises(ValueError, match=r"holds a fit of epochs 3 to 5, and this model has trained 0 epoch"):
+        other.fit(X, y)
+
+
+def test_a_warm_start_goes_on_from_the_finished_checkpoint_of_the_fit_it_continues(tmp_path):
+    X, y = make_faces(84, image_size=24, random_state=0)
+    checkpoint = tmp_path / "run.ckpt"
+    model = cnn(max_epochs=2, checkpoint=checkpoint).fit(X, y)
+    expected = pickle.loads(pickle.dumps(model)).set_params(checkpoint=None, warm_start=True, max_epochs=3).fit(X, y)
+    model.set_params(warm_start=True, max_epochs=3).fit(X, y)
+    assert len(model.history) == 5
+    np.testing.assert_array_equal(model.predict_proba(X), expected.predict_proba(X))
+
+
+def test_a_resumed_fit_leaves_the_global_generators_as_they_were(tmp_path):
+    X, y = make_faces(84, image_size=24, random_state=0)
+    checkpoint = tmp_path / "run.ckpt"
+    params = dict(max_epochs=3, augment="strong", mixup=0.4, iterator_train__shuffle=True)
+    cnn(**params, checkpoint=checkpoint, callbacks=[("stop", StopAfter(1))]).fit(X, y)
+    torch.manual_seed(99)
+    before = torch.get_rng_state(), np.random.get_state(), random.getstate()  # noqa: NPY002
+    resumed = cnn(**params, checkpoint=checkpoint).fit(X, y)
+    after = torch.get_rng_state(), np.random.get_state(), random.getstate()  # noqa: NPY002
+    assert len(resumed.history) == 3
+    assert torch.equal(before[0], after[0])
+    for a, b in zip(before[1], after[1]):
+        np.testing.assert_array_equal(a, b)
+    assert before[2] == after[2]
+    # and ends as the uninterrupted fit does
+    np.testing.assert_array_equal(resumed.predict_proba(X), cnn(**params).fit(X, y).predict_proba(X))

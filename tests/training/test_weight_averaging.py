@@ -47,8 +47,8 @@ def test_early_stopping_restores_the_average_it_validated(faces):
 
 
 def _valid_loss(model, X, y):
-    images = torch.as_tensor(model._to_tensors(X), device=model.device)
-    target = torch.as_tensor(model._encode(y), device=model.device)
+    images = torch.as_tensor(model._to_tensors(X), device=model.device_)
+    target = torch.as_tensor(model._encode(y), device=model.device_)
     with torch.no_grad():
         return float(model.get_loss(model.module_.eval()(images), target))
 
