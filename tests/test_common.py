@@ -48,8 +48,25 @@ WEIGHTS_ARE_NOT_REPEATS = {
     ),
 }
 
+# the checks' data are floats from 0 to 1, which every door of fersk's face path refuses, naming the fix
+# (pass image * 255): a detector silently finds no face in such an image (tests/faces/test_one_path.py)
+PIXELS_0_1 = "the check's rows are floats from 0 to 1, which FaceCropper refuses as analyze_faces does: pass 0-255"
+FACE_CROPPER_ON_0_1 = (
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_pickle",
+    "check_estimators_pickle(readonly_memmap=True)",
+    "check_fit_score_takes_y",
+    "check_pipeline_consistency",
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_general(readonly_memmap=True)",
+    "check_transformer_preserve_dtypes",
+    "check_transformers_unfitted_stateless",
+)
+
 EXPECTED_FAILURES = {
-    "FaceCropper": {},
+    "FaceCropper": dict.fromkeys(FACE_CROPPER_ON_0_1, PIXELS_0_1),
     "HOGTransformer": {},
     "HOGSVMClassifier": {
         "check_classifiers_train": ACCURACY,

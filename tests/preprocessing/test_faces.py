@@ -111,3 +111,25 @@ def test_face_crops_are_named_pixels_and_come_out_as_pandas():
     crops = cropper.fit_transform([astronaut()])
     assert isinstance(crops, pd.DataFrame) and crops.shape == (1, 8 * 8 * 3)
     assert crops.columns[[0, -1]].tolist() == ["pixel0", "pixel191"]
+
+
+def test_the_cropper_keeps_scikit_learns_contract_on_pixel_rows():
+    """What the common checks cannot test on their 0-1 floats, on 0-255 pixel rows: pickling, clones,
+    dtypes, and lists for arrays."""
+    import pickle
+
+    from sklearn.base import clone
+
+    rows = np.random.default_rng(0).integers(0, 256, (5, 40 * 30)).astype(np.float64)
+    cropper = FaceCropper(image_shape=(40, 30), output_size=8)
+    with pytest.warns(UserWarning, match="no face found in 5 of 5"):
+        crops = cropper.fit_transform(rows)
+        again = pickle.loads(pickle.dumps(cropper)).transform(rows)
+        cloned = clone(cropper).fit_transform(rows.astype(np.uint8))
+        listed = cropper.transform(list(rows.reshape(5, 40, 30)))
+    assert crops.shape == (5, 64) and crops.dtype == np.float32
+    np.testing.assert_array_equal(again, crops)
+    np.testing.assert_array_equal(cloned, crops)
+    np.testing.assert_array_equal(listed, crops)
+    with pytest.raises(ValueError, match=r"pass image \* 255"):
+        cropper.transform(rows / 255)
