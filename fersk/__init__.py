@@ -11,35 +11,42 @@ import importlib
 
 __version__ = "0.1.0"
 
-# public name -> the subpackage or module that defines it
+# public name -> the subpackage or module that defines it: what the README and the guide use. Plumbing stays in
+# its submodule (fersk.datasets.default_cache_dir, fersk.io.pretrained_path, fersk.backbones.create_backbone), and
+# explain is fersk.explain.explain: a top-level explain would be shadowed by the subpackage fersk.explain, once
+# anything imports it.
 _EXPORTS = {
-    "analyze_video": "video",
-    "CNNClassifier": "classifiers",
-    "EMOTIONS": "datasets",
-    "Face": "faces",
-    "FaceCropper": "preprocessing",
-    "FerskDataWarning": "exceptions",
-    "HOGSVMClassifier": "classifiers",
-    "HOGTransformer": "preprocessing",
-    "TransferClassifier": "classifiers",
     "analyze_faces": "faces",
+    "analyze_video": "video",
     "canonical_emotion": "datasets",
-    "create_backbone": "backbones",
-    "default_cache_dir": "datasets",
-    "export_onnx": "_export",
-    "gate_experts": "classifiers",
+    "CNNClassifier": "classifiers",
+    "crop_faces": "preprocessing",
     "detect_faces": "faces",
     "draw_faces": "faces",
+    "EMOTIONS": "datasets",
+    "evaluate": "evaluation",
+    "export_onnx": "_export",
+    "Face": "faces",
+    "FaceCropper": "preprocessing",
+    "FaceRecords": "faces",
+    "FerskDataWarning": "exceptions",
+    "FrameRecord": "video",
+    "gate_experts": "classifiers",
+    "HOGSVMClassifier": "classifiers",
+    "HOGTransformer": "preprocessing",
     "list_backbones": "backbones",
+    "list_detectors": "faces",
     "load": "io",
+    "load_dataset": "datasets",
     "load_fer2013": "datasets",
     "load_image_folder": "datasets",
     "load_labeled_images": "datasets",
     "load_pretrained": "io",
     "make_faces": "datasets",
-    "pretrained_path": "_pretrained",
     "read_image": "faces",
     "save": "io",
+    "TransferClassifier": "classifiers",
+    "VideoRecords": "video",
 }
 
 __all__ = list(_EXPORTS)

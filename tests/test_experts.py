@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import fersk
+import fersk.backbones
 from fersk.backbones import GatedExperts
 
 SETTINGS = dict(weights=None, max_epochs=2, head_epochs=0, head="mlp", random_state=0)
@@ -117,9 +118,9 @@ def test_gate_experts_refuses_what_it_cannot_mix(two_kinds):
 def test_a_gated_model_file_transfers_its_last_experts_backbone(two_kinds, tmp_path):
     X, inverted, posed, photos = two_kinds
     path = fersk.save(fersk.gate_experts([posed, photos], [X, inverted]), tmp_path / "gated.fersk")
-    net = fersk.create_backbone("test_tiny", n_classes=3, weights=path)
+    net = fersk.backbones.create_backbone("test_tiny", n_classes=3, weights=path)
     for name, tensor in net.body.state_dict().items():
         assert torch.equal(tensor, photos.module_.body.state_dict()[name].cpu())
     # a backbone other than the experts' says which to pass
     with pytest.raises(ValueError, match=r"they are a 'test_tiny' backbone's: pass backbone='test_tiny'"):
-        fersk.create_backbone("resnet18", n_classes=3, weights=path)
+        fersk.backbones.create_backbone("resnet18", n_classes=3, weights=path)

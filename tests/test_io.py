@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fersk
+import fersk.io
 from fersk._archive import read_archive, write_archive
 
 from .classifiers.test_estimators import FAMILIES
@@ -210,7 +211,7 @@ def test_pretrained_models_load_offline_from_the_package(faces, tmp_path, monkey
     with pytest.raises(FileNotFoundError, match="bench_fer2013.py"):
         fersk.load_pretrained("fer2013")
     with pytest.raises(ValueError, match="ships"):
-        fersk.pretrained_path("affectnet")
+        fersk.io.pretrained_path("affectnet")
     with pytest.raises(ValueError, match=r"the name of a model fersk ships \(fer2013, fer2013-muxspace\)"):
         FAMILIES["transfer"](weights="fer2013").fit(X, y)  # named, but not in this installation
     model = FAMILIES["transfer"]().fit(X, y)

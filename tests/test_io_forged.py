@@ -239,7 +239,7 @@ def test_the_allow_list_holds_classes_of_each_places_kind_under_their_stored_nam
 
 @pytest.mark.parametrize("name", fersk.io.PRETRAINED)
 def test_every_shipped_model_loads(name):
-    with zipfile.ZipFile(fersk.pretrained_path(name)) as zf:
+    with zipfile.ZipFile(fersk.io.pretrained_path(name)) as zf:
         manifest = json.loads(zf.read(MANIFEST))
     model = fersk.load_pretrained(name, device="cpu")
     assert type(model).__name__ == manifest["estimator"]
