@@ -24,6 +24,7 @@ def analyze_faces(
     margin=0.1,
     on_missing="whole",
     on_error="raise",
+    batch_size=64,
     n_jobs=-1,
     progress=None,
 ):
@@ -31,7 +32,7 @@ def analyze_faces(
 
     The faces of all images are detected (on every core), cut out at the estimator's
     input shape (framed like FER2013's faces, grayscale or RGB as the estimator was
-    fitted) and classified together in one ``predict_proba`` call.
+    fitted) and classified ``batch_size`` faces per ``predict_proba`` call.
 
     Images that are already face crops (FER2013's 48x48 faces, a folder of crops): pass
     ``detector=None`` to turn detection off; each whole image is then the face, resized
@@ -78,6 +79,8 @@ def analyze_faces(
         raises a ``ValueError`` naming it; ``"skip"`` goes on with the other images, leaves
         it without a record, lists it in the records' ``unreadable`` and counts it in a
         :class:`fersk.FerskDataWarning`.
+    batch_size : int, default=64
+        Faces classified per ``predict_proba`` call (as in :func:`fersk.analyze_video`).
     n_jobs : int, optional, default=-1
         Processes for detection (:func:`detect_faces_batch`); -1: every core, None: this
         process only. Fewer than 8 images are always detected in this process: starting
@@ -121,6 +124,8 @@ def analyze_faces(
     >>> sorted(records[0].probabilities) == sorted(model.classes_)
     True
     """
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
     X, records = face_inputs(
         estimator,
         images,
@@ -133,7 +138,8 @@ def analyze_faces(
         progress=progress,
     )
     model, _ = split_face_cropper(estimator)
-    proba = np.asarray(model.predict_proba(X)) if len(X) else None
+    batches = [np.asarray(model.predict_proba(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
+    proba = np.concatenate(batches) if batches else None
     classes = plain_classes(model)
     records.classes = classes
     rows = iter(range(len(X)))

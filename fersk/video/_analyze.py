@@ -19,6 +19,7 @@ from ..faces import (
 from ._reader import check_sampling, iter_frames, progress_bar, video_info
 from ._track import IoUTracker, interpolate
 
+ON_MISSING = ("skip", "whole", "error")  # the words of analyze_faces
 DETECTIONS_PER_SECOND = 5  # detect_every="auto": the detector runs about this often per second of video
 
 
@@ -164,6 +165,7 @@ def analyze_video(
     align=True,
     margin=0.1,
     min_iou=0.3,
+    on_missing="skip",
     batch_size=64,
     progress=None,
 ):
@@ -203,8 +205,15 @@ def analyze_video(
         How faces are cut out (see :func:`fersk.faces.extract_face`).
     min_iou : float, default=0.3
         Overlap of boxes between detections for a face to keep its id (see :class:`IoUTracker`).
+    on_missing : {"skip", "whole", "error"}, default="skip"
+        An analysed frame without a face gives one record with ``face_found=False``;
+        ``"skip"`` leaves its prediction empty, ``"whole"`` classifies the frame's centre
+        square (as :func:`fersk.analyze_faces` does a photo's), ``"error"`` raises a
+        ``ValueError`` naming the frame. The words mean what they mean for photos; the
+        default differs, because frames without a face are common in a video (a head turned
+        away) and the centre of such a frame is rarely a face.
     batch_size : int, default=64
-        Faces classified per ``predict_proba`` call.
+        Faces classified per ``predict_proba`` call (as in :func:`fersk.analyze_faces`).
     progress : bool or None, default=None
         A progress bar (tqdm) on stderr; None shows it only on a terminal.
 
@@ -252,6 +261,10 @@ def analyze_video(
         raise ValueError(f'detect_every must be a positive whole number or "auto", got {detect_every!r}')
     if not margin >= 0:
         raise ValueError(f"margin must be >= 0, got {margin!r}")
+    if on_missing not in ON_MISSING:
+        raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
     # a pipeline's FaceCropper finds the faces (with its detector), and is not run again on them
     estimator, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
     detector, align, margin = framing["detector"], framing["align"], framing["margin"]
@@ -270,25 +283,28 @@ def analyze_video(
         crops = [crop for _, crop in pending if crop is not None]
         proba = np.asarray(estimator.predict_proba(np.stack(crops).astype(np.float32))) if crops else None
         k = 0
-        for fields, crop in pending:
-            if crop is None:  # a frame without a face: (frame, time, detected)
-                frame, time, detected = fields
-                records.append(FrameRecord(frame, time, None, False, None, None, None, None, detected))
-                continue
-            frame, time, fid, face, detected = fields
-            probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
-            predicted = classes[int(np.argmax(proba[k]))]
-            records.append(
-                FrameRecord(frame, time, fid, True, face.box, face.score, probabilities, predicted, detected)
-            )
-            k += 1
+        for (frame, time, fid, face, detected), crop in pending:
+            probabilities = predicted = None
+            if crop is not None:
+                probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
+                predicted = classes[int(np.argmax(proba[k]))]
+                k += 1
+            box, score = (face.box, face.score) if face is not None else (None, None)
+            found = face is not None
+            records.append(FrameRecord(frame, time, fid, found, box, score, probabilities, predicted, detected))
         pending.clear()
 
     def emit(index, time, rgb, faces, detected):
         analysed.append(index)
         if not faces:
+            if on_missing == "error":
+                raise ValueError(
+                    f"{path}: no face in frame {index} ({time:.2f} s); use on_missing='skip' to give it a record "
+                    "without a prediction, or 'whole' to classify the frame's centre square"
+                )
             faceless.append(index)
-            pending.append(((index, time, detected), None))
+            whole = crop_face(rgb, None, shape).reshape(-1) if on_missing == "whole" else None
+            pending.append(((index, time, None, None, detected), whole))
         for fid, face in faces.items():
             crop = crop_face(rgb, face, shape, align=align, margin=margin).reshape(-1)
             pending.append(((index, time, fid, face, detected), crop))

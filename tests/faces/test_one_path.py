@@ -161,3 +161,34 @@ def test_no_face_found_has_one_vocabulary_in_every_door(model, folder):
     for old in ("keep", "drop"):  # the words of before: refused, naming the ones to use
         with pytest.raises(ValueError, match="on_missing"):
             crop_faces(faceless, on_missing=old)
+
+
+def test_photos_and_videos_take_the_same_batch_size_and_no_face_words(model, tmp_path):
+    photos = [
+        np.asarray(Image.fromarray(astronaut()[:300, 60:360]).resize((96, 96))),
+        np.full((64, 64, 3), 90, np.uint8),
+    ]
+    whole = analyze_faces(model, photos, n_jobs=None)
+    for batch_size in (1, 2):
+        again = analyze_faces(model, photos, batch_size=batch_size, n_jobs=None)
+        for a, b in zip(again, whole):
+            np.testing.assert_allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-6)
+    with pytest.raises(ValueError, match="batch_size must be a positive whole number"):
+        analyze_faces(model, photos, batch_size=0)
+    path = tmp_path / "wall.mp4"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height = 64, 64
+        stream.pix_fmt = "yuv420p"
+        for _ in range(3):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.full((64, 64, 3), 90, np.uint8), format="rgb24")))
+        out.mux(stream.encode())
+    with pytest.warns(fersk.FerskDataWarning, match="no face in 3 of 3"):
+        skipped = analyze_video(model, path, detect_every=1, progress=False)
+        classified = analyze_video(model, path, detect_every=1, on_missing="whole", batch_size=2, progress=False)
+    assert [r.predicted for r in skipped] == [None] * 3 and not any(r.face_found for r in classified)
+    frame = next(iter_frames(path))[2]
+    expected = model.predict_proba(crop_face(frame, None, (SIDE, SIDE)).reshape(1, -1).astype(np.float32))[0]
+    np.testing.assert_allclose(list(classified[0].probabilities.values()), expected, atol=1e-6)
+    with pytest.raises(ValueError, match=r"wall\.mp4: no face in frame 0"):
+        analyze_video(model, path, detect_every=1, on_missing="error", progress=False)
