@@ -366,22 +366,27 @@ def test_a_video_cut_short_is_analysed_to_where_it_ends_with_a_warning(model, cl
     assert 0 < len(records.frames_analysed) < 4
 
 
-def test_a_whole_video_with_longer_audio_is_not_called_truncated(tmp_path):
-    path = tmp_path / "talk.mkv"  # Matroska gives the video stream no frame count and no duration
+def _talk(path, frames, sound_seconds):
+    """A grey clip of ``frames`` frames at FPS with ``sound_seconds`` of silence in an AAC track."""
     with av.open(str(path), "w") as out:
         video = out.add_stream("mpeg4", rate=FPS)
         video.width, video.height = 64, 48
         video.pix_fmt = "yuv420p"
         audio = out.add_stream("aac", rate=8000)
         audio.layout = "mono"
-        for _ in range(10):  # 1 s of pictures
+        for _ in range(frames):
             out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")))
         out.mux(video.encode())
-        for start in range(0, 16000, 1024):  # 2 s of sound
+        for start in range(0, max(1024, int(8000 * sound_seconds)), 1024):
             sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
             sound.sample_rate, sound.pts = 8000, start
             out.mux(audio.encode(sound))
         out.mux(audio.encode())
+    return path
+
+
+def test_a_whole_video_with_longer_audio_is_not_called_truncated(tmp_path):
+    path = _talk(tmp_path / "talk.mkv", frames=10, sound_seconds=2)  # Matroska: no frame count, no duration
     assert video_info(path).duration > 1.5  # the container's duration: the audio's
     with warnings.catch_warnings():
         warnings.simplefilter("error", FerskDataWarning)
@@ -541,20 +546,7 @@ def test_an_annotated_video_is_written_whole_or_not_at_all(failure, clip, record
 
 
 def test_an_annotated_video_of_a_video_with_sound_says_the_sound_is_left_out(model, tmp_path):
-    path = tmp_path / "talk.mkv"
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("mpeg4", rate=FPS)
-        video.width, video.height = 64, 48
-        video.pix_fmt = "yuv420p"
-        audio = out.add_stream("aac", rate=8000)
-        audio.layout = "mono"
-        for _ in range(3):
-            out.mux(video.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), format="rgb24")))
-        out.mux(video.encode())
-        sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        sound.sample_rate, sound.pts = 8000, 0
-        out.mux(audio.encode(sound))
-        out.mux(audio.encode())
+    path = _talk(tmp_path / "talk.mkv", frames=3, sound_seconds=0.1)
     with pytest.warns(UserWarning, match=r"talk\.mkv has sound, and the annotated video is written without it"):
         written = write_annotated_video(path, [], tmp_path / "drawn.mp4")
     with av.open(written) as container:
