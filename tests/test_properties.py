@@ -121,7 +121,7 @@ def test_hog_of_a_constant_image_is_constant(value, size, orientations, cell):
 
 TRANSFORMERS = {
     "hog": lambda: HOGTransformer(pixels_per_cell=(6, 6)),
-    "face_cropper": lambda: FaceCropper(output_size=16, on_missing="keep"),
+    "face_cropper": lambda: FaceCropper(output_size=16, on_missing="whole"),
 }
 
 

@@ -6,6 +6,7 @@ weights or metadata routing, and SMOTE wrapping uint8 pixels around.
 """
 
 import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -194,6 +195,14 @@ def test_metadata_routing_through_grid_search(faces, family):
 def test_adaboost_boosts_hog_svm(faces):
     X, y = faces
     boosted = AdaBoostClassifier(hog(), n_estimators=2, random_state=0).fit(X, y)
+    first, second = boosted.estimators_
+    # the first member is the SVM fitted on AdaBoost's uniform weights (each 1/n, which scale C down as
+    # scikit-learn's SVC scales it), its error the one AdaBoost weighed it by ...
+    uniform = hog(random_state=first.random_state).fit(X, y, sample_weight=np.full(len(y), 1 / len(y)))
+    np.testing.assert_array_equal(first.predict_proba(X), uniform.predict_proba(X))
+    assert boosted.estimator_errors_[0] == pytest.approx(np.mean(first.predict(X) != y))
+    # ... and the second learned from the weights that the first one's mistakes raised
+    assert np.abs(second.predict_proba(X) - first.predict_proba(X)).max() > 1e-3
     assert boosted.score(X, y) > 0.5
 
 
@@ -205,7 +214,9 @@ def test_smote_interpolates_pixels_without_wrapping_around():
     assert X.dtype == np.float32
     resampled, labels = SMOTE(k_neighbors=3, random_state=0).fit_resample(X, y)
     synthetic, synthetic_labels = resampled[len(X) :], labels[len(X) :]
-    assert len(synthetic) > 0
+    np.testing.assert_array_equal(resampled[: len(X)], X)  # the originals first, then the images SMOTE made
+    counts = Counter(y.tolist())
+    assert Counter(labels.tolist()) == dict.fromkeys(counts, max(counts.values()))  # each class as large as the largest
     for label in np.unique(synthetic_labels):
         parents = X[y == label]
         made = synthetic[synthetic_labels == label]

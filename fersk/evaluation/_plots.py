@@ -6,6 +6,17 @@ from matplotlib.figure import Figure
 CORRECT, WRONG = "#1a7f37", "#cf222e"
 
 
+def _duration(seconds):
+    """A duration for people to read: two significant digits under 10 s ("0.043 s"), whole seconds above.
+
+    Results keep the seconds as measured; only what is shown is rounded.
+
+    >>> _duration(0.0431), _duration(2.54), _duration(312.7)
+    ('0.043 s', '2.5 s', '313 s')
+    """
+    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+
+
 def plot_confusion_matrix(metrics, *, normalize=True, title=None):
     """The confusion matrix of an :func:`evaluate` result, as a heatmap with counts.
 
@@ -190,7 +201,9 @@ def plot_model_comparison(results, *, metrics=("accuracy", "macro_f1"), title=No
         values = [results[n][metric] for n in names]
         bars = ax.bar(x + (k - (len(metrics) - 1) / 2) * width, values, width=width, label=metric)
         ax.bar_label(bars, fmt="%.3f", fontsize=7)
-    labels = [f"{n}\n{results[n]['fit_seconds']:.0f} s to fit" if "fit_seconds" in results[n] else n for n in names]
+    labels = [
+        f"{n}\n{_duration(results[n]['fit_seconds'])} to fit" if "fit_seconds" in results[n] else n for n in names
+    ]
     ax.set_xticks(x, labels, fontsize=8)
     ax.set_ylim(0, 1.1)
     ax.legend(fontsize=8, loc="upper left", ncols=len(metrics))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ._metrics import write_json
 from ._plots import (
+    _duration,
     plot_class_metrics,
     plot_confusion_matrix,
     plot_model_comparison,
@@ -34,7 +35,8 @@ def write_report(out, models, results, X_test, y_test, *, description="", n_trai
         The models, by the name the report gives them.
     results : dict of str to dict
         Each model's :func:`fersk.evaluation.evaluate` on ``(X_test, y_test)``, by the
-        same names; a ``fit_seconds`` entry, where present, goes into the table.
+        same names; a ``fit_seconds`` entry, where present, goes into the table (rounded for
+        reading there; ``metrics.json`` keeps it as given).
     X_test, y_test : array-like
         The test images and labels.
     description : str, optional
@@ -117,17 +119,20 @@ def comparison_table(results):
 
     Examples
     --------
-    >>> print(comparison_table({"m": {"accuracy": 0.5, "balanced_accuracy": 0.4, "macro_f1": 0.3}}))
+    >>> results = {"m": {"accuracy": 0.5, "balanced_accuracy": 0.4, "macro_f1": 0.3}}
+    >>> results["timed"] = {**results["m"], "fit_seconds": 0.0431}  # kept as measured, shown to two digits
+    >>> print(comparison_table(results))
     | model | accuracy | balanced accuracy | macro-F1 | training time |
     |---|---:|---:|---:|---:|
     | m | 50.00% | 40.00% | 0.300 |  |
+    | timed | 50.00% | 40.00% | 0.300 | 0.043 s |
     """
     rows = [
         "| model | accuracy | balanced accuracy | macro-F1 | training time |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, r in results.items():
-        seconds = f"{r['fit_seconds']:.0f} s" if "fit_seconds" in r else ""
+        seconds = _duration(r["fit_seconds"]) if "fit_seconds" in r else ""
         rows.append(
             f"| {name} | {r['accuracy']:.2%} | {r['balanced_accuracy']:.2%} | {r['macro_f1']:.3f} | {seconds} |"
         )

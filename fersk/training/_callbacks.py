@@ -41,7 +41,7 @@ class TimeBudget(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         elapsed = self.elapsed()
-        if elapsed + net.history[-1, "dur"] > self.seconds:
+        if elapsed + net.history[-1, "dur"] >= self.seconds:  # TimeBudget(0) stops after one epoch, on any clock
             net.history.record("time_budget_stop", True)
             if net.verbose:
                 print(

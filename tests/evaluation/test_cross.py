@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 
 from fersk.evaluation import (
     cross_dataset_evaluation,
@@ -49,9 +50,12 @@ def test_models_as_rows_datasets_as_columns_with_real_classifiers(tmp_path):
     datasets = {"A": (X[:100], y[:100]), "B": (X[100:], y[100:])}
     result = cross_dataset_evaluation({"good": good, "blind": blind}, datasets)
     assert result["models"] == ["good", "blind"] and result["datasets"] == ["A", "B"]
-    for dataset in "AB":
-        assert result["scores"]["good"][dataset]["accuracy"] > 0.9
-        assert result["scores"]["good"][dataset]["accuracy"] > result["scores"]["blind"][dataset]["accuracy"]
+    for dataset, (X_part, y_part) in datasets.items():
+        for name, model in (("good", good), ("blind", blind)):
+            cell = result["scores"][name][dataset]  # both classes shared: scikit-learn's own figures
+            assert cell["accuracy"] == pytest.approx(model.score(X_part, y_part), abs=1e-4)
+            assert cell["macro_f1"] == pytest.approx(f1_score(y_part, model.predict(X_part), average="macro"), abs=1e-3)
+        assert result["scores"]["good"][dataset]["accuracy"] > 0.9 > result["scores"]["blind"][dataset]["accuracy"]
     path = write_json(result, tmp_path / "cross.json")
     assert json.loads(path.read_text())["scores"]["good"]["A"]["accuracy"] == result["scores"]["good"]["A"]["accuracy"]
     table = cross_dataset_table(result)
@@ -99,7 +103,10 @@ def test_photos_go_through_the_detector_and_face_crops_do_not(tmp_path):
     faces = load_test_faces(tmp_path / "photos", random_state=0, cache_dir=False)
     assert faces.detector == "mtcnn" and faces.data.shape == (2, 48 * 48)
     expected, _ = crop_faces([photo])
-    assert np.abs(faces.data - expected).max() < 1  # each photo's face, framed as crop_faces frames it
+    # each photo's face, framed as crop_faces frames it: to a grey level or two in a few pixels, as MTCNN's box moves
+    # by a hair with the batch it is found in (two photos here, one there)
+    difference = np.abs(faces.data - expected)
+    assert difference.max() <= 2 and difference.mean() < 0.01
     whole = load_test_faces(tmp_path / "photos", detector="none", random_state=0, cache_dir=False)
     assert whole.detector is None and np.abs(whole.data - expected).max() > 50
     crops = load_test_faces(tmp_path / "crops", random_state=0, cache_dir=False)
