@@ -53,3 +53,21 @@ def write_atomically(path, write):
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         write(f)
     return path
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) to ``path``, whole or not at all (:func:`atomic_path`). Returns ``path``."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def save_figure(figure, path, **kwargs):
+    """``figure.savefig(path, **kwargs)``, whole or not at all (:func:`atomic_path`); the format is
+    ``path``'s suffix (PNG when it has none, as matplotlib's default). Returns ``path``."""
+    path = Path(path)
+    kwargs.setdefault("format", path.suffix.lstrip(".").lower() or "png")
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, **kwargs)
+    return path

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import save_figure
 from .._export import INPUT_DTYPES, export_onnx, exportable
 from .._pretrained import DEFAULT_MODEL
 from ..datasets import IMAGE_EXTENSIONS, count_frames, load_dataset, train_test_parts
@@ -144,7 +145,7 @@ def explain_command(args):
         print(f"fersk explain: no face found in {args.image}; explaining the whole image", file=sys.stderr)
     classifier, _ = split_face_cropper(model)  # the face is found: a pipeline's FaceCropper is not run again
     fig = plot_explanation(classifier, X[0], method=args.method, target=args.target)
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     where = "the whole image" if records[0].score is None else "its largest face"
     print(f"{args.image}, {where}: {fig.axes[0].get_title()}; {fig.axes[1].get_title()} written to {out}")
     return 0
@@ -168,7 +169,7 @@ def video_command(args):
     every, fps, detect_every = args.every, args.fps, args.detect_every
     records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)
     records.to_csv(out / "frames.csv", decimals=4)
-    plot_emotion_timeline(records).savefig(out / "timeline.png", dpi=110)
+    save_figure(plot_emotion_timeline(records), out / "timeline.png", dpi=110)
     if args.annotate:
         write_annotated_video(args.video, records, out / "annotated.mp4")
     print(records.describe())

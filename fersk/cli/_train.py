@@ -6,6 +6,7 @@ from pathlib import Path
 from sklearn.utils import Bunch
 
 from .. import io
+from .._atomic import save_figure
 from ..classifiers import CNNClassifier, HOGSVMClassifier, TransferClassifier
 from ..datasets import FORMATS, load_dataset, make_faces, train_test_parts
 from ..evaluation import (
@@ -162,7 +163,9 @@ def evaluate_command(args):
         result = cross_dataset_evaluation(models, datasets)
         write_json(result, Path(args.out) / "cross-dataset.json")
         for metric in ("accuracy", "macro_f1"):
-            plot_cross_dataset(result, metric=metric).savefig(Path(args.out) / f"cross-dataset-{metric}.png", dpi=110)
+            save_figure(
+                plot_cross_dataset(result, metric=metric), Path(args.out) / f"cross-dataset-{metric}.png", dpi=110
+            )
         print("accuracy / macro-F1 on each dataset's test part, on the classes model and dataset share:\n")
         print(cross_dataset_table(result))
     print(f"metrics and plots written to {args.out}")

@@ -14,6 +14,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from .._atomic import write_text
+
 
 def evaluate(estimator, X, y):
     """Accuracy, balanced accuracy, macro-F1, per-class figures and the confusion matrix.
@@ -114,7 +116,7 @@ def write_json(metrics, path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(metrics, indent=2, default=_to_builtin) + "\n")
+    write_text(path, json.dumps(metrics, indent=2, default=_to_builtin) + "\n")
     return path
 
 

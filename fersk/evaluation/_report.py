@@ -9,6 +9,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+from .._atomic import save_figure, write_text
 from ._metrics import write_json
 from ._plots import (
     _duration,
@@ -70,7 +71,7 @@ def write_report(out, models, results, X_test, y_test, *, description="", n_trai
     metrics = {"data": description, "n_train": n_train, "n_test": len(y_test), "models": results}
     write_json(metrics, out / "metrics.json")
     table = comparison_table(results)
-    (out / "report.md").write_text(_markdown(description, n_train, len(y_test), table, results, sections))
+    write_text(out / "report.md", _markdown(description, n_train, len(y_test), table, results, sections))
     return table
 
 
@@ -230,7 +231,7 @@ def _slug(name):
 
 
 def _save(fig, path):
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
 
 
 def _write_plots(out, models, results, X_test, y_test):
