@@ -51,8 +51,7 @@ from ._allowlist import (
 from ._archive import MODULE, read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
 from ._pretrained import PRETRAINED, pretrained_path, shipped_name
 from ._threads import one_openmp_thread
-from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier
-from .classifiers._neural import resolve_device
+from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier, resolve_device
 from .training._checkpoint import KIND as CHECKPOINT_KIND
 
 PIPELINE = "pipeline.skops"

@@ -5,7 +5,7 @@ from numbers import Real
 
 import numpy as np
 import sklearn
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -31,25 +31,30 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    orientations, pixels_per_cell, cells_per_block : HOG parameters
-        See :class:`fersk.preprocessing.HOGTransformer`.
+    orientations : int, default=9
+        Orientation bins of the HOG histograms (see :class:`fersk.preprocessing.HOGTransformer`).
+    pixels_per_cell : tuple of (int, int), default=(8, 8)
+        HOG cell size in pixels, (rows, columns).
+    cells_per_block : tuple of (int, int), default=(2, 2)
+        HOG block size in cells, over which the histograms are normalised.
     C : float, default=10.0
-        SVM regularisation.
-    kernel : str, default="rbf"
+        SVM regularisation, above 0: the larger, the less the SVM tolerates training errors.
+    kernel : {"linear", "poly", "rbf", "sigmoid"}, default="rbf"
         SVM kernel.
-    gamma : str or float, default="scale"
-        RBF kernel width.
-    class_weight : None, "balanced", "balanced_sqrt" or dict
+    gamma : {"scale", "auto"} or float, default="scale"
+        Kernel coefficient of ``"rbf"``, ``"poly"`` and ``"sigmoid"``, as in ``SVC``.
+    class_weight : {"balanced", "balanced_sqrt"}, dict or None, default=None
         Class weights for the SVM; ``"balanced_sqrt"`` takes the square root of the
         ``"balanced"`` weights. A dict maps labels to weights, 1 for the labels it
         leaves out; it may name labels that ``y`` lacks only if it names every label of
         ``y`` (a ``learning_curve`` step may lack classes), else they are taken for typos.
-    image_shape : (h, w) or (h, w, c), optional
-        Shape of the flattened images, one entry possibly -1 as in ``numpy.reshape``;
-        inferred for square grayscale or 3-D/4-D input.
-    n_jobs : int, optional
-        Processes for HOG extraction.
-    random_state : int, optional
+        None weighs every class 1.
+    image_shape : tuple of int, default=None
+        Shape of the flattened images, ``(h, w)`` or ``(h, w, c)``, one entry possibly -1 as
+        in ``numpy.reshape``. None infers it for square grayscale rows or 3-D/4-D input.
+    n_jobs : int, default=None
+        Processes for HOG extraction (joblib); None is one, -1 all the cores.
+    random_state : int, RandomState instance or None, default=None
         Seeds the folds of the probability calibration.
 
     Attributes
@@ -106,6 +111,7 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit HOG, scaler and SVM on images ``X`` with labels ``y``; returns self.
 
@@ -125,11 +131,10 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
         check_labels(y)
         if sample_weight is not None:
             X, y, sample_weight = _drop_weightless(X, y, sample_weight)
-        X, y_encoded = self._validate_fit(X, y)
+        X, y_encoded = self._validate_fit(X, y, depth=2)  # fit, under _fit_context's wrapper
         svm = SVC(C=self.C, kernel=self.kernel, gamma=self.gamma, class_weight=dict(enumerate(self.class_weight_)))
         if sklearn.get_config()["enable_metadata_routing"]:
             svm.set_fit_request(sample_weight=True)  # the calibration passes the weights on to the SVM
@@ -166,7 +171,7 @@ class HOGSVMClassifier(ImageClassifierMixin, ClassifierMixin, BaseEstimator):
             "the probabilities are calibrated on the training images and will be over-confident. "
             "Give every class at least 2 images for calibrated probabilities",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # _calibration_folds, fit, _fit_context's wrapper, the user's call
         )
         everything = np.arange(len(y_encoded))
         return [(everything, everything)]
