@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 # explain is fersk.explain.explain: a top-level explain would be shadowed by the subpackage fersk.explain, once
 # anything imports it.
 _EXPORTS = {
+    "adapt_pretrained": "classifiers",
     "analyze_faces": "faces",
     "analyze_video": "video",
     "canonical_emotion": "datasets",
