@@ -8,9 +8,10 @@ with them drawn. The timeline lives here, not in :mod:`fersk.evaluation`: it dra
 records (no labels, no metrics), and evaluation should not depend on video decoding.
 """
 
-from ._analyze import FrameRecord, VideoRecords, analyze_video
+from ._analyze import analyze_video
 from ._plot import plot_emotion_timeline
 from ._reader import MissingVideoError, VideoInfo, VideoReadError, iter_frames, video_info
+from ._records import FrameRecord, VideoRecords
 from ._track import IoUTracker
 from ._write import write_annotated_video
 

@@ -2,14 +2,11 @@
 
 import math
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..exceptions import FerskDataWarning
+from ..exceptions import FerskDataWarning, VideoReadError
 from ..faces import (
-    FaceRecordBase,
-    FaceRecordsBase,
     crop_face,
     get_detector,
     model_input_shape,
@@ -17,141 +14,15 @@ from ..faces import (
     split_face_cropper,
 )
 from ._reader import check_sampling, iter_frames, progress_bar, video_info
+from ._records import FrameRecord, VideoRecords
 from ._track import IoUTracker, interpolate
 
 ON_MISSING = ("skip", "whole", "error")  # the words of analyze_faces
+ON_ERROR = ("raise", "skip")  # likewise
+# frames the detector searches in one call: batched through MTCNN's networks in this process, or shared
+# among worker processes (n_jobs); the frames between them wait in memory, so it stays small
+DETECTION_GROUP = 8
 DETECTIONS_PER_SECOND = 5  # detect_every="auto": the detector runs about this often per second of video
-
-
-@dataclass(frozen=True)
-class FrameRecord(FaceRecordBase):
-    """One face in one analysed frame of a video, as :func:`analyze_video` found it.
-
-    The video counterpart of :class:`fersk.faces.FaceRecord` (so :func:`fersk.faces.draw_faces`
-    draws it): a frozen dataclass whose :meth:`to_dict` gives one flat CSV/JSON row.
-
-    Parameters
-    ----------
-    frame : int
-        Index of the frame in the video, counting every frame from 0.
-    time : float
-        The frame's time in seconds from the first frame.
-    face_id : int or None
-        The face's track: the same face keeps its id from frame to frame. None in the one
-        record of a frame without a face.
-    face_found : bool
-        False for the one record of an analysed frame in which no face was found.
-    box : tuple of 4 floats or None
-        ``(left, top, right, bottom)`` in the frame's pixels, as in :class:`fersk.Face`.
-    score : float or None
-        The detector's confidence.
-    probabilities : dict or None
-        Class -> probability, in the estimator's ``classes_`` order.
-    predicted : label or None
-        The class with the highest probability.
-    detected : bool
-        True where the detector ran on this frame; False where the box was carried or
-        interpolated between detections (``detect_every > 1``).
-    """
-
-    frame: int
-    time: float
-    face_id: int | None
-    face_found: bool
-    box: tuple | None
-    score: float | None
-    probabilities: dict | None
-    predicted: object = None
-    detected: bool = True
-
-    _places = {"time": 3}  # a millisecond, as fersk video writes frames.csv
-
-    def _keys(self):
-        """``frame``, ``time``, ``face_id``, ``face_found``, ``detected``."""
-        row = dict(frame=self.frame, time=round(self.time, 6), face_id=self.face_id, face_found=self.face_found)
-        row["detected"] = self.detected
-        return row
-
-    @property
-    def source(self):
-        """The frame the face is in: what :func:`fersk.faces.draw_faces` draws one of."""
-        return ("frame", self.frame)
-
-
-class VideoRecords(FaceRecordsBase):
-    """The records of :func:`analyze_video` (a list of :class:`FrameRecord`, frame by frame),
-    with what was analysed.
-
-    ``to_csv``, ``to_dict``, ``to_frame`` (pandas) and ``to_parquet`` give one row per record,
-    as :class:`fersk.faces.FaceRecords` does; ``to_csv(path, decimals=4)`` is what
-    ``fersk video`` writes as ``frames.csv``.
-
-    Attributes
-    ----------
-    path : str
-    info : VideoInfo
-        The video's frame rate, frame count and size.
-    classes : list
-        The estimator's classes, the order of each record's probabilities.
-    frames_analysed : list of int
-        Index of every analysed frame.
-    frames_without_face : list of int
-        Index of every analysed frame without a face (each has one record with
-        ``face_found=False``): frames where the detector found none, and, with
-        ``detect_every > 1``, frames between detections when no face was being tracked.
-    detect_every : int
-        The detector ran on every ``detect_every``-th analysed frame (``"auto"`` resolved).
-    """
-
-    key_fields = ("frame", "time", "face_id", "face_found", "detected")
-
-    def __init__(self, records, *, path, info, classes, frames_analysed, frames_without_face, detect_every=1):
-        super().__init__(records, classes=classes)
-        self.detect_every = detect_every
-        self.path = path
-        self.info = info
-        self.frames_analysed = frames_analysed
-        self.frames_without_face = frames_without_face
-
-    @property
-    def face_ids(self):
-        """The ids of the faces tracked, in order of appearance."""
-        return sorted({r.face_id for r in self if r.face_id is not None})
-
-    def summary(self):
-        """Per face id: ``frames`` (analysed frames it is in), ``first`` and ``last`` time in
-        seconds, ``dominant`` (the class of highest mean probability) and ``mean`` (the mean
-        probability of each class)."""
-        out = {}
-        for fid in self.face_ids:
-            mine = [r for r in self if r.face_id == fid]
-            mean = np.mean([[r.probabilities[c] for c in self.classes] for r in mine], axis=0)
-            out[fid] = {
-                "frames": len(mine),
-                "first": mine[0].time,
-                "last": mine[-1].time,
-                "dominant": self.classes[int(np.argmax(mean))],
-                "mean": dict(zip(self.classes, mean.round(4).tolist())),
-            }
-        return out
-
-    def describe(self):
-        """What was found, in a few lines of text (what ``fersk video`` prints): the frames
-        analysed, the faces tracked, and each face's dominant emotion, its mean probability
-        and when the face was seen."""
-        summary = self.summary()
-        lines = [
-            f"{self.path}: {len(self.frames_analysed)} frame{'' if len(self.frames_analysed) == 1 else 's'} "
-            f"analysed, {len(summary)} face{'' if len(summary) == 1 else 's'} tracked, no face in "
-            f"{len(self.frames_without_face)}"
-        ]
-        for fid, face in summary.items():
-            frames = f"{face['frames']} frame" + "s" * (face["frames"] != 1)
-            lines.append(
-                f"face {fid}: {face['dominant']} ({face['mean'][face['dominant']]:.0%} on average) in {frames}, "
-                f"{face['first']:.2f}-{face['last']:.2f} s"
-            )
-        return "\n".join(lines)
 
 
 def analyze_video(
@@ -166,7 +37,9 @@ def analyze_video(
     margin=0.1,
     min_iou=0.3,
     on_missing="skip",
+    on_error="raise",
     batch_size=64,
+    n_jobs=-1,
     progress=None,
 ):
     """Find, follow and classify every face of a video: one record per face per analysed frame.
@@ -212,8 +85,19 @@ def analyze_video(
         ``ValueError`` naming the frame. The words mean what they mean for photos; the
         default differs, because frames without a face are common in a video (a head turned
         away) and the centre of such a frame is rarely a face.
+    on_error : {"raise", "skip"}, default="raise"
+        A file that cannot be read as a video, or whose decoding fails part-way, raises a
+        :class:`fersk.exceptions.VideoReadError`. ``"skip"`` returns instead what was
+        analysed before the failure (nothing, for a file that cannot be opened), with the
+        path and the reason in ``unreadable``, and warns: what a folder of videos needs, as
+        :func:`fersk.analyze_faces` does for photos.
     batch_size : int, default=64
         Faces classified per ``predict_proba`` call (as in :func:`fersk.analyze_faces`).
+    n_jobs : int, optional, default=-1
+        Worker processes for detection, as in :func:`fersk.analyze_faces`: the detector
+        searches 8 frames per call, shared among the workers; -1 uses every core, None
+        searches them in this process (batched through MTCNN's networks). The records are the
+        same either way: the tracker still sees the frames in order.
     progress : bool or None, default=None
         A progress bar (tqdm) on stderr; None shows it only on a terminal.
 
@@ -228,13 +112,14 @@ def analyze_video(
     Warns
     -----
     FerskDataWarning
-        With the count, when some analysed frames have no face.
+        With the count, when some analysed frames have no face; with ``on_error="skip"``,
+        naming the file and why, when it could not be read to its end.
 
     Raises
     ------
-    ValueError
-        Naming the file, when it is missing, not a video, corrupt or truncated, or holds no
-        frames.
+    VideoReadError
+        A ``ValueError`` naming the file, when it is missing, not a video, corrupt or
+        truncated, or holds no frames (unless ``on_error="skip"``).
 
     Examples
     --------
@@ -263,15 +148,34 @@ def analyze_video(
         raise ValueError(f"margin must be >= 0, got {margin!r}")
     if on_missing not in ON_MISSING:
         raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
     # a pipeline's FaceCropper finds the faces (with its detector), and is not run again on them
     estimator, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
     detector, align, margin = framing["detector"], framing["align"], framing["margin"]
     shape = model_input_shape(estimator)
-    detect = get_detector(detector).detect
+    detector = get_detector(detector)
     classes = plain_classes(estimator)
-    info = video_info(path)
+    unreadable = {}
+    try:
+        info = video_info(path)
+    except VideoReadError as error:
+        if on_error == "raise":
+            raise
+        unreadable[str(path)] = str(error)
+        _warn_unreadable(path, error)
+        return VideoRecords(
+            [],
+            path=str(path),
+            info=None,
+            classes=classes,
+            frames_analysed=[],
+            frames_without_face=[],
+            detect_every=1 if detect_every == "auto" else int(detect_every),
+            unreadable=unreadable,
+        )
     if detect_every == "auto":
         rate = min(fps, info.fps or fps) if fps is not None else info.fps / every
         detect_every = max(1, round(rate / DETECTIONS_PER_SECOND))
@@ -325,20 +229,38 @@ def analyze_video(
         math.ceil(info.n_frames / every) if fps is None else math.ceil(info.n_frames * min(1, fps / (info.fps or fps)))
     )
     bar = progress_bar(progress, total or None, str(path))
-    buffer, last, last_time, n = [], {}, 0.0, 0
+    # each frame to detect on waits, with the frames since the one before it, until DETECTION_GROUP are gathered
+    group, buffer, n = [], [], 0
+    last = {"faces": {}, "time": 0.0}
+
+    def search():
+        found = detector.detect_batch([rgb for _, _, rgb, _ in group], n_jobs=n_jobs)
+        for (index, time, rgb, before), faces in zip(group, found):
+            current = dict(zip(tracker.update(faces, time), faces))
+            between(before, last["faces"], last["time"], current, time)
+            emit(index, time, rgb, current, detected=True)
+            last.update(faces=current, time=time)
+        group.clear()
+
     try:
-        for index, time, rgb in iter_frames(path, every=every, fps=fps, info=info):
-            if n % detect_every == 0:
-                faces = detect(rgb)
-                current = dict(zip(tracker.update(faces, time), faces))
-                between(buffer, last, last_time, current, time)
-                emit(index, time, rgb, current, detected=True)
-                buffer, last, last_time = [], current, time
-            else:
-                buffer.append((index, time, rgb))
-            n += 1
-            bar.update()
-        between(buffer, last, last_time, None, last_time)
+        try:
+            for index, time, rgb in iter_frames(path, every=every, fps=fps, info=info):
+                if n % detect_every == 0:
+                    group.append((index, time, rgb, buffer))
+                    buffer = []
+                    if len(group) == DETECTION_GROUP:
+                        search()
+                else:
+                    buffer.append((index, time, rgb))
+                n += 1
+                bar.update()
+        except VideoReadError as error:
+            if on_error == "raise":
+                raise
+            unreadable[str(path)] = str(error)
+            _warn_unreadable(path, error, analysed=n)
+        search()
+        between(buffer, last["faces"], last["time"], None, last["time"])
         classify()
     finally:
         bar.close()
@@ -359,4 +281,10 @@ def analyze_video(
         frames_analysed=analysed,
         frames_without_face=faceless,
         detect_every=int(detect_every),
+        unreadable=unreadable,
     )
+
+
+def _warn_unreadable(path, error, analysed=0):
+    kept = f"; the records hold the {analysed} frames analysed before it" if analysed else ""
+    warnings.warn(f"{error}{kept} (listed in the records' unreadable)", FerskDataWarning, stacklevel=3)

@@ -4,9 +4,11 @@ import csv
 import io
 import os
 import re
+import tempfile
 import warnings
 from dataclasses import replace
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -551,3 +553,62 @@ def test_an_annotated_video_of_a_video_with_sound_says_the_sound_is_left_out(mod
         written = write_annotated_video(path, [], tmp_path / "drawn.mp4")
     with av.open(written) as container:
         assert not container.streams.audio and container.streams.video[0].frames == 3
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_on_error_skip_lists_a_bad_video_and_returns_what_was_read(name, model, clip, tmp_path):
+    # a folder of videos must not stop at its first bad file: analyze_faces' on_error, for a video
+    make, reason = BAD[name]
+    path = make(tmp_path / "bad.mp4", clip)
+    with pytest.warns(FerskDataWarning, match=rf"bad\.mp4.*({reason}).*listed in the records' unreadable"):
+        records = analyze_video(model, path, on_error="skip")
+    assert list(records.unreadable) == [str(path)] and re.search(reason, records.unreadable[str(path)])
+    assert len(records) == len(records.frames_analysed) == 0 or name in ("truncated", "corrupt")
+
+
+def test_on_error_skip_keeps_the_frames_analysed_before_decoding_failed(model, clip, monkeypatch):
+    from fersk.video import _analyze
+
+    whole = analyze_video(model, clip, detect_every=1, n_jobs=None)
+    frames = _analyze.iter_frames
+
+    def fail_after_12(*args, **kwargs):
+        for i, item in enumerate(frames(*args, **kwargs)):
+            if i == 12:
+                raise VideoReadError(f"cannot read video {clip}: corrupt or truncated, decoding failed after frame 11")
+            yield item
+
+    monkeypatch.setattr(_analyze, "iter_frames", fail_after_12)
+    with pytest.raises(VideoReadError, match="after frame 11"):
+        analyze_video(model, clip, detect_every=1)
+    with pytest.warns(FerskDataWarning, match=r"after frame 11; the records hold the 12 frames analysed before it"):
+        part = analyze_video(model, clip, detect_every=1, on_error="skip", n_jobs=None)
+    assert part.frames_analysed == list(range(12)) and part.unreadable
+    # the same records: MTCNN batches the last 4 frames as 4, not within 8, and its boxes move by 1e-5 pixel
+    assert [(r.frame, r.face_id, r.predicted) for r in part] == [(r.frame, r.face_id, r.predicted) for r in whole][:12]
+    np.testing.assert_allclose([r.box for r in part], [r.box for r in whole][:12], atol=1e-3)
+
+
+@pytest.mark.parametrize("detect_every", [1, 3])
+def test_detection_on_worker_processes_gives_the_same_records(model, detect_every):
+    frames = one_face_frames(20)[:5] + [np.full((120, 160, 3), 90, np.uint8)] * 4 + one_face_frames(20)[9:]
+    path = write_clip(Path(tempfile.mkdtemp()) / "gap.mp4", frames)
+    here = analyze_video(model, path, detect_every=detect_every, n_jobs=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FerskDataWarning)  # the four frames without a face, said by both
+        workers = analyze_video(model, path, detect_every=detect_every, n_jobs=2)
+    assert [(r.frame, r.face_id, r.face_found, r.detected) for r in workers] == [
+        (r.frame, r.face_id, r.face_found, r.detected) for r in here
+    ]
+    np.testing.assert_allclose([r.box for r in workers if r.box], [r.box for r in here if r.box], atol=1e-3)
+    np.testing.assert_allclose(
+        [list(r.probabilities.values()) for r in workers if r.face_found],
+        [list(r.probabilities.values()) for r in here if r.face_found],
+        atol=1e-5,
+    )
+    assert detect_every > 1 or (sum(not r.face_found for r in here), len(here)) == (4, 20)
+
+
+def test_on_error_and_n_jobs_are_checked(model, clip):
+    with pytest.raises(ValueError, match=r"on_error must be one of \('raise', 'skip'\), got 'ignore'"):
+        analyze_video(model, clip, on_error="ignore")

@@ -1,0 +1,144 @@
+"""What analyze_video returns: one record per face per analysed frame, and the list of them."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..faces import FaceRecordBase, FaceRecordsBase
+
+
+@dataclass(frozen=True)
+class FrameRecord(FaceRecordBase):
+    """One face in one analysed frame of a video, as :func:`analyze_video` found it.
+
+    The video counterpart of :class:`fersk.faces.FaceRecord` (so :func:`fersk.faces.draw_faces`
+    draws it): a frozen dataclass whose :meth:`to_dict` gives one flat CSV/JSON row.
+
+    Parameters
+    ----------
+    frame : int
+        Index of the frame in the video, counting every frame from 0.
+    time : float
+        The frame's time in seconds from the first frame.
+    face_id : int or None
+        The face's track: the same face keeps its id from frame to frame. None in the one
+        record of a frame without a face.
+    face_found : bool
+        False for the one record of an analysed frame in which no face was found.
+    box : tuple of 4 floats or None
+        ``(left, top, right, bottom)`` in the frame's pixels, as in :class:`fersk.Face`.
+    score : float or None
+        The detector's confidence.
+    probabilities : dict or None
+        Class -> probability, in the estimator's ``classes_`` order.
+    predicted : label or None
+        The class with the highest probability.
+    detected : bool
+        True where the detector ran on this frame; False where the box was carried or
+        interpolated between detections (``detect_every > 1``).
+    """
+
+    frame: int
+    time: float
+    face_id: int | None
+    face_found: bool
+    box: tuple | None
+    score: float | None
+    probabilities: dict | None
+    predicted: object = None
+    detected: bool = True
+
+    _places = {"time": 3}  # a millisecond, as fersk video writes frames.csv
+
+    def _keys(self):
+        """``frame``, ``time``, ``face_id``, ``face_found``, ``detected``."""
+        row = dict(frame=self.frame, time=round(self.time, 6), face_id=self.face_id, face_found=self.face_found)
+        row["detected"] = self.detected
+        return row
+
+    @property
+    def source(self):
+        """The frame the face is in: what :func:`fersk.faces.draw_faces` draws one of."""
+        return ("frame", self.frame)
+
+
+class VideoRecords(FaceRecordsBase):
+    """The records of :func:`analyze_video` (a list of :class:`FrameRecord`, frame by frame),
+    with what was analysed.
+
+    ``to_csv``, ``to_dict``, ``to_frame`` (pandas) and ``to_parquet`` give one row per record,
+    as :class:`fersk.faces.FaceRecords` does; ``to_csv(path, decimals=4)`` is what
+    ``fersk video`` writes as ``frames.csv``.
+
+    Attributes
+    ----------
+    path : str
+    info : VideoInfo
+        The video's frame rate, frame count and size.
+    classes : list
+        The estimator's classes, the order of each record's probabilities.
+    frames_analysed : list of int
+        Index of every analysed frame.
+    frames_without_face : list of int
+        Index of every analysed frame without a face (each has one record with
+        ``face_found=False``): frames where the detector found none, and, with
+        ``detect_every > 1``, frames between detections when no face was being tracked.
+    detect_every : int
+        The detector ran on every ``detect_every``-th analysed frame (``"auto"`` resolved).
+    unreadable : dict
+        ``path -> reason`` when, with ``on_error="skip"``, the video could not be read to its
+        end (``info`` is None when it could not be opened at all); empty otherwise.
+    """
+
+    key_fields = ("frame", "time", "face_id", "face_found", "detected")
+
+    def __init__(
+        self, records, *, path, info, classes, frames_analysed, frames_without_face, detect_every=1, unreadable=None
+    ):
+        super().__init__(records, classes=classes)
+        self.unreadable = dict(unreadable or {})
+        self.detect_every = detect_every
+        self.path = path
+        self.info = info
+        self.frames_analysed = frames_analysed
+        self.frames_without_face = frames_without_face
+
+    @property
+    def face_ids(self):
+        """The ids of the faces tracked, in order of appearance."""
+        return sorted({r.face_id for r in self if r.face_id is not None})
+
+    def summary(self):
+        """Per face id: ``frames`` (analysed frames it is in), ``first`` and ``last`` time in
+        seconds, ``dominant`` (the class of highest mean probability) and ``mean`` (the mean
+        probability of each class)."""
+        out = {}
+        for fid in self.face_ids:
+            mine = [r for r in self if r.face_id == fid]
+            mean = np.mean([[r.probabilities[c] for c in self.classes] for r in mine], axis=0)
+            out[fid] = {
+                "frames": len(mine),
+                "first": mine[0].time,
+                "last": mine[-1].time,
+                "dominant": self.classes[int(np.argmax(mean))],
+                "mean": dict(zip(self.classes, mean.round(4).tolist())),
+            }
+        return out
+
+    def describe(self):
+        """What was found, in a few lines of text (what ``fersk video`` prints): the frames
+        analysed, the faces tracked, and each face's dominant emotion, its mean probability
+        and when the face was seen."""
+        summary = self.summary()
+        lines = [
+            f"{self.path}: {len(self.frames_analysed)} frame{'' if len(self.frames_analysed) == 1 else 's'} "
+            f"analysed, {len(summary)} face{'' if len(summary) == 1 else 's'} tracked, no face in "
+            f"{len(self.frames_without_face)}"
+        ]
+        for fid, face in summary.items():
+            frames = f"{face['frames']} frame" + "s" * (face["frames"] != 1)
+            lines.append(
+                f"face {fid}: {face['dominant']} ({face['mean'][face['dominant']]:.0%} on average) in {frames}, "
+                f"{face['first']:.2f}-{face['last']:.2f} s"
+            )
+        return "\n".join(lines)
