@@ -8,8 +8,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..preprocessing import flatten_images, infer_image_shape
-from ..preprocessing._images import check_fitted_rows
+from ..preprocessing import check_fitted_rows, flatten_images, infer_image_shape
 
 
 class ImageClassifierMixin:

@@ -5,7 +5,8 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn import get_config
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
@@ -88,7 +89,8 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         "detector": [str, FaceDetector],  # names are checked against the registry when used
         "align": ["boolean"],
         "margin": [Interval(Real, 0, 2, closed="both")],
-        "on_missing": [StrOptions({"whole", "error"})],
+        "on_missing": [StrOptions({"whole", "error", "skip"})],  # the vocabulary's three words: "skip" is refused by
+        # _params, with what to use instead, after this check (under _fit_context) would have refused it without
         "grayscale": ["boolean"],
         "image_shape": [tuple, list, None],
         "n_jobs": [Integral, None],
@@ -114,9 +116,10 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.n_jobs = n_jobs
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters and X; nothing is learned. Returns self."""
-        self._params()
+        self._params(validated=True)
         self._items(X, reset=True)
         return self
 
@@ -181,13 +184,17 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         shape = infer_image_shape(self.image_shape, X.shape[1], carried)
         return list(X.reshape(len(X), *shape))
 
-    def _params(self):
+    def _params(self, validated=False):
+        """The cropping parameters, checked: by scikit-learn's constraints (once per ``fit``, under its
+        ``_fit_context``; ``transform``, which needs no ``fit``, checks them itself unless
+        ``skip_parameter_validation`` is set), then by what they cannot say."""
+        if not (validated or get_config()["skip_parameter_validation"]):
+            self._validate_params()
         if self.on_missing == "skip":
             raise ValueError(
                 "on_missing must be 'whole' or 'error' in a FaceCropper, got 'skip': dropping images would "
                 "misalign y; to drop images without a face, prepare the data with fersk.preprocessing.crop_faces"
             )
-        self._validate_params()
         get_detector(self.detector)  # an unknown name fails here, before any work
         return {k: getattr(self, k) for k in ("output_size", "align", "margin", "grayscale")}
 

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from skimage.feature import hog
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -73,9 +73,9 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         self.image_shape = image_shape
         self.n_jobs = n_jobs
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the image shape; returns self."""
-        self._validate_params()
         for name in ("pixels_per_cell", "cells_per_block"):
             value = getattr(self, name)
             # whole numbers as floats (4.0, from a grid of np.linspace, say) are taken as the integers they are

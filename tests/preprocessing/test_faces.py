@@ -5,7 +5,7 @@ from skimage.data import astronaut
 from sklearn.pipeline import make_pipeline
 
 import fersk
-from fersk import FaceCropper, make_faces
+from fersk import FaceCropper, HOGTransformer, make_faces
 from fersk.faces import extract_face
 from fersk.preprocessing import crop_faces
 
@@ -133,3 +133,21 @@ def test_the_cropper_keeps_scikit_learns_contract_on_pixel_rows():
     np.testing.assert_array_equal(listed, crops)
     with pytest.raises(ValueError, match=r"pass image \* 255"):
         cropper.transform(rows / 255)
+
+
+@pytest.mark.parametrize("make", [lambda: HOGTransformer(), lambda: FaceCropper(output_size=16)])
+def test_the_transformers_validate_once_per_fit_and_honour_skip_parameter_validation(make, monkeypatch):
+    # they called _validate_params themselves, whatever scikit-learn's configuration said
+    import sklearn
+
+    X = np.random.default_rng(0).uniform(0, 255, (4, 24 * 24))
+    transformer = make()
+    calls = []
+    validate = type(transformer)._validate_params
+    monkeypatch.setattr(type(transformer), "_validate_params", lambda self: calls.append(1) or validate(self))
+    transformer.fit(X)
+    assert calls == [1]
+    with sklearn.config_context(skip_parameter_validation=True):
+        transformer.fit(X)
+        transformer.transform(X)
+    assert calls == [1]

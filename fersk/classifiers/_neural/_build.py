@@ -5,8 +5,7 @@ import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
 
-from ...training import WeightAveraging
-from ...training._checkpoint import EpochCheckpoint
+from ...training import EpochCheckpoint, WeightAveraging
 from ._params import OPTIMIZERS
 from ._runtime import resolve_device
 

@@ -3,7 +3,7 @@
 import joblib
 import torch
 
-from ...training._checkpoint import read_checkpoint, restore_training_state
+from ...training import read_checkpoint, restore_training_state
 
 # parameters a fit may change and still resume a checkpoint: they do not change the epochs done
 # (max_epochs: a killed run may go on for more); callbacks are left out too (instances that hold state)

@@ -10,7 +10,7 @@ import threading
 
 import torch
 
-from ...training._random import SeededDraws
+from ...training import SeededDraws
 
 
 def resolve_device(device):
