@@ -18,6 +18,8 @@ from PIL import Image
 
 from fersk import FaceCropper, HOGTransformer, load_fer2013, load_image_folder, make_faces
 from fersk.preprocessing import flatten_images
+from fersk.testing import assert_batch_size_independent, assert_order_independent
+from fersk.testing import images as pixel_rows
 
 from .classifiers.test_estimators import FAMILIES
 
@@ -25,12 +27,8 @@ SIZE = 24
 NEURAL = ["cnn", "transfer"]
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-images = st.integers(1, 12).flatmap(lambda n: arrays(np.uint8, (n, SIZE * SIZE)))
-symmetric_images = images.map(
-    lambda X: ((X.reshape(-1, SIZE, SIZE) + X.reshape(-1, SIZE, SIZE)[:, :, ::-1].astype(np.float64)) / 2).reshape(
-        len(X), -1
-    )
-)
+images = pixel_rows(st.integers(1, 12), image_size=SIZE)
+symmetric_images = pixel_rows(st.integers(1, 12), image_size=SIZE, mirror_symmetric=True)
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +68,10 @@ def test_flattened_and_image_shaped_input_give_identical_results(fitted, family,
 @FAST
 @given(X=images, batch_size=st.integers(1, 16), data=st.data())
 def test_a_prediction_does_not_depend_on_batch_size_or_batch_mates(fitted, family, X, batch_size, data):
-    model = fitted[family]
-    alone = np.concatenate([model.predict_proba(row[None]) for row in X])
-    order = data.draw(st.permutations(range(len(X))))
-    if family in NEURAL:
-        model.set_params(batch_size=batch_size)
-    try:
-        shuffled = model.predict_proba(X[order])
-    finally:
-        if family in NEURAL:
-            model.set_params(batch_size=32)
-    np.testing.assert_allclose(shuffled, alone[order], rtol=1e-5, atol=1e-6)
+    # each image alone against the images shuffled, together: the networks with batch_size set to it, HOG+SVM
+    # given them in calls of that many images
+    shuffled = X[data.draw(st.permutations(range(len(X))))]
+    assert_batch_size_independent(fitted[family], shuffled, batch_sizes=[batch_size], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("family", NEURAL)
@@ -133,8 +124,7 @@ def test_transformers_map_each_image_on_its_own(name, X, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # random pixels hold no face: FaceCropper warns, keeps the image
         whole = transformer.transform(X)
-        order = data.draw(st.permutations(range(len(X))))
-        np.testing.assert_array_equal(transformer.transform(X[order]), whole[order])
+        assert_order_independent(transformer, X, order=data.draw(st.permutations(range(len(X)))), rtol=0, atol=0)
         np.testing.assert_array_equal(transformer.transform(X.reshape(-1, SIZE, SIZE)), whole)
     assert np.all(np.isfinite(whole)) and len(whole) == len(X)
 

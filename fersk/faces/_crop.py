@@ -12,9 +12,9 @@ import numpy as np
 from PIL import Image
 
 from ._align import extract_face
-from ._detect import detect_faces_batch
 from ._face import Face
 from ._image import ImageReadError, as_image, as_photo, gray, read_image
+from ._registry import get_detector
 
 # images read and searched at a time: a folder of large photos need not fit in memory
 CHUNK_IMAGES, CHUNK_PIXELS = 64, 50_000_000
@@ -122,7 +122,7 @@ def photo_faces(items, *, detector, n_jobs=None, on_error="raise", unreadable=No
     detector : str, FaceDetector or None
         None (or ``"none"``): no detection, ``faces`` is None for every image.
     n_jobs : int, optional
-        Processes for detection (:func:`detect_faces_batch`); fewer than 8 images are
+        Processes for detection (:func:`fersk.faces.detect_faces_batch`); fewer than 8 images are
         searched in this process, where starting workers would cost more than it saves.
     on_error : {"raise", "skip"}, default="raise"
         A file that cannot be read raises its ``ImageReadError``, or is left out with its
@@ -140,7 +140,8 @@ def photo_faces(items, *, detector, n_jobs=None, on_error="raise", unreadable=No
         n_jobs = None
     for chunk in _read_in_chunks(items, on_error, {} if unreadable is None else unreadable):
         photos = [photo for _, photo in chunk]
-        found = [None] * len(photos) if no_detection(detector) else detect_faces_batch(photos, detector, n_jobs)
+        # as_photo refused 0-1 floats as they came in; its float copy of a dark uint8 photo must not be refused again
+        found = [None] * len(photos) if no_detection(detector) else get_detector(detector).detect_batch(photos, n_jobs)
         yield [(i, photo, faces) for (i, photo), faces in zip(chunk, found)]
 
 

@@ -192,3 +192,17 @@ def test_photos_and_videos_take_the_same_batch_size_and_no_face_words(model, tmp
     np.testing.assert_allclose(list(classified[0].probabilities.values()), expected, atol=1e-6)
     with pytest.raises(ValueError, match=r"wall\.mp4: no face in frame 0"):
         analyze_video(model, path, detect_every=1, on_missing="error", progress=False)
+
+
+def test_a_dark_uint8_photo_is_taken_by_every_door(model):
+    # a uint8 photo whose pixels are all 0 or 1 is a dark photo, not 0-1 floats: as_photo let it in, and
+    # detection refused its float copy, so FaceCropper and analyze_faces raised on it (found by fersk.testing)
+    dark = np.ones((48, 48), np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # no face in it: the whole image is used, and said so
+        crops = FaceCropper(output_size=24, on_missing="whole").fit_transform([dark])
+        records = analyze_faces(model, [dark], n_jobs=None)
+    np.testing.assert_array_equal(crops, np.ones((1, 24 * 24), np.float32))
+    assert [r.face_found for r in records] == [False] and records[0].predicted is not None
+    with pytest.raises(ValueError, match="from 0 to 1"):  # the float 0-1 image is still refused
+        analyze_faces(model, [dark.astype(np.float32)], n_jobs=None)
