@@ -1,0 +1,179 @@
+"""fersk.batch: many photos and videos, partition by partition, in this process and on a two-worker
+LocalCluster: the records of the local call, unreadable files listed, a cut-short run resumed without
+writing anything twice."""
+
+import json
+import warnings
+
+import av
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage.data import astronaut
+
+import fersk
+from fersk import CNNClassifier, FerskDataWarning, analyze_faces, analyze_video, make_faces
+from fersk.batch import _analyze as batch_analyze
+from fersk.batch import analyze_photos, analyze_videos
+
+distributed = pytest.importorskip("distributed", reason="dask.distributed is optional: pip install fersk[dask]")
+
+
+@pytest.fixture(scope="module")
+def model():
+    X, y = make_faces(70, image_size=24, random_state=0)
+    return CNNClassifier(max_epochs=1, module__channels=(4, 8), module__hidden=8, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    return fersk.save(model, tmp_path_factory.mktemp("model") / "m.fersk")
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """Seven small photos of the astronaut, shifted, one of them unreadable, in a folder."""
+    folder = tmp_path_factory.mktemp("photos")
+    face = astronaut()[:300, 80:380]
+    for i in range(6):
+        canvas = np.full((160, 200, 3), 40 * i, np.uint8)
+        canvas[20:140, 10 + 10 * i : 130 + 10 * i] = np.asarray(Image.fromarray(face).resize((120, 120)))
+        Image.fromarray(canvas).save(folder / f"p{i}.png")
+    (folder / "p3b.jpg").write_text("not a photo")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+def local_frame(model, folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FerskDataWarning)
+        return analyze_faces(model, sorted(str(p) for p in folder.iterdir()), on_error="skip", n_jobs=None).to_frame()
+
+
+def assert_same_records(frame, expected):
+    assert list(frame.columns) == list(expected.columns)
+    numbers = expected.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(frame.drop(columns=numbers), expected.drop(columns=numbers), check_dtype=False)
+    # the same faces, probabilities within 1e-5; MTCNN batches photos by size, and a box moves by 1e-5 pixel
+    # with the batch it is found in
+    boxes = [c for c in numbers if c in ("left", "top", "right", "bottom")]
+    rest = [c for c in numbers if c not in boxes]
+    np.testing.assert_allclose(frame[boxes].to_numpy(float), expected[boxes].to_numpy(float), atol=1e-3)
+    np.testing.assert_allclose(frame[rest].to_numpy(float), expected[rest].to_numpy(float), atol=1e-5)
+
+
+def test_photos_in_this_process_give_the_records_of_analyze_faces(model, photos, tmp_path):
+    run = analyze_photos(model, photos, tmp_path / "out", partition_size=3)
+    assert [t.name for t in run.tables] == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert run.written == [0, 1, 2] and run.resumed == [] and run.n_inputs == 7
+    assert list(run.unreadable) == [str(photos / "p3b.jpg")]  # listed, not dropped
+    assert_same_records(run.read(), local_frame(model, photos))
+    marker = json.loads((tmp_path / "out" / "part-00001.json").read_text())
+    assert marker["inputs"] == 3 and list(marker["unreadable"]) == [str(photos / "p3b.jpg")]
+
+
+def test_a_cut_short_run_resumes_and_writes_nothing_twice(model, photos, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    calls = []
+    task = batch_analyze.photo_partition
+
+    def killed_at_the_third(model, paths, *args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C, or the machine going away, while the third partition runs
+        calls.append(paths)
+        return task(model, paths, *args, **kwargs)
+
+    monkeypatch.setattr(batch_analyze, "photo_partition", killed_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        analyze_photos(model, photos, out, partition_size=2, format="csv")
+    monkeypatch.undo()
+    written = {p.name: p.stat().st_mtime_ns for p in out.glob("part-*")}
+    assert sorted(written) == ["part-00000.csv", "part-00000.json", "part-00001.csv", "part-00001.json"]
+    run = analyze_photos(model, photos, out, partition_size=2, format="csv")
+    assert run.resumed == [0, 1] and run.written == [2, 3]
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("part-0000[01]*")} == written  # not written again
+    whole = analyze_photos(model, photos, tmp_path / "whole", partition_size=2, format="csv")
+    for a, b in zip(run.tables, whole.tables):
+        assert a.read_text() == b.read_text()
+    assert run.unreadable == whole.unreadable
+
+
+def test_a_folder_of_another_run_is_refused(model, photos, tmp_path):
+    out = tmp_path / "out"
+    analyze_photos(model, photos, out, partition_size=4, format="csv")
+    with pytest.raises(ValueError, match=r"holds the output of another run \(it differs in partitions\)"):
+        analyze_photos(model, photos, out, partition_size=3, format="csv")
+    with pytest.raises(ValueError, match=r"differs in .*settings"):
+        analyze_photos(model, photos, out, partition_size=4, format="csv", margin=0.3)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("a user's file")
+    with pytest.raises(ValueError, match="not empty and holds no fersk run"):
+        analyze_photos(model, photos, tmp_path / "busy")
+
+
+def test_bad_arguments_say_what_to_do(model, photos, tmp_path):
+    with pytest.raises(ValueError, match=r"takes detector, .* not \['n_jobs'\]"):
+        analyze_photos(model, photos, tmp_path / "o", n_jobs=2)
+    with pytest.raises(ValueError, match="partition_size must be a positive whole number"):
+        analyze_photos(model, photos, tmp_path / "o", partition_size=0)
+    with pytest.raises(ValueError, match="format must be one of"):
+        analyze_photos(model, photos, tmp_path / "o", format="xlsx")
+    with pytest.raises(ValueError, match="scheduler must be None, 'local', a scheduler address"):
+        analyze_photos(model, photos, tmp_path / "o2", scheduler=2)
+    with pytest.raises(ValueError, match="no photos to analyse"):
+        analyze_photos(model, [], tmp_path / "o3")
+    with pytest.raises(ValueError, match="no model file at"):
+        analyze_photos(tmp_path / "missing.fersk", photos, tmp_path / "o4")
+
+
+def test_photos_on_two_workers_give_the_local_records_and_load_the_model_once_each(
+    model, model_file, photos, client, tmp_path
+):
+    expected = local_frame(model, photos)
+    run = analyze_photos(str(model_file), photos, tmp_path / "out", scheduler=client, partition_size=1)
+    assert len(run.tables) == 7 and list(run.unreadable) == [str(photos / "p3b.jpg")]
+    assert_same_records(run.read(), expected)
+    from fersk.batch import _run
+
+    loaded = client.run(lambda: len(_run._LOADED))
+    assert sorted(loaded.values()) == [1, 1]  # both workers worked, and each loaded the file once
+    run = analyze_photos(model, photos, tmp_path / "scattered", scheduler=client, partition_size=3)
+    assert_same_records(run.read(), expected)
+
+
+def write_clip(path, n=8, shift=3):
+    face = np.asarray(Image.fromarray(astronaut()[:300, 80:380]).resize((90, 90)))
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 112, "yuv420p"
+        for i in range(n):
+            frame = np.full((112, 160, 3), 80, np.uint8)
+            frame[10:100, 5 + shift * i : 95 + shift * i] = face
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("where", ["here", "cluster"])
+def test_videos_one_table_each_with_the_records_of_analyze_video(where, model, tmp_path, request):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    clips = [write_clip(folder / "a.mp4", shift=2), write_clip(folder / "b.mp4", shift=4)]
+    (folder / "c.mp4").write_text("not a video")
+    scheduler = request.getfixturevalue("client") if where == "cluster" else None
+    run = analyze_videos(model, folder, tmp_path / "out", scheduler=scheduler, detect_every=2, format="csv")
+    assert [t.name for t in run.tables] == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
+    assert list(run.unreadable) == [str(folder / "c.mp4")]
+    frame = run.read()
+    for clip in clips:
+        expected = analyze_video(model, clip, detect_every=2, n_jobs=None).to_frame()
+        mine = frame[frame.video == str(clip)].drop(columns="video").reset_index(drop=True)
+        assert_same_records(mine, expected)
+    assert (frame.video == str(folder / "c.mp4")).sum() == 0
