@@ -69,6 +69,9 @@ class RunFolder:
                     f"{self.path} holds the output of another run (it differs in {', '.join(changed)}); "
                     "resume a run with the same inputs, model and settings, or give another output folder"
                 )
+            # what a run killed mid-write left beside its tables (fersk._atomic's temporary names)
+            for stale in self.path.glob(".part-*.tmp*"):
+                stale.unlink(missing_ok=True)
         elif any(self.path.iterdir()):
             raise ValueError(
                 f"{self.path} is not empty and holds no fersk run ({MANIFEST}); give an empty or new output folder"
