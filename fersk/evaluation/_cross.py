@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._calibration import N_BINS, _reliability
 from ._metrics import classification_metrics
 
 
@@ -33,7 +34,9 @@ def cross_dataset_evaluation(models, datasets):
     dict
         JSON-serialisable: ``models`` and ``datasets`` (the names, in order) and
         ``scores[model][dataset]``, each the :func:`classification_metrics` of the pair
-        (``accuracy``, ``macro_f1``, ``per_class``, confusion matrices) plus ``classes``
+        (``accuracy``, ``macro_f1``, ``per_class``, confusion matrices) plus ``ece`` (the
+        :func:`expected_calibration_error` of the probabilities restricted to the shared
+        classes and summing to 1 again), ``classes``
         (the shared classes scored), ``excluded`` (true label -> images left out) and
         ``not_in_dataset`` (the model's classes the dataset lacks).
         :func:`cross_dataset_table` renders it; :func:`plot_cross_dataset` draws it.
@@ -88,9 +91,12 @@ def _score_pair(model_name, model, data_name, X, y):
     shared = np.isin(classes, present)
     X_known = X[known] if hasattr(X, "shape") else [x for x, k in zip(X, known) if k]
     proba = np.asarray(model.predict_proba(X_known), dtype=np.float64)
-    proba[:, ~shared] = -np.inf
+    proba[:, ~shared] = 0
+    total = proba.sum(axis=1, keepdims=True)
+    proba = np.divide(proba, total, out=np.full_like(proba, 1 / shared.sum()) * shared, where=total > 0)
     y_pred = classes[proba.argmax(axis=1)]
     metrics = classification_metrics(y[known], y_pred, labels=classes[shared])
+    metrics["ece"] = _reliability(y[known], proba, classes, N_BINS)["ece"]
     metrics["classes"] = classes[shared].tolist()
     metrics["excluded"] = {str(c): int(n) for c, n in zip(excluded_labels, counts)}
     metrics["not_in_dataset"] = classes[~shared].tolist()

@@ -20,6 +20,8 @@ def _duration(seconds):
 def plot_confusion_matrix(metrics, *, normalize=True, title=None):
     """The confusion matrix of an :func:`evaluate` result, as a heatmap with counts.
 
+    Drawn by scikit-learn's :class:`~sklearn.metrics.ConfusionMatrixDisplay`.
+
     Parameters
     ----------
     metrics : dict
@@ -36,24 +38,30 @@ def plot_confusion_matrix(metrics, *, normalize=True, title=None):
     --------
     >>> from fersk.evaluation import classification_metrics
     >>> fig = plot_confusion_matrix(classification_metrics(["a", "b"], ["a", "a"]))
-    >>> fig.axes[0].get_xlabel()
-    'predicted'
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].texts[0].get_text().split()
+    ('predicted', ['1.00', '(1)'])
     """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
     classes = metrics["classes"]
     counts = np.asarray(metrics["confusion_matrix"])
     values = np.asarray(metrics["confusion_matrix_normalized"]) if normalize else counts
     size = 1.6 + 0.75 * len(classes)
     fig = Figure(figsize=(size + 1.2, size))
     ax = fig.add_subplot()
-    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    threshold = values.max() / 2 if values.size else 0
-    for (i, j), count in np.ndenumerate(counts):
-        text = f"{values[i, j]:.2f}\n({count})" if normalize else str(count)
-        colour = "white" if values[i, j] > threshold else "black"
-        ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    ax.set_yticks(range(len(classes)), classes)
+    display = ConfusionMatrixDisplay(values, display_labels=classes).plot(
+        ax=ax,
+        cmap="Blues",
+        xticks_rotation=45,
+        values_format=".2f" if normalize else "d",
+        im_kw={"vmin": 0, "vmax": 1} if normalize else None,
+        text_kw={"fontsize": 8},
+    )
+    if normalize:  # the fraction of the true class, and the count under it
+        for (i, j), count in np.ndenumerate(counts):
+            display.text_[i, j].set_text(f"{values[i, j]:.2f}\n({count})")
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title or f"accuracy {metrics['accuracy']:.1%}, macro-F1 {metrics['macro_f1']:.3f}")

@@ -10,15 +10,16 @@ from datetime import date
 from pathlib import Path
 
 from .._atomic import save_figure, write_text
+from ._calibration import plot_reliability
 from ._metrics import write_json
 from ._plots import (
-    _duration,
     plot_class_metrics,
     plot_confusion_matrix,
     plot_model_comparison,
     plot_prediction_grid,
     plot_training_curves,
 )
+from ._tables import _trust_sections, comparison_table, per_class_table
 
 
 def write_report(out, models, results, X_test, y_test, *, description="", n_train=None):
@@ -78,8 +79,10 @@ def write_report(out, models, results, X_test, y_test, *, description="", n_trai
 def write_evaluation(out, estimator, result, **info):
     """Write one model's evaluation to the folder ``out``, as ``fersk evaluate`` does.
 
-    The folder gets ``metrics.json`` (``info`` and ``result``), ``confusion.png``,
-    ``class-metrics.png`` and, for a network with a training history, ``curves.png``.
+    The folder gets ``metrics.json`` (``info`` and ``result``), ``report.md`` (the
+    figures, calibration and consistency as tables), ``confusion.png``,
+    ``class-metrics.png``, ``reliability.png`` (for a result with calibration) and, for a
+    network with a training history, ``curves.png``.
 
     Parameters
     ----------
@@ -101,129 +104,21 @@ def write_evaluation(out, estimator, result, **info):
     write_json({**info, **result}, out / "metrics.json")
     _save(plot_confusion_matrix(result), out / "confusion.png")
     _save(plot_class_metrics(result), out / "class-metrics.png")
+    figures = ["![confusion matrix](confusion.png) ![per-class metrics](class-metrics.png)"]
+    if "reliability" in result:
+        _save(plot_reliability(result), out / "reliability.png")
+        figures.append("![reliability diagram](reliability.png)")
     if hasattr(estimator, "module_") and len(estimator.history):
         _save(plot_training_curves(estimator), out / "curves.png")
+        figures.append("![training curves](curves.png)")
+    name = str(info.get("model", type(estimator).__name__))
+    lines = ["# fersk evaluate", ""]
+    lines += [f"{key.capitalize()}: {value}." for key, value in info.items() if key not in ("model",)]
+    lines += [f"Model: {name}.", "", comparison_table({name: result}), ""]
+    lines += ["## Per class", "", per_class_table({name: result}, metrics=("precision", "recall", "f1")), ""]
+    lines += _trust_sections({name: result}) + ["## Figures", "", "\n\n".join(figures), ""]
+    write_text(out / "report.md", "\n".join(lines))
     return out
-
-
-def comparison_table(results):
-    """The models side by side, as a Markdown table: accuracy, balanced accuracy, macro-F1, training time.
-
-    Parameters
-    ----------
-    results : dict of str to dict
-        :func:`fersk.evaluation.evaluate`'s result per model name.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> results = {"m": {"accuracy": 0.5, "balanced_accuracy": 0.4, "macro_f1": 0.3}}
-    >>> results["timed"] = {**results["m"], "fit_seconds": 0.0431}  # kept as measured, shown to two digits
-    >>> print(comparison_table(results))
-    | model | accuracy | balanced accuracy | macro-F1 | training time |
-    |---|---:|---:|---:|---:|
-    | m | 50.00% | 40.00% | 0.300 |  |
-    | timed | 50.00% | 40.00% | 0.300 | 0.043 s |
-    """
-    rows = [
-        "| model | accuracy | balanced accuracy | macro-F1 | training time |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, r in results.items():
-        seconds = _duration(r["fit_seconds"]) if "fit_seconds" in r else ""
-        rows.append(
-            f"| {name} | {r['accuracy']:.2%} | {r['balanced_accuracy']:.2%} | {r['macro_f1']:.3f} | {seconds} |"
-        )
-    return "\n".join(rows)
-
-
-def per_class_table(results, *, metrics=("f1",)):
-    """Per-class figures of one or more models, as a Markdown table: one row per class.
-
-    Parameters
-    ----------
-    results : dict of str to dict
-        :func:`fersk.evaluation.evaluate`'s result per model name (the same classes).
-    metrics : str or tuple of {"precision", "recall", "f1"}, default=("f1",)
-        The columns of each model, after the class's support.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> result = {"per_class": {"happy": {"precision": 0.9, "recall": 0.8, "f1": 0.847, "support": 10}}}
-    >>> print(per_class_table({"m": result}, metrics=("precision", "f1")))
-    | class | support | precision | F1 |
-    |---|---:|---:|---:|
-    | happy | 10 | 0.900 | 0.847 |
-    """
-    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
-    if not metrics or set(metrics) - {"precision", "recall", "f1"}:
-        raise ValueError(f"metrics must be some of precision, recall, f1; got {metrics!r}")
-    if not results:
-        raise ValueError("results is empty: give evaluate()'s result per model name")
-    names = list(results)
-    label = {"precision": "precision", "recall": "recall", "f1": "F1"}
-    heads = [label[m] if len(names) == 1 else f"{n} {label[m]}" for n in names for m in metrics]
-    rows = ["| class | support | " + " | ".join(heads) + " |", "|---|---:|" + "---:|" * len(heads)]
-    for c, first in results[names[0]]["per_class"].items():
-        cells = " | ".join(f"{results[n]['per_class'][c][m]:.3f}" for n in names for m in metrics)
-        rows.append(f"| {c} | {first['support']} | {cells} |")
-    return "\n".join(rows)
-
-
-def cross_dataset_table(result, *, metrics=("accuracy", "macro_f1")):
-    """A :func:`cross_dataset_evaluation` result as a Markdown table: models as rows, datasets as columns.
-
-    Each cell gives the figures on the classes the model and dataset share; a footnote
-    names, per pair, the images left out and the classes not scored.
-
-    Parameters
-    ----------
-    result : dict
-        From :func:`fersk.evaluation.cross_dataset_evaluation`.
-    metrics : tuple of str, default=("accuracy", "macro_f1")
-        Which figures each cell shows; accuracies are shown as percentages.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> cell = {"accuracy": 0.5, "macro_f1": 0.25, "excluded": {"contempt": 3}, "not_in_dataset": []}
-    >>> print(cross_dataset_table({"models": ["m"], "datasets": ["d"], "scores": {"m": {"d": cell}}}))
-    | model | d |
-    |---|---:|
-    | m | 50.00% / 0.250 |
-    <BLANKLINE>
-    m on d: left out 3 images labelled contempt (the model does not know it).
-    """
-    rows = ["| model | " + " | ".join(result["datasets"]) + " |", "|---|" + "---:|" * len(result["datasets"])]
-    notes = []
-    for model in result["models"]:
-        cells = []
-        for dataset in result["datasets"]:
-            score = result["scores"][model][dataset]
-            cells.append(" / ".join(_figure(m, score[m]) for m in metrics))
-            for label, count in score["excluded"].items():
-                notes.append(
-                    f"{model} on {dataset}: left out {count} images labelled {label} (the model does not know it)."
-                )
-            if score["not_in_dataset"]:
-                missing = ", ".join(score["not_in_dataset"])
-                notes.append(f"{model} on {dataset}: never predicts {missing} (the dataset does not have it).")
-        rows.append(f"| {model} | " + " | ".join(cells) + " |")
-    return "\n".join(rows + ([""] + notes if notes else []))
-
-
-def _figure(metric, value):
-    return f"{value:.2%}" if "accuracy" in metric else f"{value:.3f}"
 
 
 def _slug(name):
@@ -243,7 +138,11 @@ def _write_plots(out, models, results, X_test, y_test):
         lines = [f"### {name}", ""]
         _save(plot_confusion_matrix(results[name], title=name), out / f"confusion-{slug}.png")
         _save(plot_class_metrics(results[name], title=name), out / f"class-metrics-{slug}.png")
-        lines.append(f"![confusion matrix](confusion-{slug}.png) ![per-class metrics](class-metrics-{slug}.png)")
+        figures = f"![confusion matrix](confusion-{slug}.png) ![per-class metrics](class-metrics-{slug}.png)"
+        if "reliability" in results[name]:
+            _save(plot_reliability(results[name], title=name), out / f"reliability-{slug}.png")
+            figures += f" ![reliability diagram](reliability-{slug}.png)"
+        lines.append(figures)
         if hasattr(model, "module_"):
             from ..explain import plot_class_heatmaps, plot_explanations
 
@@ -293,6 +192,7 @@ def _markdown(description, n_train, n_test, table, results, sections):
             "",
             per_class_table(results),
             "",
+            *_trust_sections(results),
             "## Each model",
             "",
             "\n\n".join(sections),
