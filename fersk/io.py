@@ -70,12 +70,38 @@ FITTED = {
     "class_weight_": lambda value: np.asarray(value, dtype=float),
     "n_features_in_": int,
 }
+
+
+def _temperature(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"a temperature is a positive number, not {value!r}")
+    return float(value)
+
+
+def _fractions(value):
+    """A sorted 1-D array of numbers in [0, 1]: calibration scores as fersk.calibrate stores them."""
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ValueError("calibration scores are a list of numbers")
+    array = np.asarray(value, dtype=float)
+    if not (np.isfinite(array).all() and (array >= 0).all() and (array <= 1).all()):
+        raise ValueError("calibration scores lie between 0 and 1")
+    return np.sort(array)
+
+
 NEURAL_FITTED = {
     "class_prior_": lambda value: np.asarray(value, dtype=float),
     "prior_shift_": float,
+    # fersk.calibrate's (fersk.classifiers._calibrate): read back only as numbers, checked
+    "temperature_": _temperature,
+    "conformal_scores_": _fractions,
+    "confidence_right_": _fractions,
+    "confidence_wrong_": _fractions,
 }
 # what files written before an attribute existed predict with: unshifted
 FITTED_DEFAULTS = {"prior_shift_": 0.0}
+# fitted attributes a model may lack, saved where present: fersk.calibrate's (a model not calibrated), and
+# class_prior_ (a file written before it existed, such as the shipped fer2013, loaded and saved again)
+OPTIONAL_FITTED = {"class_prior_", "temperature_", "conformal_scores_", "confidence_right_", "confidence_wrong_"}
 
 
 def save(estimator, path):
@@ -133,7 +159,11 @@ def _manifest(estimator):
         "fersk_version": __version__,
         "torch_version": torch.__version__,
         "params": encode_params(estimator, CLASS_PARAMS),
-        "fitted": {name: _fitted_value(getattr(estimator, name)) for name in _fitted_attributes(estimator)},
+        "fitted": {
+            name: _fitted_value(getattr(estimator, name))
+            for name in _fitted_attributes(estimator)
+            if name not in OPTIONAL_FITTED or name in vars(estimator)
+        },
     }
     if isinstance(estimator, NeuralImageClassifier):
         manifest["history"] = json.loads(json.dumps(estimator.history.to_list(), default=float))
@@ -236,8 +266,12 @@ def load(path, device=None):
     _check_known_params(cls, params, manifest, path)
     estimator = cls(**params)
     for name, read in _fitted_attributes(estimator).items():
-        if name in fitted:  # files from before class_prior_ existed lack it
-            setattr(estimator, name, read(fitted[name]))
+        if name in fitted:  # files from before class_prior_ existed lack it, an uncalibrated model temperature_
+            try:
+                value = read(fitted[name])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{path} holds a value for {name} that fersk cannot use: {exc}") from None
+            setattr(estimator, name, value)
     if isinstance(estimator, NeuralImageClassifier):
         _restore_network(estimator, members[MODULE], manifest.get("history", []), device)
     else:

@@ -13,7 +13,7 @@ from .._pretrained import DEFAULT_MODEL
 from ..datasets import IMAGE_EXTENSIONS, count_frames, load_dataset, train_test_parts
 from ..exceptions import FerskDataWarning
 from ..explain import METHODS, plot_explanation
-from ..faces import MTCNNDetector, analyze_faces, face_inputs, split_face_cropper, write_annotated
+from ..faces import MTCNNDetector, analyze_faces, face_inputs, prediction_answers, split_face_cropper, write_annotated
 from ._common import (
     DEFAULT_HELP,
     MODEL_HELP,
@@ -35,6 +35,8 @@ def predict(args):
     """One row per face of each photo: box, predicted emotion, probabilities; printed, as CSV, drawn."""
     detector = _detector(args)
     model = load_model(args.model)
+    asked = {"coverage": args.coverage, "abstain_precision": args.abstain_precision}
+    prediction_answers(model, None, **asked)  # a model without calibration scores: said before the photos are read
     missing = [p for p in args.images if not Path(p).exists()]
     if missing:
         raise ValueError(f"no such image file(s): {', '.join(map(str, missing[:5]))}")
@@ -52,7 +54,7 @@ def predict(args):
         )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "skipped .* images that cannot be read", FerskDataWarning)  # said below
-        records = analyze_faces(model, images, detector=detector, on_error="skip")
+        records = analyze_faces(model, images, detector=detector, on_error="skip", **asked)
     if not records:
         unreadable = "; ".join(f"{path}: {reason}" for path, reason in records.unreadable.items())
         raise ValueError(
@@ -75,7 +77,27 @@ def predict(args):
         + (f", photos that cannot be read: {len(records.unreadable)} (skipped)" if records.unreadable else ""),
         file=sys.stderr,
     )
+    _say_confidence(model, records)
     return SKIPPED if records.unreadable else 0
+
+
+def _say_confidence(model, records):
+    """On stderr: what the prediction_set and unsure columns mean, with the thresholds they came from."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    summary = records.summary()
+    if records.coverage is not None:
+        print(
+            f"prediction sets at {records.coverage:.0%} coverage: the classes at least "
+            f"{final.set_threshold(records.coverage):.3f} probable (from {len(final.conformal_scores_)} validation "
+            f"faces); {summary['faces_with_several_classes']} face(s) with more than one class",
+            file=sys.stderr,
+        )
+    if records.abstain_precision is not None:
+        print(
+            f"unsure below a top probability of {final.unsure_threshold(records.abstain_precision):.3f} "
+            f"({records.abstain_precision:.0%} precision on validation faces): {summary['unsure']} face(s)",
+            file=sys.stderr,
+        )
 
 
 def _detector(args):
@@ -223,6 +245,17 @@ def _whole_number(least, what="a whole number"):
     return parse
 
 
+def _fraction(value):
+    """An argparse type: a number between 0 and 1, such as 0.9."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < 1:
+        raise argparse.ArgumentTypeError(f"takes a number between 0 and 1, such as 0.9, got {value!r}")
+    return number
+
+
 def _detect_every(value):
     if value == "auto":
         return value
@@ -255,6 +288,21 @@ def add_parsers(commands):
     )
     prd.add_argument("--csv", help="write the rows to this CSV file")
     prd.add_argument("--annotate", metavar="DIR", help="write each photo with boxes and labels as DIR/<name>.png")
+    prd.add_argument(
+        "--coverage",
+        type=_fraction,
+        metavar="LEVEL",
+        help="add a prediction_set column: the emotions each face may be, a set that holds the true one this "
+        "often on faces like the model's validation faces (0.9: nine in ten; split conformal prediction). The "
+        "model must hold calibration scores (fersk.calibrate); the shipped models do",
+    )
+    prd.add_argument(
+        "--abstain-precision",
+        type=_fraction,
+        metavar="LEVEL",
+        help="add an unsure column: True for each face whose top probability is below the threshold at which "
+        "the model's validation answers were right this often (0.9: nine in ten)",
+    )
     prd.set_defaults(handler=predict)
 
     exp = commands.add_parser(

@@ -27,6 +27,8 @@ def analyze_faces(
     batch_size=64,
     n_jobs=-1,
     progress=None,
+    coverage=None,
+    abstain_precision=None,
 ):
     """Find every face in each image and classify it: one record per face per image.
 
@@ -89,6 +91,14 @@ def analyze_faces(
         A progress bar (tqdm) on stderr, counting the images whose faces were found; None
         shows it only on a terminal. Images are read and searched a few dozen at a time,
         so that a folder of large photos need not fit in memory.
+    coverage : float, optional
+        Give each face a prediction set (its record's ``prediction_set``): the classes it may
+        be, most probable first, a set that holds the true class this often (0.9: nine faces
+        in ten) on faces like the model's validation faces; split conformal prediction on the
+        scores :func:`fersk.calibrate` stored in the model (:func:`prediction_answers`).
+    abstain_precision : float, optional
+        Say "unsure" (the record's ``unsure``) for each face whose top probability is below
+        the threshold at which the model's validation answers were right this often.
 
     Returns
     -------
@@ -100,7 +110,9 @@ def analyze_faces(
     ------
     ValueError
         Naming the file, for a missing or unreadable image (see :func:`read_image`),
-        unless ``on_error="skip"``.
+        unless ``on_error="skip"``; before any image is read, for ``coverage`` or
+        ``abstain_precision`` with a model that holds no calibration scores (saying how to
+        fit them: :func:`fersk.calibrate`).
 
     Warns
     -----
@@ -126,6 +138,9 @@ def analyze_faces(
     """
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    model, _ = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
+    asked = {"coverage": coverage, "abstain_precision": abstain_precision}
+    prediction_answers(model, None, **asked)  # a model without calibration scores is said before the work
     X, records = face_inputs(
         estimator,
         images,
@@ -137,18 +152,84 @@ def analyze_faces(
         n_jobs=n_jobs,
         progress=progress,
     )
-    model, _ = split_face_cropper(estimator)
     batches = [np.asarray(model.predict_proba(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
     proba = np.concatenate(batches) if batches else None
     classes = plain_classes(model)
     records.classes = classes
+    records.coverage, records.abstain_precision = coverage, abstain_precision
+    answers = prediction_answers(model, proba, **asked) if batches else []
     rows = iter(range(len(X)))
     for n, record in enumerate(records):
         if record.face_found or on_missing == "whole":
             k = next(rows)
             probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
-            records[n] = replace(record, probabilities=probabilities, predicted=classes[int(np.argmax(proba[k]))])
+            predicted = classes[int(np.argmax(proba[k]))]
+            records[n] = replace(record, probabilities=probabilities, predicted=predicted, **answers[k])
     return records
+
+
+def prediction_answers(model, proba, *, coverage=None, abstain_precision=None):
+    """Each face's prediction set and abstention, from its probabilities: the fields of its record.
+
+    What :func:`analyze_faces` and :func:`fersk.analyze_video` put beside ``predicted``: the
+    classes of the model's :meth:`~fersk.CNNClassifier.predict_sets` for ``coverage``, most
+    probable first, and its :meth:`~fersk.CNNClassifier.predict_unsure` for
+    ``abstain_precision``. Called with ``proba=None`` it only checks that the model can answer.
+
+    Parameters
+    ----------
+    model : fitted classifier or Pipeline
+        Its last step calibrated with :func:`fersk.calibrate`.
+    proba : ndarray of shape (n_faces, n_classes) or None
+        The model's ``predict_proba`` of the faces.
+    coverage, abstain_precision : float, optional
+        As for :func:`analyze_faces`; None: not asked for.
+
+    Returns
+    -------
+    list of dict
+        Per face: ``prediction_set`` (tuple of labels, or None where ``coverage`` is None) and
+        ``unsure`` (bool, or None where ``abstain_precision`` is None).
+
+    Raises
+    ------
+    ValueError
+        For a model without calibration scores, saying how to fit them.
+
+    Examples
+    --------
+    >>> from fersk import CNNClassifier, make_faces
+    >>> from fersk.classifiers import calibrate
+    >>> X, y = make_faces(300, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=2, module__channels=(8, 16), random_state=0).fit(X[:200], y[:200])
+    >>> answers = prediction_answers(calibrate(model, X[200:], y[200:]), model.predict_proba(X[:2]), coverage=0.9)
+    >>> sorted(answers[0]), type(answers[0]["prediction_set"]).__name__, answers[0]["unsure"]
+    (['prediction_set', 'unsure'], 'tuple', None)
+    """
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    if (coverage is not None or abstain_precision is not None) and not callable(getattr(final, "predict_sets", None)):
+        raise ValueError(
+            "prediction sets and abstaining need a fersk neural classifier calibrated on validation images, and "
+            f"this model ends in a {type(final).__name__}: fersk.calibrate(model, X_val, y_val) on a "
+            "CNNClassifier or TransferClassifier"
+        )
+    if proba is None:  # the thresholds alone: what a model without calibration scores cannot give is said now
+        if coverage is not None:
+            final.set_threshold(coverage)
+        if abstain_precision is not None:
+            final.unsure_threshold(abstain_precision)
+        return []
+    answers = [{"prediction_set": None, "unsure": None} for _ in range(len(proba))]
+    if coverage is not None:
+        classes = plain_classes(final)
+        sets = final.predict_sets(proba=proba, coverage=coverage)
+        for row, kept, answer in zip(np.asarray(proba), sets, answers):
+            order = np.argsort(-row, kind="stable")
+            answer["prediction_set"] = tuple(classes[k] for k in order if kept[k])
+    if abstain_precision is not None:
+        for unsure, answer in zip(final.predict_unsure(proba=proba, precision=abstain_precision), answers):
+            answer["unsure"] = bool(unsure)
+    return answers
 
 
 def face_inputs(

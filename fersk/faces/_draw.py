@@ -28,10 +28,12 @@ _PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 
 def draw_faces(image, records, *, min_size=256):
     """The image with each face's box and label (emotion and probability) drawn on it.
 
-    Line width and font size follow the image's size, so labels read on 128-pixel photos
-    and on large ones alike. An image whose record says no face was found gets its label
-    ("no face", and the whole image's prediction when it was classified) in its top-left
-    corner.
+    A face whose record holds a prediction set of several classes is labelled with them
+    (``sad or neutral``), and one the model abstains on is labelled ``unsure (...)``, in grey
+    (:func:`analyze_faces` with ``coverage`` and ``abstain_precision``). Line width and font
+    size follow the image's size, so labels read on 128-pixel photos and on large ones alike.
+    An image whose record says no face was found gets its label ("no face", and the whole
+    image's prediction when it was classified) in its top-left corner.
 
     Parameters
     ----------
@@ -78,7 +80,7 @@ def draw_faces(image, records, *, min_size=256):
     font = _font(max(11, round(side / 24)))
     draw = ImageDraw.Draw(picture)
     for record in records:
-        colour = emotion_colour(record.predicted)
+        colour = _colour(record)
         if record.box is None:
             text = "no face" if record.predicted is None else f"no face: {_label(record)}"
             _draw_label(draw, text, (0, 0), colour, font, picture.size, line)
@@ -145,8 +147,20 @@ def write_annotated(images, records, folder):
     return list(targets.values())
 
 
+UNSURE_COLOUR = (128, 128, 128)  # a face the model abstains on: mid grey (neutral is light grey), whatever its guess
+
+
 def _label(record):
-    return f"{record.predicted} {record.probability:.0%}"
+    """``happy 93%``; a prediction set of several classes, ``sad or neutral``; abstaining, ``unsure (sad 41%)``."""
+    labels = getattr(record, "prediction_set", None)
+    text = f"{record.predicted} {record.probability:.0%}"
+    if labels is not None and len(labels) > 1:
+        text = " or ".join(map(str, labels))
+    return f"unsure ({text})" if getattr(record, "unsure", None) else text
+
+
+def _colour(record):
+    return UNSURE_COLOUR if getattr(record, "unsure", None) else emotion_colour(record.predicted)
 
 
 def emotion_colour(label):

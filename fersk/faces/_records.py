@@ -15,6 +15,10 @@ import numpy as np
 from .._atomic import atomic_path
 
 BOX_FIELDS = ("left", "top", "right", "bottom")
+# the columns of an honest "unsure", after ``predicted``, where they were asked for (analyze_faces'
+# coverage and abstain_precision): the prediction set, its labels joined by SET_SEPARATOR, and the abstention
+CONFIDENCE_FIELDS = ("prediction_set", "unsure")
+SET_SEPARATOR = "|"
 
 
 class FaceRecordBase:
@@ -22,7 +26,8 @@ class FaceRecordBase:
 
     Subclasses are frozen dataclasses with ``face_found``, ``box``, ``score``,
     ``probabilities`` and ``predicted`` fields, and say which fields lead their rows
-    (``_keys``) and which they round to other decimals (``_places``).
+    (``_keys``) and which they round to other decimals (``_places``). Those with
+    ``prediction_set`` and ``unsure`` fields (None where not asked for) give them as columns.
     """
 
     _places = {}
@@ -34,8 +39,9 @@ class FaceRecordBase:
 
     def to_dict(self, decimals=None):
         """The record as one flat row of plain Python values: the record's own keys, then
-        ``left``, ``top``, ``right``, ``bottom``, ``score``, ``predicted``, and one column per
-        class. Missing values are None.
+        ``left``, ``top``, ``right``, ``bottom``, ``score``, ``predicted``, where they were asked
+        for ``prediction_set`` (its labels joined by ``|``, most probable first) and ``unsure``,
+        and one column per class. Missing values are None.
 
         Parameters
         ----------
@@ -51,6 +57,11 @@ class FaceRecordBase:
         row = self._keys()
         row.update(zip(BOX_FIELDS, self.box if self.box is not None else (None,) * 4))
         row.update(score=self.score, predicted=self.predicted)
+        labels = getattr(self, "prediction_set", None)
+        if labels is not None:
+            row["prediction_set"] = SET_SEPARATOR.join(map(str, labels))
+        if getattr(self, "unsure", None) is not None:
+            row["unsure"] = self.unsure
         row.update(self.probabilities or {})
         return round_row(row, decimals, self._places)
 
@@ -63,16 +74,21 @@ class FaceRecordsBase(list):
 
     key_fields = ()
 
-    def __init__(self, records=(), *, classes=None):
+    def __init__(self, records=(), *, classes=None, coverage=None, abstain_precision=None):
         super().__init__(records)
         self.classes = list(classes) if classes is not None else None
+        self.coverage = coverage
+        self.abstain_precision = abstain_precision
 
     def fields(self):
-        """The columns of :meth:`to_csv` and :meth:`to_frame`, in order."""
+        """The columns of :meth:`to_csv` and :meth:`to_frame`, in order: ``prediction_set`` and
+        ``unsure`` where ``coverage`` and ``abstain_precision`` were asked for."""
         classes = self.classes
         if classes is None:  # records made without a model (face_inputs): the classes they hold
             classes = list(dict.fromkeys(c for r in self for c in (r.probabilities or {})))
-        return [*self.key_fields, *BOX_FIELDS, "score", "predicted", *classes]
+        asked = (getattr(self, "coverage", None), getattr(self, "abstain_precision", None))
+        confidence = [name for name, value in zip(CONFIDENCE_FIELDS, asked) if value is not None]
+        return [*self.key_fields, *BOX_FIELDS, "score", "predicted", *confidence, *classes]
 
     def to_dict(self, decimals=None):
         """One flat row per record (see ``to_dict`` of the records).
@@ -177,6 +193,14 @@ class FaceRecord(FaceRecordBase):
         was classified (``on_missing="skip"`` and no face).
     predicted : label or None
         The class with the highest probability.
+    prediction_set : tuple or None
+        With ``coverage`` given to :func:`analyze_faces`: the classes the face may be, most
+        probable first, a set that holds the true class ``coverage`` of the time
+        (:meth:`fersk.CNNClassifier.predict_sets`); None otherwise.
+    unsure : bool or None
+        With ``abstain_precision`` given to :func:`analyze_faces`: True when the model abstains,
+        the top probability being below the threshold chosen for that precision
+        (:meth:`fersk.CNNClassifier.predict_unsure`); ``predicted`` still gives its best guess.
 
     Examples
     --------
@@ -187,6 +211,9 @@ class FaceRecord(FaceRecordBase):
     >>> record = FaceRecord(0, "a.jpg", 0, True, (40.04, 30.0, 90.0, 95.0), 0.99871, {"happy": 0.91234}, "happy")
     >>> record.to_dict(decimals=2)["left"], record.to_dict(decimals=2)["happy"], record.probability
     (40.0, 0.91, 0.91234)
+    >>> unsure = FaceRecord(0, None, 0, True, None, None, {"sad": 0.5, "neutral": 0.4}, "sad", ("sad", "neutral"), True)
+    >>> unsure.to_dict()["prediction_set"], unsure.to_dict()["unsure"]
+    ('sad|neutral', True)
     """
 
     image: int
@@ -197,6 +224,8 @@ class FaceRecord(FaceRecordBase):
     score: float | None
     probabilities: dict | None
     predicted: object = None
+    prediction_set: tuple | None = None
+    unsure: bool | None = None
 
     def _keys(self):
         """``image`` (the path, else the position), ``face``, ``face_found``."""
@@ -228,6 +257,9 @@ class FaceRecords(FaceRecordsBase):
         of :func:`face_inputs`, which classifies nothing).
     unreadable : dict
         Path -> reason, for each file that could not be read.
+    coverage, abstain_precision : float or None
+        As given to :func:`analyze_faces`: where set, the rows have a ``prediction_set`` and an
+        ``unsure`` column.
 
     Examples
     --------
@@ -243,8 +275,8 @@ class FaceRecords(FaceRecordsBase):
 
     key_fields = ("image", "face", "face_found")
 
-    def __init__(self, records=(), *, classes=None, unreadable=None):
-        super().__init__(records, classes=classes)
+    def __init__(self, records=(), *, classes=None, unreadable=None, coverage=None, abstain_precision=None):
+        super().__init__(records, classes=classes, coverage=coverage, abstain_precision=abstain_precision)
         self.unreadable = dict(unreadable or {})
 
     @property
@@ -264,13 +296,18 @@ class FaceRecords(FaceRecordsBase):
         faces = [r for r in self if r.face_found]
         predicted = [r.predicted for r in faces if r.predicted is not None]
         order = self.classes or sorted(set(predicted), key=str)
-        return {
+        counts = {
             "images": self.n_images,
             "faces": len(faces),
             "images_without_face": len(self.images_without_face),
             "unreadable": len(self.unreadable),
             "predicted": {c: predicted.count(c) for c in order},
         }
+        if self.coverage is not None:  # faces whose prediction set holds more than one class
+            counts["faces_with_several_classes"] = sum(len(r.prediction_set or ()) > 1 for r in faces)
+        if self.abstain_precision is not None:
+            counts["unsure"] = sum(bool(r.unsure) for r in faces)
+        return counts
 
     def describe(self):
         """What was found, in a few lines of text: the photos, their faces, and how many
@@ -290,6 +327,12 @@ class FaceRecords(FaceRecordsBase):
             f"no face in {s['images_without_face']}, unreadable {s['unreadable']}"
         ]
         lines += [f"{c}: {n} face{'s' * (n != 1)}" for c, n in s["predicted"].items()]
+        if "faces_with_several_classes" in s:
+            n = s["faces_with_several_classes"]
+            lines.append(f"{self.coverage:.0%} prediction sets: {n} face{'s' * (n != 1)} with more than one class")
+        if "unsure" in s:
+            n = s["unsure"]
+            lines.append(f"unsure at {self.abstain_precision:.0%} precision: {n} face{'s' * (n != 1)}")
         return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ from ...training import FocalLoss
 from .._base import ImageClassifierMixin
 from ._batches import BatchesMixin
 from ._build import BuildMixin
+from ._confidence import ConfidenceMixin
 from ._docs import compose_doc
 from ._fit import FitMixin
 from ._params import ParametersMixin
@@ -26,6 +27,7 @@ class NeuralImageClassifier(
     ResumeMixin,  # checkpoint files (_resume.py)
     PriorShiftMixin,  # prior_shift and its choice (_prior_shift.py)
     PredictMixin,  # predict_proba, predict, transform (_predict.py)
+    ConfidenceMixin,  # the temperature, prediction sets and abstention fersk.calibrate fits (_confidence.py)
     ImageClassifierMixin,
     TransformerMixin,
     NeuralNetClassifier,

@@ -187,6 +187,15 @@ class_prior_ : ndarray of shape (n_classes,)
     Frequency of each class in the training labels.
 prior_shift_ : float
     The prior shift in use: ``prior_shift``, or the one ``"auto"`` chose.
+temperature_ : float
+    Set by :func:`fersk.calibrate` (absent before): the temperature ``predict_proba`` applies,
+    ``softmax(log(p) / temperature_)``, fitted on validation images. ``fit`` drops it.
+conformal_scores_ : ndarray of shape (n_validation,)
+    Set by :func:`fersk.calibrate`: the split conformal scores of the validation images, sorted,
+    from which :meth:`predict_sets` gives sets of any coverage. ``fit`` drops them.
+confidence_right_, confidence_wrong_ : ndarray
+    Set by :func:`fersk.calibrate`: the top probability of the validation images answered right
+    and wrong, from which :meth:`predict_unsure` chooses its threshold. ``fit`` drops them.
 history_ : skorch.History
     Losses, accuracy and timing per epoch.
 device_ : str

@@ -11,6 +11,7 @@ from skorch.dataset import Dataset
 from ...preprocessing import flatten_images, infer_image_shape
 from ...training import FocalLoss
 from .._base import check_labels
+from .._calibrate import CALIBRATION_ATTRIBUTES
 
 
 class FitMixin:
@@ -118,6 +119,8 @@ class FitMixin:
                 "on images of every class"
             )
         self.prior_shift_ = 0.0 if self.prior_shift == "auto" else float(self.prior_shift)
+        for name in CALIBRATION_ATTRIBUTES:  # fersk.calibrate's: a network trained further answers otherwise
+            self.__dict__.pop(name, None)
         self.validation_set_ = self.tuning_set_ = None
         if (X_val is None) != (y_val is None):
             raise ValueError("pass both X_val and y_val, or neither")

@@ -25,6 +25,8 @@ class PredictMixin(TransformerMixin):
         above 0), they are the network's probabilities divided by the training class
         frequencies to that power and renormalised: the posterior the network would
         give were the classes more evenly frequent than in training.
+        Calibrated by :func:`fersk.calibrate`, they are last taken to its temperature
+        (``softmax(log(p) / temperature_)``), which leaves each image's most probable class.
 
         Parameters
         ----------
@@ -44,7 +46,8 @@ class PredictMixin(TransformerMixin):
                 "array, one flattened image per row with pixel values 0-255, as fit takes them: give the "
                 "dataset's images as one (e.g. np.stack([image for image, _ in dataset]))"
             )
-        return self._proba(self._to_tensors(self._validate_predict(X)), shift=self.prior_shift_)
+        proba = self._proba(self._to_tensors(self._validate_predict(X)), shift=self.prior_shift_)
+        return self._tempered(proba)  # temperature_ from fersk.calibrate: each row keeps its argmax
 
     def _dataset_proba(self, dataset):
         """Probabilities of the images of a skorch ``Dataset``, through skorch's ``forward``.
