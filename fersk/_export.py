@@ -21,6 +21,9 @@ from ._atomic import write_atomically
 from .classifiers import HOGSVMClassifier, NeuralImageClassifier
 from .training import tta_views
 
+# what fersk.classifiers.calibrate adds to a probability before its log, as predict_proba does
+TEMPER_EPS = float(np.finfo(np.float64).eps)
+
 INPUT_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}
 QUANTIZE = (None, "int8")
 OPSET = 17  # ONNX Runtime 1.14 (2023) and later run it; the exporter's own default moves with torch
@@ -43,15 +46,19 @@ class InferenceGraph(nn.Module):
     class_weights : array-like of shape (n_classes,), optional
         What each class's probability is multiplied by before renormalising:
         ``class_prior_ ** -prior_shift_``. None leaves the probabilities as they are.
+    temperature : float, default=1.0
+        The temperature :func:`fersk.classifiers.calibrate` fitted (``temperature_``), applied
+        last, as ``predict_proba`` applies it: ``softmax(log(p) / temperature)``.
     """
 
-    def __init__(self, module, image_shape, tta=None, class_weights=None):
+    def __init__(self, module, image_shape, tta=None, class_weights=None, temperature=1.0):
         super().__init__()
         self.module = module
         self.image_shape = tuple(int(d) for d in image_shape)
         self.tta = tta
         weights = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", weights)
+        self.temperature = float(temperature)
 
     def forward(self, images):
         h, w, c = self.image_shape
@@ -61,6 +68,8 @@ class InferenceGraph(nn.Module):
         if self.class_weights is not None:
             proba = proba * self.class_weights
             proba = proba / proba.sum(dim=1, keepdim=True)
+        if self.temperature != 1.0:
+            proba = torch.softmax(torch.log(proba + TEMPER_EPS) / self.temperature, dim=1)
         return proba
 
 
@@ -128,7 +137,8 @@ def inference_graph(estimator):
     module = copy.deepcopy(estimator.module_).cpu().eval()
     shift = float(getattr(estimator, "prior_shift_", 0.0))
     weights = np.asarray(estimator.class_prior_, dtype=float) ** -shift if shift else None
-    return InferenceGraph(module, estimator.image_shape_, estimator.tta, weights).eval()
+    temperature = float(vars(estimator).get("temperature_", 1.0))
+    return InferenceGraph(module, estimator.image_shape_, estimator.tta, weights, temperature).eval()
 
 
 def export_onnx(estimator, path, *, input_dtype="float32", quantize=None, calibration=None):
@@ -253,6 +263,7 @@ def export_onnx(estimator, path, *, input_dtype="float32", quantize=None, calibr
         "input_dtype": input_dtype,
         "tta": str(estimator.tta).lower(),  # "none", "flip" or "crops"
         "prior_shift": str(float(getattr(estimator, "prior_shift_", 0.0))),
+        "temperature": str(float(vars(estimator).get("temperature_", 1.0))),
         "quantize": str(quantize).lower(),  # "none" or "int8"
         "estimator": type(estimator).__name__,
         "fersk_version": __version__,

@@ -177,3 +177,31 @@ def test_videos_one_table_each_with_the_records_of_analyze_video(where, model, t
         mine = frame[frame.video == str(clip)].drop(columns="video").reset_index(drop=True)
         assert_same_records(mine, expected)
     assert (frame.video == str(folder / "c.mp4")).sum() == 0
+
+
+def test_the_commands_run_a_folder_into_partitions_and_resume(model_file, photos, client, tmp_path, capsys):
+    from fersk.cli import main
+
+    address = client.scheduler.address
+    out = tmp_path / "out"
+    argv = ["predict", str(photos), "--model", str(model_file), "--scheduler", address, "--out", str(out)]
+    assert main([*argv, "--format", "csv"]) == 1  # one file could not be read: named, and the status says so
+    captured = capsys.readouterr()
+    assert f"could not read {photos / 'p3b.jpg'}" in captured.err
+    assert "photos: 7, partitions written: 1, done before: 0, unreadable: 1" in captured.out
+    assert main([*argv, "--format", "csv"]) == 1
+    assert "partitions written: 0, done before: 1" in capsys.readouterr().out
+    assert main([*argv, "--csv", str(tmp_path / "rows.csv")]) == 2
+    assert "--csv belong to a run in this process" in capsys.readouterr().err
+    assert main(["predict", str(photos), "--model", str(model_file), "--scheduler", address]) == 2
+    assert "give --out DIR" in capsys.readouterr().err
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_clip(videos / "a.mp4")
+    write_clip(videos / "b.mp4", shift=5)
+    argv = ["video", str(videos / "a.mp4"), str(videos / "b.mp4"), "--model", str(model_file)]
+    assert main([*argv, "--scheduler", address, "--out", str(tmp_path / "v"), "--format", "csv"]) == 0
+    assert "videos: 2, partitions written: 2" in capsys.readouterr().out
+    frame = pd.concat([pd.read_csv(tmp_path / "v" / f"part-0000{i}.csv") for i in (0, 1)])
+    assert sorted(set(frame.video)) == [str(videos / "a.mp4"), str(videos / "b.mp4")]

@@ -55,7 +55,8 @@ def analyze_photos(model, photos, out, *, scheduler=None, partition_size=256, fo
         Photos per partition: per task, and per file written.
     **settings
         Passed to :func:`fersk.analyze_faces`: ``detector``, ``align``, ``margin``,
-        ``on_missing``, ``batch_size``. The records are those it returns for the same photos.
+        ``on_missing``, ``batch_size``, ``coverage``, ``abstain_precision``. The records are
+        those it returns for the same photos.
 
     Returns
     -------
@@ -108,7 +109,8 @@ def analyze_videos(model, videos, out, *, scheduler=None, format="auto", progres
         Video files, and folders searched recursively for videos (by extension), in order.
     **settings
         Passed to :func:`fersk.analyze_video`: ``every``, ``fps``, ``detector``,
-        ``detect_every``, ``align``, ``margin``, ``min_iou``, ``on_missing``, ``batch_size``.
+        ``detect_every``, ``align``, ``margin``, ``min_iou``, ``on_missing``, ``batch_size``,
+        ``coverage``, ``abstain_precision``.
 
     Returns
     -------

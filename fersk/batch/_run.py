@@ -16,8 +16,10 @@ from ._store import write_partition
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".gif"})
 # what a partition's analysis may be given; the rest (on_error, n_jobs, progress) the run sets itself
-PHOTO_SETTINGS = ("detector", "align", "margin", "on_missing", "batch_size")
+CONFIDENCE = ("coverage", "abstain_precision")
+PHOTO_SETTINGS = ("detector", "align", "margin", "on_missing", "batch_size", *CONFIDENCE)
 VIDEO_SETTINGS = ("every", "fps", "detector", "detect_every", "align", "margin", "min_iou", "on_missing", "batch_size")
+VIDEO_SETTINGS += CONFIDENCE
 
 # the models a worker process has loaded, by name or file (and the file's size and time): each loads once
 _LOADED = {}

@@ -14,6 +14,7 @@ from ..datasets import IMAGE_EXTENSIONS, count_frames, load_dataset, train_test_
 from ..exceptions import FerskDataWarning
 from ..explain import METHODS, plot_explanation
 from ..faces import MTCNNDetector, analyze_faces, face_inputs, prediction_answers, split_face_cropper, write_annotated
+from ._batch import add_batch_options, predict_batch, video_batch
 from ._common import (
     DEFAULT_HELP,
     MODEL_HELP,
@@ -37,6 +38,8 @@ def predict(args):
     model = load_model(args.model)
     asked = {"coverage": args.coverage, "abstain_precision": args.abstain_precision}
     prediction_answers(model, None, **asked)  # a model without calibration scores: said before the photos are read
+    if args.scheduler or args.out:
+        return predict_batch(args, detector, asked)
     missing = [p for p in args.images if not Path(p).exists()]
     if missing:
         raise ValueError(f"no such image file(s): {', '.join(map(str, missing[:5]))}")
@@ -177,19 +180,25 @@ def video_command(args):
     """Faces of a video tracked and classified: frames.csv, timeline.png and, with --annotate, annotated.mp4."""
     from ..video import analyze_video, plot_emotion_timeline, video_info, write_annotated_video
 
+    asked = {"coverage": args.coverage, "abstain_precision": args.abstain_precision}
+    if args.scheduler or len(args.video) > 1:
+        prediction_answers(load_model(args.model), None, **asked)  # said before any worker starts
+        return video_batch(args, asked)
+    args.video = args.video[0]
     suffix = Path(args.video).suffix.lower()
     photo = suffix in IMAGE_EXTENSIONS and Path(args.video).is_file()  # a missing one is video_info's to say
     if photo and not (suffix in ANIMATIONS and count_frames(args.video) > 1):
         raise ValueError(f"{args.video} is a photo: find and classify its faces with `fersk predict {args.video}`")
     video_info(args.video)  # a missing file, a camera, not a video: said before the model loads
     model = load_model(args.model)
+    prediction_answers(model, None, **asked)
     out = output_folder(args.out, "--out")
     if args.annotate and (out / "annotated.mp4").resolve() == Path(args.video).resolve():
         raise ValueError(
             f"--annotate would write {out / 'annotated.mp4'} over the video it reads: choose another --out"
         )
     every, fps, detect_every = args.every, args.fps, args.detect_every
-    records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None)
+    records = analyze_video(model, args.video, every=every, fps=fps, detect_every=detect_every, progress=None, **asked)
     records.to_csv(out / "frames.csv", decimals=4)
     save_figure(plot_emotion_timeline(records), out / "timeline.png", dpi=110)
     if args.annotate:
@@ -303,6 +312,13 @@ def add_parsers(commands):
         help="add an unsure column: True for each face whose top probability is below the threshold at which "
         "the model's validation answers were right this often (0.9: nine in ten)",
     )
+    prd.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write the rows partition by partition into DIR (Parquet, or CSV), resumable, instead of printing "
+        "them; with --scheduler, on a Dask cluster",
+    )
+    add_batch_options(prd)
     prd.set_defaults(handler=predict)
 
     exp = commands.add_parser(
@@ -327,7 +343,12 @@ def add_parsers(commands):
         description="Find, track and classify every face of a video; write DIR/frames.csv (one row per face per "
         "analysed frame), DIR/timeline.png and, with --annotate, DIR/annotated.mp4.",
     )
-    vid.add_argument("video", help="a video file (MP4, MOV, MKV, AVI, WebM..., an animated GIF); not a camera")
+    vid.add_argument(
+        "video",
+        nargs="+",
+        help="a video file (MP4, MOV, MKV, AVI, WebM..., an animated GIF); not a camera. Several videos, or "
+        "folders of them, with --scheduler: one task each, a table each in --out",
+    )
     vid.add_argument("--model", default=DEFAULT_MODEL, help=DEFAULT_HELP)
     rate = vid.add_mutually_exclusive_group()
     rate.add_argument("--every", type=int, default=1, help="analyse every N-th frame (default: 1)")
@@ -341,6 +362,13 @@ def add_parsers(commands):
     )
     vid.add_argument("--out", default="fersk-video", help="output folder (default: fersk-video)")
     vid.add_argument("--annotate", action="store_true", help="also write annotated.mp4 with boxes and labels")
+    vid.add_argument(
+        "--coverage", type=_fraction, metavar="LEVEL", help="as for fersk predict: a prediction_set column"
+    )
+    vid.add_argument(
+        "--abstain-precision", type=_fraction, metavar="LEVEL", help="as for fersk predict: an unsure column"
+    )
+    add_batch_options(vid)
     vid.set_defaults(handler=video_command)
 
     onx = commands.add_parser(

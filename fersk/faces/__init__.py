@@ -10,7 +10,7 @@ every door of fersk uses; ``read_image(path)`` reads a photo upright.
 
 from ._align import FER2013_LANDMARKS, extract_face
 from ._analyze import analyze_faces, face_inputs, prediction_answers, split_face_cropper
-from ._crop import crop_face, model_input_shape, photo_faces
+from ._crop import crop_face, model_input_shape, no_detection, photo_faces, whole_image
 from ._detect import detect_faces, detect_faces_batch
 from ._draw import draw_faces, emotion_colour, write_annotated
 from ._face import LANDMARK_NAMES, Face
@@ -44,11 +44,13 @@ __all__ = [
     "get_detector",
     "list_detectors",
     "model_input_shape",
+    "no_detection",
     "photo_faces",
     "plain_classes",
     "prediction_answers",
     "read_image",
     "register_detector",
     "split_face_cropper",
+    "whole_image",
     "write_annotated",
 ]

@@ -7,11 +7,15 @@ import numpy as np
 
 from ..exceptions import FerskDataWarning, VideoReadError
 from ..faces import (
+    Face,
     crop_face,
     get_detector,
     model_input_shape,
+    no_detection,
     plain_classes,
+    prediction_answers,
     split_face_cropper,
+    whole_image,
 )
 from ._reader import check_sampling, iter_frames, progress_bar, video_info
 from ._records import FrameRecord, VideoRecords
@@ -41,6 +45,8 @@ def analyze_video(
     batch_size=64,
     n_jobs=-1,
     progress=None,
+    coverage=None,
+    abstain_precision=None,
 ):
     """Find, follow and classify every face of a video: one record per face per analysed frame.
 
@@ -61,8 +67,10 @@ def analyze_video(
     fps : float, optional
         Instead of ``every``: analyse about this many frames per second of video (the first
         frame at or after each multiple of ``1 / fps`` seconds).
-    detector : str or FaceDetector, default="mtcnn"
-        As for :func:`fersk.detect_faces`.
+    detector : str, FaceDetector or None, default="mtcnn"
+        As for :func:`fersk.detect_faces`. None: no detection, as for
+        :func:`fersk.analyze_faces`: each analysed frame is the face (a video of a face
+        already cut out), resized whole, one record per frame with face id 0.
     detect_every : int or "auto", default="auto"
         Run the detector on every ``detect_every``-th analysed frame only; in between, each
         face's box and landmarks are interpolated between its two detections (carried from
@@ -100,6 +108,9 @@ def analyze_video(
         same either way: the tracker still sees the frames in order.
     progress : bool or None, default=None
         A progress bar (tqdm) on stderr; None shows it only on a terminal.
+    coverage, abstain_precision : float, optional
+        Prediction sets and "unsure", as for :func:`fersk.analyze_faces`: each record's
+        ``prediction_set`` and ``unsure``, columns of the CSV and labels of the annotated video.
 
     Returns
     -------
@@ -156,8 +167,13 @@ def analyze_video(
     estimator, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
     detector, align, margin = framing["detector"], framing["align"], framing["margin"]
     shape = model_input_shape(estimator)
-    detector = get_detector(detector)
+    whole_frames = no_detection(detector)
+    detector = None if whole_frames else get_detector(detector)
+    if whole_frames:
+        detect_every = 1  # each frame is its own "detection": the whole frame
     classes = plain_classes(estimator)
+    asked = {"coverage": coverage, "abstain_precision": abstain_precision}
+    prediction_answers(estimator, None, **asked)  # a model without calibration scores is said before decoding
     unreadable = {}
     try:
         info = video_info(path)
@@ -175,6 +191,7 @@ def analyze_video(
             frames_without_face=[],
             detect_every=1 if detect_every == "auto" else int(detect_every),
             unreadable=unreadable,
+            **asked,
         )
     if detect_every == "auto":
         rate = min(fps, info.fps or fps) if fps is not None else info.fps / every
@@ -186,16 +203,21 @@ def analyze_video(
     def classify():
         crops = [crop for _, crop in pending if crop is not None]
         proba = np.asarray(estimator.predict_proba(np.stack(crops).astype(np.float32))) if crops else None
+        answers = prediction_answers(estimator, proba, **asked) if crops else []
         k = 0
         for (frame, time, fid, face, detected), crop in pending:
             probabilities = predicted = None
+            answer = {}
             if crop is not None:
                 probabilities = dict(zip(classes, proba[k].astype(float).tolist()))
                 predicted = classes[int(np.argmax(proba[k]))]
+                answer = answers[k]
                 k += 1
-            box, score = (face.box, face.score) if face is not None else (None, None)
+            box, score = (face.box, None if whole_frames else face.score) if face is not None else (None, None)
             found = face is not None
-            records.append(FrameRecord(frame, time, fid, found, box, score, probabilities, predicted, detected))
+            records.append(
+                FrameRecord(frame, time, fid, found, box, score, probabilities, predicted, detected, **answer)
+            )
         pending.clear()
 
     def emit(index, time, rgb, faces, detected):
@@ -210,7 +232,10 @@ def analyze_video(
             whole = crop_face(rgb, None, shape).reshape(-1) if on_missing == "whole" else None
             pending.append(((index, time, None, None, detected), whole))
         for fid, face in faces.items():
-            crop = crop_face(rgb, face, shape, align=align, margin=margin).reshape(-1)
+            if whole_frames:
+                crop = whole_image(rgb, shape).reshape(-1)
+            else:
+                crop = crop_face(rgb, face, shape, align=align, margin=margin).reshape(-1)
             pending.append(((index, time, fid, face, detected), crop))
         if len(pending) >= batch_size:
             classify()
@@ -234,11 +259,14 @@ def analyze_video(
     last = {"faces": {}, "time": 0.0}
 
     def search():
-        found = detector.detect_batch([rgb for _, _, rgb, _ in group], n_jobs=n_jobs)
+        if whole_frames:
+            found = [[Face((0.0, 0.0, float(rgb.shape[1]), float(rgb.shape[0])), 1.0, None)] for _, _, rgb, _ in group]
+        else:
+            found = detector.detect_batch([rgb for _, _, rgb, _ in group], n_jobs=n_jobs)
         for (index, time, rgb, before), faces in zip(group, found):
             current = dict(zip(tracker.update(faces, time), faces))
             between(before, last["faces"], last["time"], current, time)
-            emit(index, time, rgb, current, detected=True)
+            emit(index, time, rgb, current, detected=not whole_frames)
             last.update(faces=current, time=time)
         group.clear()
 
@@ -282,6 +310,7 @@ def analyze_video(
         frames_without_face=faceless,
         detect_every=int(detect_every),
         unreadable=unreadable,
+        **asked,
     )
 
 

@@ -35,7 +35,13 @@ class FrameRecord(FaceRecordBase):
         The class with the highest probability.
     detected : bool
         True where the detector ran on this frame; False where the box was carried or
-        interpolated between detections (``detect_every > 1``).
+        interpolated between detections (``detect_every > 1``), or where detection is off
+        (``detector=None``).
+    prediction_set : tuple or None
+        With ``coverage``: the classes the face may be, most probable first (as in
+        :class:`fersk.faces.FaceRecord`).
+    unsure : bool or None
+        With ``abstain_precision``: whether the top probability is below the model's threshold.
     """
 
     frame: int
@@ -47,6 +53,8 @@ class FrameRecord(FaceRecordBase):
     probabilities: dict | None
     predicted: object = None
     detected: bool = True
+    prediction_set: tuple | None = None
+    unsure: bool | None = None
 
     _places = {"time": 3}  # a millisecond, as fersk video writes frames.csv
 
@@ -93,9 +101,20 @@ class VideoRecords(FaceRecordsBase):
     key_fields = ("frame", "time", "face_id", "face_found", "detected")
 
     def __init__(
-        self, records, *, path, info, classes, frames_analysed, frames_without_face, detect_every=1, unreadable=None
+        self,
+        records,
+        *,
+        path,
+        info,
+        classes,
+        frames_analysed,
+        frames_without_face,
+        detect_every=1,
+        unreadable=None,
+        coverage=None,
+        abstain_precision=None,
     ):
-        super().__init__(records, classes=classes)
+        super().__init__(records, classes=classes, coverage=coverage, abstain_precision=abstain_precision)
         self.unreadable = dict(unreadable or {})
         self.detect_every = detect_every
         self.path = path

@@ -1,5 +1,6 @@
 """fersk.video on short clips the tests write with PyAV: tracking, sampling, figures, bad input."""
 
+import copy
 import csv
 import io
 import os
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 from skimage.data import astronaut
 
+import fersk
 from fersk import CNNClassifier, FerskDataWarning, analyze_video, make_faces
 from fersk.cli import main
 from fersk.video import VideoReadError, iter_frames, plot_emotion_timeline, video_info, write_annotated_video
@@ -612,3 +614,35 @@ def test_detection_on_worker_processes_gives_the_same_records(model, detect_ever
 def test_on_error_and_n_jobs_are_checked(model, clip):
     with pytest.raises(ValueError, match=r"on_error must be one of \('raise', 'skip'\), got 'ignore'"):
         analyze_video(model, clip, on_error="ignore")
+
+
+def test_detector_none_classifies_each_whole_frame_as_analyze_faces_does(model, clip):
+    # analyze_faces(detector=None) takes each image as the face; the video door refused None
+    records = analyze_video(model, clip, every=4, detector=None)
+    frames = [rgb for _, _, rgb in iter_frames(clip, every=4)]
+    photos = fersk.analyze_faces(model, frames, detector=None, n_jobs=None)
+    assert [(r.frame, r.face_id, r.face_found, r.detected) for r in records] == [
+        (i, 0, True, False) for i in (0, 4, 8, 12, 16)
+    ]
+    assert [r.box for r in records] == [(0.0, 0.0, 160.0, 120.0)] * 5 == [r.box for r in photos]
+    np.testing.assert_allclose(
+        [list(r.probabilities.values()) for r in records], [list(r.probabilities.values()) for r in photos], atol=1e-6
+    )
+
+
+def test_prediction_sets_and_unsure_reach_the_frame_records_and_the_csv(model, clip, tmp_path):
+    from fersk.classifiers import calibrate
+
+    X, y = make_faces(140, image_size=24, random_state=1)
+    calibrated = calibrate(copy.deepcopy(model), X, y)
+    with pytest.raises(ValueError, match="calibrate"):  # said before any frame is decoded
+        analyze_video(model, clip, coverage=0.9)
+    records = analyze_video(calibrated, clip, every=5, coverage=0.9, abstain_precision=0.1)
+    photos = fersk.analyze_faces(
+        calibrated, [rgb for _, _, rgb in iter_frames(clip, every=5)], coverage=0.9, abstain_precision=0.1, n_jobs=None
+    )
+    assert [r.prediction_set for r in records] == [r.prediction_set for r in photos]
+    assert [r.unsure for r in records] == [r.unsure for r in photos]
+    assert all(r.prediction_set[0] == r.predicted for r in records)
+    header = next(csv.reader(io.StringIO(records.to_csv(io.StringIO()).getvalue())))
+    assert header[header.index("predicted") + 1 : header.index("predicted") + 3] == ["prediction_set", "unsure"]
