@@ -19,6 +19,7 @@ _EXPORTS = {
     "adapt_pretrained": "classifiers",
     "analyze_faces": "faces",
     "analyze_video": "video",
+    "calibrate": "classifiers",
     "canonical_emotion": "datasets",
     "CNNClassifier": "classifiers",
     "crop_faces": "preprocessing",
