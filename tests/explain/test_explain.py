@@ -66,7 +66,7 @@ def test_a_chosen_layer_and_bad_arguments(models, faces):
     first_conv = model.module_.features[0]
     assert explain(model, X[:2], layer=first_conv).shape == (2, 24, 24)
     with pytest.raises(ValueError, match="method must be"):
-        explain(model, X[:2], method="lime")
+        explain(model, X[:2], method="saliency")
     with pytest.raises(ValueError, match="never saw"):
         explain(model, X[:2], target="bored")
 
