@@ -52,10 +52,39 @@ def killed_run(photos, out, partition_size, n_parts):
     return sorted(p.name for p in Path(out).glob("part-*.json"))
 
 
+def plot(figures, path):
+    """Photos per second against the number of workers, beside perfect scaling: docs/images/batch_workers.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fersk._atomic import save_figure
+
+    workers = [1, 2]
+    speed = [figures[f"{n} worker(s): photos/s"] for n in workers]
+    fig, ax = plt.subplots(figsize=(4.2, 3.2))
+    ax.plot(workers, [speed[0] * n for n in workers], "k:", label="perfect scaling")
+    ax.plot(workers, speed, "o-", label="analyze_photos on a LocalCluster")
+    ax.set(xlabel="workers (one core each)", ylabel="photos per second", xticks=workers, ylim=(0, None))
+    ax.set_title(f"{figures['photos']:,} muxspace test photos", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the first 200 photos; written to benchmarks/out/")
+    parser.add_argument("--plot", action="store_true", help="only draw the figure again, from results/batch.json")
     args = parser.parse_args()
+    figure = Path(__file__).resolve().parent.parent / "docs" / "images" / "batch_workers.png"
+    if args.plot:
+        import json
+
+        results = Path(__file__).resolve().parent / "results" / "batch.json"
+        plot(json.loads(results.read_text())["figures"], figure)
+        return
     from distributed import Client, LocalCluster
 
     start = time.perf_counter()
@@ -96,6 +125,8 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(record("batch-quick" if args.quick else "batch", figures, time.perf_counter() - start))
+    if not args.quick:
+        plot(figures, figure)
 
 
 if __name__ == "__main__":

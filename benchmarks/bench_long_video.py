@@ -3,8 +3,8 @@
 ratios at most 1.1.
 
 Each video is analysed in a fresh process (spawned), whose peak resident memory is its ``ru_maxrss``; the
-two run one after the other, twice (short, long, short, long), and the best round of each is kept: the
-machine is shared and noisy. The clips are synthetic (the astronaut's face, skimage.data, moving across
+two run one after the other (short, long), ``--rounds`` times (default 1), and the best round of each is
+kept: the machine is shared and noisy. The clips are synthetic (the astronaut's face, skimage.data, moving across
 the frame at 25 fps). ``--quick``: 10 s against 60 s.
 """
 
@@ -64,13 +64,14 @@ def measure(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10 s against 60 s; written to benchmarks/out/")
+    parser.add_argument("--rounds", type=int, default=1, help="short then long, this many times (default: 1)")
     args = parser.parse_args()
     start = time.perf_counter()
     short, long = (10, 60) if args.quick else (60, 600)
     folder = Path(tempfile.mkdtemp())
     clips = {s: make_clip(folder / f"{s}s.mp4", s) for s in (short, long)}
     best = {}
-    for _ in range(2):
+    for _ in range(args.rounds):
         for s, path in clips.items():
             per_frame, frames, records, peak = measure(path)
             best[s] = min(best.get(s, (np.inf,)), (per_frame, frames, records, peak))
