@@ -133,13 +133,13 @@ def test_video_frames_get_the_rows_of_the_same_frames_as_photos(model, tmp_path)
         out.mux(stream.encode())
     decoded = [rgb for _, _, rgb in iter_frames(path)]  # the pixels analyze_video sees, after the codec
     video = analyze_video(model, path, detect_every=1, progress=False)
-    # one photo a call, as the video detects one frame at a time (MTCNN's batches of several images agree
-    # with single images to about 1e-5 pixels only)
+    # one photo a call; the video searches its frames 8 at a time, and MTCNN's batches of several images agree
+    # with single images to about 1e-5 pixel: the same faces, boxes within a thousandth of a pixel
     photos = [record for frame in decoded for record in analyze_faces(model, frame)]
     assert [r.frame for r in video] == [0, 1, 2, 3] and len(photos) == 4
-    assert [r.box for r in video] == [r.box for r in photos]
+    np.testing.assert_allclose([r.box for r in video], [r.box for r in photos], atol=1e-3)
     for v, p in zip(video, photos):
-        np.testing.assert_allclose(list(v.probabilities.values()), list(p.probabilities.values()), atol=1e-6)
+        np.testing.assert_allclose(list(v.probabilities.values()), list(p.probabilities.values()), atol=1e-5)
 
 
 def test_no_face_found_has_one_vocabulary_in_every_door(model, folder):
