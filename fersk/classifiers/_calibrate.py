@@ -45,8 +45,8 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
     - ``temperature_``: the temperature that minimises the log-loss on ``X_val``, so that its
       probabilities mean what they say (70% is right about 70% of the time); each image keeps
       its most probable class, so ``predict`` and accuracy do not change;
-    - ``conformal_scores_``: the split conformal scores (``1 - `` the calibrated probability of
-      the true class) of the validation images, from which :meth:`predict_sets` gives, at any
+    - ``conformal_scores_``: the split conformal scores (one minus the calibrated probability
+      of the true class) of the validation images, from which :meth:`predict_sets` gives, at any
       coverage asked, the set of classes that holds the true one that often;
     - ``confidence_right_`` and ``confidence_wrong_``: the top probability of the validation
       images answered right and wrong, from which :meth:`predict_unsure` chooses the threshold
