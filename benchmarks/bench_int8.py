@@ -62,7 +62,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="interleaved throughput rounds (default: 3)")
     parser.add_argument("--calls", type=int, default=100, help="single-image calls per latency (default: 100)")
     parser.add_argument("--calibration", type=int, default=512, help="calibration faces (default: 512)")
-    parser.add_argument("--quick", action="store_true", help="300 faces of each test set, 1 round, 10 calls; writes to out/")
+    parser.add_argument(
+        "--quick", action="store_true", help="300 faces of each test set, 1 round, 10 calls; writes to out/"
+    )
     args = parser.parse_args()
     limit = 300 if args.quick else None
     if args.quick:

@@ -1,13 +1,18 @@
 """Networks trained on different kinds of faces, mixed by a gate: GatedExperts and gate_experts."""
 
+import copy
+
 import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from scipy.special import log_softmax, softmax
+from sklearn.metrics import log_loss
 
 import fersk
 import fersk.backbones
 from fersk.backbones import GatedExperts
+from fersk.classifiers._calibrate import fit_expert_temperatures, fit_temperature, temper
 
 SETTINGS = dict(weights=None, max_epochs=2, head_epochs=0, head="mlp", random_state=0)
 
@@ -124,3 +129,60 @@ def test_a_gated_model_file_transfers_its_last_experts_backbone(two_kinds, tmp_p
     # a backbone other than the experts' says which to pass
     with pytest.raises(ValueError, match=r"they are a 'test_tiny' backbone's: pass backbone='test_tiny'"):
         fersk.backbones.create_backbone("resnet18", n_classes=3, weights=path)
+
+
+def test_each_expert_gets_its_own_temperature(two_kinds, tmp_path):
+    X, inverted, posed, photos = two_kinds
+    model = fersk.gate_experts([posed, photos], [X, inverted])
+    _, y = fersk.make_faces(160, image_size=48, random_state=0)
+    shifted = photos.predict(inverted)  # the photos expert's own answers: it is right on all of them, and shy
+    X_val, y_val = np.concatenate([X[:80], inverted[:80]]), np.concatenate([y[:80], shifted[:80]])
+    before = model.predict(X_val)
+    one = fersk.calibrate(copy.deepcopy(model), X_val, y_val)  # temperature=True on a gate: one per expert
+    assert one.temperature_ == 1.0 and one.module_.temperatures.shape == (2,)
+    # the photos expert, always right, is warmed far more than the posed one
+    assert one.module_.temperatures[1] < 0.5 * one.module_.temperatures[0]
+    np.testing.assert_array_equal(one.predict(X_val), before)  # every face keeps its label
+    # two temperatures fit the validation faces better than the best single one could
+    plain = fersk.calibrate(copy.deepcopy(model), None, y_val, proba=model.predict_proba(X_val), temperature=False)
+    single = temper(plain.predict_proba(X_val), fit_temperature(plain.predict_proba(X_val), _index(model, y_val)))
+    assert log_loss(y_val, one.predict_proba(X_val), labels=model.classes_) < log_loss(
+        y_val, single, labels=model.classes_
+    )
+    # kept in the file, and in the ONNX graph, which the network's own forward pass carries
+    loaded = fersk.load(fersk.save(one, tmp_path / "calibrated.fersk"))
+    np.testing.assert_allclose(loaded.predict_proba(X_val), one.predict_proba(X_val), atol=1e-6)
+    fersk.export_onnx(one, tmp_path / "calibrated.onnx")
+    session = ort.InferenceSession(str(tmp_path / "calibrated.onnx"), providers=["CPUExecutionProvider"])
+    onnx_proba = session.run(None, {"images": X_val.astype(np.float32)})[0]
+    np.testing.assert_allclose(onnx_proba, one.predict_proba(X_val), atol=1e-4)
+    # training further drops them, as it drops every calibration
+    one.set_params(warm_start=True, max_epochs=1, classes=model.classes_).fit(X[:40], y[:40])
+    assert torch.equal(one.module_.temperatures.cpu(), torch.ones(2))
+    with pytest.raises(ValueError, match="give the images X_val"):
+        fersk.calibrate(model, None, y_val, proba=model.predict_proba(X_val))
+
+
+def test_expert_temperatures_are_found_where_they_are_known():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4000, 5)) * 2
+    gate = np.zeros((4000, 2))
+    gate[:2000, 0] = gate[2000:, 1] = 1
+    truth = np.array([2.0, 0.5])
+    proba = softmax(logits / (gate @ truth)[:, None], axis=1)  # the labels are drawn at these temperatures
+    labels = np.array([rng.choice(5, p=p) for p in proba])
+    found = fit_expert_temperatures(log_softmax(logits, axis=1), gate, labels)
+    np.testing.assert_allclose(found, truth, rtol=0.1)
+
+
+def test_weights_saved_before_the_experts_had_temperatures_load_at_temperature_one():
+    net = GatedExperts(n_classes=3, backbones=("test_tiny", "test_tiny"))
+    old = {k: v for k, v in net.state_dict().items() if k != "temperatures"}
+    with torch.no_grad():
+        net.temperatures.fill_(2.0)
+    net.load_state_dict(old)
+    assert torch.equal(net.temperatures, torch.ones(2))
+
+
+def _index(model, labels):
+    return np.searchsorted(model.classes_, labels)

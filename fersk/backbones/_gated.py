@@ -17,6 +17,12 @@ class GatedExperts(nn.Module):
     so a softmax of it (as ``predict_proba`` takes) gives that mixture, and
     cross-entropy on it trains experts and gate together.
 
+    Each expert has a temperature (``temperatures``, 1 until
+    :func:`fersk.calibrate` fits them on validation images): an image's mixture
+    is taken to the gate-weighted mean of its experts' temperatures, so faces
+    of each kind get the temperature their own expert needs, and each image
+    keeps its most probable class.
+
     Parameters
     ----------
     n_classes : int
@@ -36,6 +42,8 @@ class GatedExperts(nn.Module):
     experts : torch.nn.ModuleList of BackboneNet
     gate : torch.nn.Linear
         From the first expert's features to one logit per expert.
+    temperatures : torch.Tensor of shape (n_experts,)
+        A buffer, saved with the weights: each expert's temperature.
 
     Examples
     --------
@@ -69,6 +77,7 @@ class GatedExperts(nn.Module):
         )
         gate_features = next(m for m in self.experts[0].head if isinstance(m, nn.Linear)).in_features
         self.gate = nn.Linear(gate_features, len(backbones))
+        self.register_buffer("temperatures", torch.ones(len(backbones)))
 
     def gate_weights(self, x):
         """How much each image goes to each expert: (n, n_experts), rows summing to 1."""
@@ -78,13 +87,22 @@ class GatedExperts(nn.Module):
         """Every expert's features of images ``x``, side by side: (n, sum of their widths)."""
         return torch.cat([expert.embed(x) for expert in self.experts], dim=1)
 
-    def forward(self, x):
+    def forward(self, x, *, with_gate=False):
+        """Log-probabilities of images ``x`` at their temperatures; with ``with_gate``, also
+        their log-probabilities at temperature 1 and their gate weights."""
         first = self.experts[0].embed(x)
         gate = torch.softmax(self.gate(first), dim=1)
         mixed = gate[:, :1] * torch.softmax(self.experts[0].head(first), dim=1)
         for k, expert in enumerate(self.experts[1:], 1):
             mixed = mixed + gate[:, k : k + 1] * torch.softmax(expert(x), dim=1)
-        return torch.log(mixed.clamp_min(torch.finfo(mixed.dtype).tiny))
+        log_mixed = torch.log(mixed.clamp_min(torch.finfo(mixed.dtype).tiny))
+        tempered = torch.log_softmax(log_mixed / (gate @ self.temperatures.to(gate.dtype))[:, None], dim=1)
+        return (tempered, log_mixed, gate) if with_gate else tempered
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # weights saved before the experts had temperatures: every one at 1, as they predicted
+        state_dict.setdefault(prefix + "temperatures", torch.ones_like(self.temperatures))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def cam_layer(self):

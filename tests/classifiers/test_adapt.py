@@ -13,8 +13,7 @@ import pytest
 import torch
 
 import fersk
-from fersk import HOGSVMClassifier, TransferClassifier, make_faces
-from fersk import adapt_pretrained
+from fersk import HOGSVMClassifier, TransferClassifier, adapt_pretrained, make_faces
 from fersk.io import pretrained_path
 
 FER_CLASSES = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]

@@ -11,7 +11,7 @@ from skorch.dataset import Dataset
 from ...preprocessing import flatten_images, infer_image_shape
 from ...training import FocalLoss
 from .._base import check_labels
-from .._calibrate import CALIBRATION_ATTRIBUTES
+from .._calibrate import uncalibrate
 
 
 class FitMixin:
@@ -119,8 +119,7 @@ class FitMixin:
                 "on images of every class"
             )
         self.prior_shift_ = 0.0 if self.prior_shift == "auto" else float(self.prior_shift)
-        for name in CALIBRATION_ATTRIBUTES:  # fersk.calibrate's: a network trained further answers otherwise
-            self.__dict__.pop(name, None)
+        uncalibrate(self)  # fersk.calibrate's: a network trained further answers otherwise
         self.validation_set_ = self.tuning_set_ = None
         if (X_val is None) != (y_val is None):
             raise ValueError("pass both X_val and y_val, or neither")
