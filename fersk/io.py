@@ -88,12 +88,20 @@ def _fractions(value):
     return np.sort(array)
 
 
+def _fraction_lists(value):
+    """A list of sorted 1-D arrays of numbers in [0, 1]: calibration scores per expert."""
+    if not isinstance(value, list):
+        raise ValueError("calibration scores per expert are a list of lists of numbers")
+    return [_fractions(scores) for scores in value]
+
+
 NEURAL_FITTED = {
     "class_prior_": lambda value: np.asarray(value, dtype=float),
     "prior_shift_": float,
     # fersk.calibrate's (fersk.classifiers._calibrate): read back only as numbers, checked
     "temperature_": _temperature,
     "conformal_scores_": _fractions,
+    "expert_conformal_scores_": _fraction_lists,
     "confidence_right_": _fractions,
     "confidence_wrong_": _fractions,
 }
@@ -101,7 +109,14 @@ NEURAL_FITTED = {
 FITTED_DEFAULTS = {"prior_shift_": 0.0}
 # fitted attributes a model may lack, saved where present: fersk.calibrate's (a model not calibrated), and
 # class_prior_ (a file written before it existed, such as the shipped fer2013, loaded and saved again)
-OPTIONAL_FITTED = {"class_prior_", "temperature_", "conformal_scores_", "confidence_right_", "confidence_wrong_"}
+OPTIONAL_FITTED = {
+    "class_prior_",
+    "temperature_",
+    "conformal_scores_",
+    "expert_conformal_scores_",
+    "confidence_right_",
+    "confidence_wrong_",
+}
 
 
 def save(estimator, path):
@@ -178,6 +193,8 @@ def _fitted_attributes(estimator):
 
 
 def _fitted_value(value):
+    if isinstance(value, list):  # arrays of different lengths (calibration scores per expert)
+        return [_fitted_value(item) for item in value]
     return np.asarray(value).tolist() if isinstance(value, (np.ndarray, tuple)) else encode_value(value)
 
 

@@ -144,7 +144,7 @@ def test_each_expert_gets_its_own_temperature(two_kinds, tmp_path):
     assert one.module_.temperatures[1] < 0.5 * one.module_.temperatures[0]
     np.testing.assert_array_equal(one.predict(X_val), before)  # every face keeps its label
     # two temperatures fit the validation faces better than the best single one could
-    plain = fersk.calibrate(copy.deepcopy(model), None, y_val, proba=model.predict_proba(X_val), temperature=False)
+    plain = fersk.calibrate(copy.deepcopy(model), X_val, y_val, temperature=False)
     single = temper(plain.predict_proba(X_val), fit_temperature(plain.predict_proba(X_val), _index(model, y_val)))
     assert log_loss(y_val, one.predict_proba(X_val), labels=model.classes_) < log_loss(
         y_val, single, labels=model.classes_
@@ -186,3 +186,42 @@ def test_weights_saved_before_the_experts_had_temperatures_load_at_temperature_o
 
 def _index(model, labels):
     return np.searchsorted(model.classes_, labels)
+
+
+def test_each_experts_faces_get_their_own_prediction_sets(two_kinds, tmp_path):
+    X, inverted, posed, photos = two_kinds
+    model = fersk.gate_experts([posed, photos], [X, inverted])
+    _, y = fersk.make_faces(160, image_size=48, random_state=0)
+    X_val = np.concatenate([X[:80], inverted[:80]])
+    y_val = np.concatenate([y[:80], photos.predict(inverted[:80])])
+    fersk.calibrate(model, X_val, y_val)
+    chosen = _gate_weights(model, X_val).argmax(axis=1)
+    assert [len(s) for s in model.expert_conformal_scores_] == [np.sum(chosen == 0), np.sum(chosen == 1)]
+    faces = np.concatenate([X[80:], inverted[80:]])
+    proba, experts = model.predict_proba(faces, return_experts=True)
+    np.testing.assert_array_equal(proba, model.predict_proba(faces))  # the same forward passes
+    np.testing.assert_array_equal(experts, _gate_weights(model, faces).argmax(axis=1))
+    sets = model.predict_sets(faces, coverage=0.8)
+    np.testing.assert_array_equal(sets, model.predict_sets(proba=proba, experts=experts, coverage=0.8))
+    # each face's set is cut at its own expert's threshold, not at the threshold of all the scores together
+    each = [model.set_threshold(0.8, expert=k) for k in range(2)]
+    assert each[0] != each[1]
+    expected = proba >= np.array(each)[experts][:, None] - 1e-12
+    expected[np.arange(len(proba)), proba.argmax(axis=1)] = True  # never empty
+    np.testing.assert_array_equal(sets, expected)
+    assert not np.array_equal(sets, model.predict_sets(proba=proba, experts=np.zeros_like(experts), coverage=0.8))
+    with pytest.raises(ValueError, match="give the images X, or with proba= the experts="):
+        model.predict_sets(proba=proba)
+    with pytest.raises(ValueError, match="one expert"):
+        model.predict_sets(proba=proba, experts=experts[:3])
+    # an expert whose gate chose too few validation faces for the coverage takes every face's scores
+    few = copy.deepcopy(model)
+    few.expert_conformal_scores_ = [model.expert_conformal_scores_[0][:3], model.expert_conformal_scores_[1]]
+    assert few.set_threshold(0.8, expert=0) == model.set_threshold(0.8)
+    # analyze_faces asks the experts in the same passes; the file keeps the scores
+    records = fersk.analyze_faces(model, list(faces[:6].reshape(-1, 48, 48)), detector=None, coverage=0.8)
+    assert [set(r.prediction_set) for r in records] == [set(model.classes_[s]) for s in sets[:6]]
+    loaded = fersk.load(fersk.save(model, tmp_path / "sets.fersk"))
+    np.testing.assert_array_equal(loaded.predict_sets(faces, coverage=0.8), sets)
+    with pytest.raises(ValueError, match="return_experts=True needs a network of experts mixed by a gate"):
+        posed.predict_proba(X[:2], return_experts=True)

@@ -33,7 +33,13 @@ from ..backbones import GatedExperts
 
 # the fitted attributes calibrate sets, which fit and partial_fit drop (a network trained further
 # answers differently) and fersk.save stores where present
-CALIBRATION_ATTRIBUTES = ("temperature_", "conformal_scores_", "confidence_right_", "confidence_wrong_")
+CALIBRATION_ATTRIBUTES = (
+    "temperature_",
+    "conformal_scores_",
+    "expert_conformal_scores_",
+    "confidence_right_",
+    "confidence_wrong_",
+)
 # scores are stored rounded up to this many decimals: never below their value, so the sets stay as
 # large or larger (coverage is kept), and the model file stays small
 SCORE_DECIMALS = 5
@@ -55,7 +61,10 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
       photos), which one number cannot give both;
     - ``conformal_scores_``: the split conformal scores (one minus the calibrated probability
       of the true class) of the validation images, from which :meth:`predict_sets` gives, at any
-      coverage asked, the set of classes that holds the true one that often;
+      coverage asked, the set of classes that holds the true one that often; for gated experts
+      also ``expert_conformal_scores_``, those of the faces each expert's gate chose, from which
+      each face's set is drawn (Mondrian conformal prediction: each kind of face is covered
+      as often as asked, not only all of them together);
     - ``confidence_right_`` and ``confidence_wrong_``: the top probability of the validation
       images answered right and wrong, from which :meth:`predict_unsure` chooses the threshold
       for a target precision.
@@ -123,17 +132,18 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
             f"y_val holds labels the model does not know: {unknown[:5]}; its classes are {classes.tolist()}"
         )
     uncalibrate(final)  # the model's own probabilities, not those of an earlier calibration
-    experts = temperature and isinstance(final.module_, GatedExperts)
+    experts = isinstance(final.module_, GatedExperts)
     if experts:
         if X_val is None:
             raise ValueError(
-                "a network of gated experts gets a temperature per expert, fitted from each validation image's "
-                "gate: give the images X_val, not only their probabilities"
+                "a network of gated experts is calibrated per expert, from each validation image's gate: give "
+                "the images X_val, not only their probabilities"
             )
         log_mixed, gate = _mixture_and_gate(estimator, final, X_val)
         y_index = _class_index(classes, y_val)
-        with torch.no_grad():
-            final.module_.temperatures.copy_(torch.as_tensor(fit_expert_temperatures(log_mixed, gate, y_index)))
+        if temperature:
+            with torch.no_grad():
+                final.module_.temperatures.copy_(torch.as_tensor(fit_expert_temperatures(log_mixed, gate, y_index)))
         proba = None  # the probabilities at the fitted temperatures
     if proba is None:
         proba = estimator.predict_proba(X_val)
@@ -144,6 +154,11 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
     final.temperature_ = fit_temperature(proba, y_index) if temperature and not experts else 1.0
     calibrated = temper(proba, final.temperature_)
     final.conformal_scores_ = conformal_scores(calibrated, y_index)
+    if experts:  # Mondrian: each expert's faces (the expert their gate weighs most) scored apart
+        chosen = gate.argmax(axis=1)
+        final.expert_conformal_scores_ = [
+            conformal_scores(calibrated[chosen == k], y_index[chosen == k]) for k in range(gate.shape[1])
+        ]
     top = calibrated.max(axis=1)
     right = calibrated.argmax(axis=1) == y_index
     final.confidence_right_ = np.sort(_rounded(top[right], up=False))
@@ -280,13 +295,18 @@ def conformal_threshold(scores, coverage):
     _check_fraction(coverage, "coverage")
     n = len(scores)
     k = math.ceil(round((n + 1) * coverage, 9))
-    if k > n:
+    if not enough_scores(n, coverage):
         least = math.ceil(coverage / (1 - coverage))
         raise ValueError(
             f"coverage={coverage} needs {least} or more calibration images to promise it, and this model was "
             f"calibrated on {n}: ask a lower coverage, or calibrate on more validation images"
         )
     return round(1.0 - float(scores[k - 1]), SCORE_DECIMALS)
+
+
+def enough_scores(n, coverage):
+    """Whether ``n`` conformal scores can promise ``coverage``: ``ceil((n + 1) * coverage) <= n``."""
+    return math.ceil(round((n + 1) * coverage, 9)) <= n
 
 
 def precision_threshold(right, wrong, precision):

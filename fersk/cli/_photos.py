@@ -89,10 +89,17 @@ def _say_confidence(model, records):
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     summary = records.summary()
     if records.coverage is not None:
+        by_expert = vars(final).get("expert_conformal_scores_")
+        least = (
+            " / ".join(f"{final.set_threshold(records.coverage, expert=k):.3f}" for k in range(len(by_expert)))
+            + " (by the expert the gate chose)"
+            if by_expert is not None
+            else f"{final.set_threshold(records.coverage):.3f}"
+        )
         print(
-            f"prediction sets at {records.coverage:.0%} coverage: the classes at least "
-            f"{final.set_threshold(records.coverage):.3f} probable (from {len(final.conformal_scores_)} validation "
-            f"faces); {summary['faces_with_several_classes']} face(s) with more than one class",
+            f"prediction sets at {records.coverage:.0%} coverage: the classes at least {least} probable (from "
+            f"{len(final.conformal_scores_)} validation faces); {summary['faces_with_several_classes']} face(s) "
+            "with more than one class",
             file=sys.stderr,
         )
     if records.abstain_precision is not None:
@@ -181,7 +188,7 @@ def video_command(args):
     from ..video import analyze_video, plot_emotion_timeline, video_info, write_annotated_video
 
     asked = {"coverage": args.coverage, "abstain_precision": args.abstain_precision}
-    if args.scheduler or len(args.video) > 1:
+    if args.scheduler or len(args.video) > 1 or args.segment_seconds:
         prediction_answers(load_model(args.model), None, **asked)  # said before any worker starts
         return video_batch(args, asked)
     args.video = args.video[0]
@@ -368,7 +375,7 @@ def add_parsers(commands):
     vid.add_argument(
         "--abstain-precision", type=_fraction, metavar="LEVEL", help="as for fersk predict: an unsure column"
     )
-    add_batch_options(vid)
+    add_batch_options(vid, videos=True)
     vid.set_defaults(handler=video_command)
 
     onx = commands.add_parser(

@@ -10,7 +10,7 @@ every door of fersk uses; ``read_image(path)`` reads a photo upright.
 
 from ._align import FER2013_LANDMARKS, extract_face
 from ._analyze import analyze_faces, face_inputs, split_face_cropper
-from ._answers import prediction_answers
+from ._answers import classify_faces, prediction_answers
 from ._crop import crop_face, model_input_shape, no_detection, photo_faces, whole_image
 from ._detect import detect_faces, detect_faces_batch
 from ._draw import draw_faces, emotion_colour, write_annotated
@@ -48,6 +48,7 @@ __all__ = [
     "no_detection",
     "photo_faces",
     "plain_classes",
+    "classify_faces",
     "prediction_answers",
     "read_image",
     "register_detector",

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from ..exceptions import FerskDataWarning
-from ._answers import prediction_answers
+from ._answers import classify_faces, prediction_answers
 from ._crop import crop_face, model_input_shape, photo_faces, whole_image
 from ._records import FaceRecord, FaceRecords, plain_classes
 
@@ -153,12 +153,10 @@ def analyze_faces(
         n_jobs=n_jobs,
         progress=progress,
     )
-    batches = [np.asarray(model.predict_proba(X[i : i + batch_size])) for i in range(0, len(X), batch_size)]
-    proba = np.concatenate(batches) if batches else None
+    proba, answers = classify_faces(model, X, batch_size=batch_size, **asked)
     classes = plain_classes(model)
     records.classes = classes
     records.coverage, records.abstain_precision = coverage, abstain_precision
-    answers = prediction_answers(model, proba, **asked) if batches else []
     rows = iter(range(len(X)))
     for n, record in enumerate(records):
         if record.face_found or on_missing == "whole":

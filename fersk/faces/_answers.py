@@ -5,7 +5,57 @@ import numpy as np
 from ._records import plain_classes
 
 
-def prediction_answers(model, proba, *, coverage=None, abstain_precision=None):
+def classify_faces(model, X, *, batch_size=64, coverage=None, abstain_precision=None):
+    """The probabilities of faces ``X``, ``batch_size`` per ``predict_proba`` call, and their answers.
+
+    What :func:`fersk.analyze_faces` and :func:`fersk.analyze_video` do with the faces they cut
+    out. Where prediction sets are asked of a network of gated experts calibrated per expert,
+    each face's expert comes from the same forward passes
+    (``predict_proba(X, return_experts=True)``).
+
+    Parameters
+    ----------
+    model : fitted classifier or Pipeline
+    X : ndarray of shape (n_faces, n_pixels)
+    batch_size : int, default=64
+    coverage, abstain_precision : float, optional
+        As for :func:`prediction_answers`.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_faces, n_classes)
+    answers : list of dict
+        As :func:`prediction_answers` gives them.
+
+    Examples
+    --------
+    >>> from fersk import CNNClassifier, make_faces
+    >>> X, y = make_faces(70, image_size=24, random_state=0)
+    >>> model = CNNClassifier(max_epochs=1, module__channels=(4, 8), random_state=0).fit(X, y)
+    >>> proba, answers = classify_faces(model, X[:5], batch_size=2)
+    >>> proba.shape, answers[0]
+    ((5, 7), {'prediction_set': None, 'unsure': None})
+    """
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    by_expert = coverage is not None and "expert_conformal_scores_" in vars(final)
+    probas, experts = [], []
+    for start in range(0, len(X), batch_size):
+        batch = X[start : start + batch_size]
+        if by_expert:
+            proba, chosen = model.predict_proba(batch, return_experts=True)
+            experts.append(chosen)
+        else:
+            proba = model.predict_proba(batch)
+        probas.append(np.asarray(proba))
+    if not probas:
+        return np.zeros((0, len(final.classes_))), []
+    proba = np.concatenate(probas)
+    chosen = np.concatenate(experts) if by_expert else None
+    answers = prediction_answers(model, proba, experts=chosen, coverage=coverage, abstain_precision=abstain_precision)
+    return proba, answers
+
+
+def prediction_answers(model, proba, *, experts=None, coverage=None, abstain_precision=None):
     """Each face's prediction set and abstention, from its probabilities: the fields of its record.
 
     What :func:`fersk.analyze_faces` and :func:`fersk.analyze_video` put beside ``predicted``: the
@@ -19,6 +69,9 @@ def prediction_answers(model, proba, *, coverage=None, abstain_precision=None):
         Its last step calibrated with :func:`fersk.calibrate`.
     proba : ndarray of shape (n_faces, n_classes) or None
         The model's ``predict_proba`` of the faces.
+    experts : ndarray of int, shape (n_faces,), optional
+        For a network of gated experts calibrated per expert: each face's expert, as
+        ``predict_proba(X, return_experts=True)`` gives it (see :meth:`~fersk.CNNClassifier.predict_sets`).
     coverage, abstain_precision : float, optional
         As for :func:`fersk.analyze_faces`; None: not asked for.
 
@@ -59,7 +112,7 @@ def prediction_answers(model, proba, *, coverage=None, abstain_precision=None):
     answers = [{"prediction_set": None, "unsure": None} for _ in range(len(proba))]
     if coverage is not None:
         classes = plain_classes(final)
-        sets = final.predict_sets(proba=proba, coverage=coverage)
+        sets = final.predict_sets(proba=proba, experts=experts, coverage=coverage)
         for row, kept, answer in zip(np.asarray(proba), sets, answers):
             order = np.argsort(-row, kind="stable")
             answer["prediction_set"] = tuple(classes[k] for k in order if kept[k])

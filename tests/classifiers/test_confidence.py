@@ -214,6 +214,9 @@ def test_a_model_file_keeps_the_calibration(fitted, faces, tmp_path):
         ("conformal_scores_", [0.1, "x"]),
         ("conformal_scores_", {"__class__": "numpy:load"}),
         ("confidence_wrong_", 0.5),
+        ("expert_conformal_scores_", [0.1, 0.2]),
+        ("expert_conformal_scores_", [[0.1], [2.0]]),
+        ("expert_conformal_scores_", {"__class__": "numpy:load"}),
     ],
 )
 def test_a_forged_calibration_value_is_refused(fitted, faces, tmp_path, name, value):

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from .._calibrate import conformal_threshold, precision_threshold, temper
+from .._calibrate import conformal_threshold, enough_scores, precision_threshold, temper
 
 HOW_TO_CALIBRATE = (
     "fit them on validation images the model was not trained on: fersk.calibrate(model, X_val, y_val), "
@@ -18,7 +18,7 @@ class ConfidenceMixin:
         """The probabilities at the fitted temperature (``temperature_``, 1 before :func:`fersk.calibrate`)."""
         return temper(proba, self.__dict__.get("temperature_", 1.0))
 
-    def set_threshold(self, coverage=0.9):
+    def set_threshold(self, coverage=0.9, *, expert=None):
         """The least probability a class needs to be in a prediction set of this coverage.
 
         Split conformal prediction on the scores :func:`fersk.calibrate` stored: on images like
@@ -29,6 +29,12 @@ class ConfidenceMixin:
         ----------
         coverage : float, default=0.9
             In (0, 1).
+        expert : int, optional
+            For a network of gated experts: the threshold of the faces this expert's gate
+            chose, from the scores of the validation faces it chose (Mondrian conformal
+            prediction: the coverage holds for each expert's faces); from every validation
+            face's score where it chose too few for ``coverage``. None: from every validation
+            face's score.
 
         Returns
         -------
@@ -39,7 +45,14 @@ class ConfidenceMixin:
         ValueError
             When the model has no conformal scores (not calibrated), or too few for ``coverage``.
         """
-        return conformal_threshold(self._stored("conformal_scores_", "prediction sets need"), coverage)
+        scores = self._stored("conformal_scores_", "prediction sets need")
+        if expert is not None:
+            by_expert = self._stored("expert_conformal_scores_", "thresholds per expert need")
+            if not (isinstance(expert, (int, np.integer)) and 0 <= expert < len(by_expert)):
+                raise ValueError(f"expert must be one of 0 to {len(by_expert) - 1}, got {expert!r}")
+            if enough_scores(len(by_expert[expert]), coverage):
+                scores = by_expert[expert]
+        return conformal_threshold(scores, coverage)
 
     def unsure_threshold(self, precision=0.9):
         """The least top probability at which the model answers, for a target precision.
@@ -65,13 +78,16 @@ class ConfidenceMixin:
         right = self._stored("confidence_right_", "abstaining needs")
         return precision_threshold(right, self._stored("confidence_wrong_", "abstaining needs"), precision)
 
-    def predict_sets(self, X=None, *, proba=None, coverage=0.9):
+    def predict_sets(self, X=None, *, proba=None, experts=None, coverage=0.9):
         """Prediction sets: the classes each image may be, holding the true one ``coverage`` of the time.
 
         A class is in an image's set when its calibrated probability reaches
         :meth:`set_threshold`; the most probable class is always in it, so no set is empty. A
         set of one is a confident answer ("happy"), a larger one says which classes remain
-        ("sad or neutral").
+        ("sad or neutral"). A network of gated experts calibrated by :func:`fersk.calibrate`
+        draws each image's set with the threshold of the expert its gate chose
+        (``set_threshold(coverage, expert=k)``), so that each kind of face is covered as
+        often as asked, not only all of them together.
 
         Parameters
         ----------
@@ -79,6 +95,9 @@ class ConfidenceMixin:
             Images, as ``predict_proba`` takes them.
         proba : ndarray of shape (n_samples, n_classes), optional
             Instead of ``X``: this model's ``predict_proba`` of the images, computed already.
+        experts : ndarray of int, shape (n_samples,), optional
+            With ``proba``, for a network of gated experts: each image's expert, as
+            ``predict_proba(X, return_experts=True)`` gives it beside ``proba``.
         coverage : float, default=0.9
             In (0, 1).
 
@@ -104,7 +123,13 @@ class ConfidenceMixin:
         [['happy'], ['neutral', 'sad']]
         """
         threshold = self.set_threshold(coverage)  # before the images: a model without scores is said at once
-        proba = self._given_proba(X, proba)
+        by_expert = self.__dict__.get("expert_conformal_scores_")
+        if by_expert is None:
+            proba = self._given_proba(X, proba)
+        else:
+            proba, experts = self._given_proba_and_experts(X, proba, experts, len(by_expert))
+            each = np.array([self.set_threshold(coverage, expert=k) for k in range(len(by_expert))])
+            threshold = each[experts][:, None]
         sets = proba >= threshold - 1e-12
         sets[np.arange(len(proba)), proba.argmax(axis=1)] = True
         return sets
@@ -143,6 +168,23 @@ class ConfidenceMixin:
                 f"as predict_proba gives; got shape {proba.shape}"
             )
         return proba
+
+    def _given_proba_and_experts(self, X, proba, experts, n_experts):
+        if proba is None and X is not None:
+            return self.predict_proba(X, return_experts=True)
+        if experts is None:
+            raise ValueError(
+                "this model draws each face's set from the scores of the expert its gate chose: give the images X, "
+                "or with proba= the experts= that predict_proba(X, return_experts=True) returns beside it"
+            )
+        proba = self._given_proba(X, proba)
+        experts = np.asarray(experts)
+        if experts.shape != (len(proba),) or not np.isin(experts, np.arange(n_experts)).all():
+            raise ValueError(
+                f"experts must give one expert (0 to {n_experts - 1}) per image, as predict_proba(X, "
+                f"return_experts=True) does; got {experts.shape} values for {len(proba)} images"
+            )
+        return proba, experts
 
     def _stored(self, name, what):
         check_is_fitted(self, "module_")

@@ -193,6 +193,9 @@ temperature_ : float
 conformal_scores_ : ndarray of shape (n_validation,)
     Set by :func:`fersk.calibrate`: the split conformal scores of the validation images, sorted,
     from which :meth:`predict_sets` gives sets of any coverage. ``fit`` drops them.
+expert_conformal_scores_ : list of ndarray
+    Set by :func:`fersk.calibrate` on a network of gated experts: the scores of the validation
+    faces each expert's gate chose, from which each face's set is drawn. ``fit`` drops them.
 confidence_right_, confidence_wrong_ : ndarray
     Set by :func:`fersk.calibrate`: the top probability of the validation images answered right
     and wrong, from which :meth:`predict_unsure` chooses its threshold. ``fit`` drops them.

@@ -17,7 +17,7 @@ class PredictMixin(TransformerMixin):
     defines it, this one.
     """
 
-    def predict_proba(self, X):
+    def predict_proba(self, X, *, return_experts=False):
         """Class probabilities, columns in the order of ``classes_``.
 
         With ``tta`` set, the probabilities are averaged over the augmented views
@@ -32,12 +32,21 @@ class PredictMixin(TransformerMixin):
         ----------
         X : array-like of shape (n_samples, n_pixels) or image-shaped
             Images, pixel values 0-255, like those given to ``fit``.
+        return_experts : bool, default=False
+            For a network of experts mixed by a gate (:class:`fersk.backbones.GatedExperts`):
+            also return the expert each image's gate weighs most (over the ``tta`` views),
+            from the same forward passes. Its prediction sets are drawn per expert
+            (:meth:`predict_sets`).
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
+        proba : ndarray of shape (n_samples, n_classes)
+        experts : ndarray of int, shape (n_samples,)
+            Only with ``return_experts=True``.
         """
         check_is_fitted(self, "module_")
+        if return_experts:
+            return self._proba_and_experts(X)
         if self._scores_indices(X):
             return self._dataset_proba(X)
         if isinstance(X, torch.utils.data.Dataset):
@@ -48,6 +57,22 @@ class PredictMixin(TransformerMixin):
             )
         proba = self._proba(self._to_tensors(self._validate_predict(X)), shift=self.prior_shift_)
         return self._tempered(proba)  # temperature_ from fersk.calibrate: each row keeps its argmax
+
+    def _proba_and_experts(self, X):
+        if not callable(getattr(self.module_, "gate_weights", None)):
+            raise ValueError(
+                f"return_experts=True needs a network of experts mixed by a gate (GatedExperts, as "
+                f"fersk.gate_experts makes); this one is a {type(self.module_).__name__}"
+            )
+        images = self._to_tensors(self._validate_predict(X))
+        n = len(self.classes_)
+
+        def both(net, v):
+            tempered, _, gate = net(v, with_gate=True)
+            return torch.cat([torch.softmax(tempered, dim=1), gate], dim=1)
+
+        out = self._over_views(images, both)
+        return self._tempered(self._shifted(out[:, :n], self.prior_shift_)), out[:, n:].argmax(axis=1)
 
     def _dataset_proba(self, dataset):
         """Probabilities of the images of a skorch ``Dataset``, through skorch's ``forward``.
