@@ -205,3 +205,55 @@ def test_the_commands_run_a_folder_into_partitions_and_resume(model_file, photos
     assert "videos: 2, partitions written: 2" in capsys.readouterr().out
     frame = pd.concat([pd.read_csv(tmp_path / "v" / f"part-0000{i}.csv") for i in (0, 1)])
     assert sorted(set(frame.video)) == [str(videos / "a.mp4"), str(videos / "b.mp4")]
+    # a video of 0.8 s in segments of 0.3 s: three tasks (the last one 0.2 s longer), the ids joined
+    argv = ["video", str(videos / "a.mp4"), "--model", str(model_file), "--segment-seconds", "0.3"]
+    assert main([*argv, "--out", str(tmp_path / "s"), "--format", "csv"]) == 0
+    assert "videos: 1, partitions written: 3" in capsys.readouterr().out
+    assert "segment_face_id" in pd.read_csv(tmp_path / "s" / "part-00002.csv").columns
+
+
+def write_long_clip(path, n=40):
+    """Four seconds at 10 frames per second: one face moving right, a second, larger one from 2.5 s on
+    (found first where both are: the last segment's own ids are the other way round)."""
+    face = np.asarray(Image.fromarray(astronaut()[:300, 80:380]).resize((70, 70)))
+    large = np.asarray(Image.fromarray(astronaut()[:300, 80:380]).resize((84, 84)))[:, ::-1]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 112, "yuv420p"
+        stream.gop_size = 8  # key frames every 0.8 s: segments start by seeking
+        for i in range(n):
+            frame = np.full((112, 320, 3), 80, np.uint8)
+            frame[20:90, 5 + 2 * i : 75 + 2 * i] = face
+            if i >= 25:
+                frame[14:98, 226:310] = large
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize(("where", "format"), [("here", "csv"), ("cluster", "parquet")])
+def test_a_long_video_split_into_segments_keeps_its_face_ids(where, format, model, tmp_path, request):
+    clip = write_long_clip(tmp_path / "long.mp4")
+    scheduler = request.getfixturevalue("client") if where == "cluster" else None
+    settings = dict(segment_seconds=1.5, detect_every=1, format=format)
+    run = analyze_videos(model, clip, tmp_path / "out", scheduler=scheduler, **settings)
+    assert len(run.tables) == 3  # 0-1.5 s, 1.5-3 s, and 3 s to the end (a short remainder joins the last)
+    frame = run.read()
+    segment_ids = frame.pop("segment_face_id")
+    expected = analyze_video(model, clip, detect_every=1, n_jobs=None).to_frame()
+    assert sorted(set(expected.face_id.dropna())) == [0, 1]
+    assert_same_records(frame.drop(columns="video"), expected)  # the ids of one run over the whole video
+    assert (segment_ids.dropna() != frame.face_id.dropna()).any()  # the join changed some
+    # resumed: nothing written again, and the join gives the same ids
+    again = analyze_videos(model, clip, tmp_path / "out", scheduler=scheduler, **settings)
+    assert again.written == [] and again.resumed == [0, 1, 2]
+    pd.testing.assert_frame_equal(again.read(), run.read())
+
+
+def test_segments_cover_a_video_once():
+    from fersk.batch._run import video_segments
+
+    assert video_segments("missing.mp4", 10) == [("missing.mp4", None, None)]  # unreadable: one task lists it
+    assert video_segments("any.mp4", None) == [("any.mp4", None, None)]
+    with pytest.raises(ValueError, match="segment_seconds must be a number of seconds above 0"):
+        analyze_videos(None, "any.mp4", "out", segment_seconds=0)

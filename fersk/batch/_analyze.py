@@ -14,7 +14,9 @@ from ._run import (
     model_identity,
     photo_partition,
     video_partition,
+    video_segments,
 )
+from ._seams import join_segments
 from ._store import RunFolder, fingerprint, table_format
 
 _COMMON = """model : str, path-like or fitted estimator
@@ -92,8 +94,10 @@ def analyze_photos(model, photos, out, *, scheduler=None, partition_size=256, fo
     return _run("photos", photo_partition, model, files, parts, out, settings, scheduler, format, progress)
 
 
-def analyze_videos(model, videos, out, *, scheduler=None, format="auto", progress=None, **settings):
-    """Analyse many videos, one task and one table per video: a run that stops resumes.
+def analyze_videos(
+    model, videos, out, *, scheduler=None, segment_seconds=None, format="auto", progress=None, **settings
+):
+    """Analyse many videos, one task and one table per video (or per segment of a long one): a run that stops resumes.
 
     Each video is one task: its worker decodes it, and finds, follows and classifies its
     faces with :func:`fersk.analyze_video`, and writes the records (one row per face per
@@ -102,11 +106,21 @@ def analyze_videos(model, videos, out, *, scheduler=None, format="auto", progres
     end keeps the frames read before (see ``on_error="skip"`` in :func:`fersk.analyze_video`)
     and is listed in ``unreadable``.
 
+    With ``segment_seconds``, a video longer than that is split into time segments, each one
+    task and one table, so that the workers share one long video. Frames keep their number and
+    time in the whole video. When every segment is done, the face ids are joined at the seams:
+    a face seen in the last second of one segment takes, in the next, the id of the face whose
+    box overlaps it most (``min_iou`` or more), and each table's ``face_id`` is the video's id
+    (``segment_face_id`` keeps the segment's own).
+
     Parameters
     ----------
     {common}
     videos : str, path-like, or list of them
         Video files, and folders searched recursively for videos (by extension), in order.
+    segment_seconds : float, optional
+        Split videos longer than this into segments of this length (the last one longer, up
+        to 1.5 times). None: one task per video.
     **settings
         Passed to :func:`fersk.analyze_video`: ``every``, ``fps``, ``detector``,
         ``detect_every``, ``align``, ``margin``, ``min_iou``, ``on_missing``, ``batch_size``,
@@ -120,19 +134,33 @@ def analyze_videos(model, videos, out, *, scheduler=None, format="auto", progres
     unknown = sorted(set(settings) - set(VIDEO_SETTINGS))
     if unknown:
         raise ValueError(f"analyze_videos takes {', '.join(VIDEO_SETTINGS)} for analyze_video, not {unknown}")
+    if segment_seconds is not None and (
+        isinstance(segment_seconds, bool) or not isinstance(segment_seconds, (int, float)) or not segment_seconds > 0
+    ):
+        raise ValueError(f"segment_seconds must be a number of seconds above 0, or None; got {segment_seconds!r}")
     files = list_inputs(videos, VIDEO_EXTENSIONS, "videos")
-    return _run("videos", video_partition, model, files, files, out, settings, scheduler, format, progress)
+    parts = [part for path in files for part in video_segments(path, segment_seconds)]
+    extra = {"segment_seconds": repr(segment_seconds)} if segment_seconds is not None else {}
+    result = _run("videos", video_partition, model, files, parts, out, settings, scheduler, format, progress, extra)
+    by_video = {}
+    for table, (path, _, _) in zip(result.tables, parts):
+        by_video.setdefault(path, []).append(table)
+    for tables in by_video.values():
+        if len(tables) > 1:
+            join_segments(tables, min_iou=settings.get("min_iou", 0.3))
+    return result
 
 
 analyze_photos.__doc__ = analyze_photos.__doc__.format(common=_COMMON)
 analyze_videos.__doc__ = analyze_videos.__doc__.format(common=_COMMON)
 
 
-def _run(kind, task, model, files, parts, out, settings, scheduler, format, progress):
+def _run(kind, task, model, files, parts, out, settings, scheduler, format, progress, extra=None):
     from tqdm.auto import tqdm
 
     suffix = table_format(format)
     manifest = {
+        **(extra or {}),
         "kind": kind,
         "inputs": fingerprint(files),
         "n_inputs": len(files),
@@ -143,17 +171,17 @@ def _run(kind, task, model, files, parts, out, settings, scheduler, format, prog
         "fersk": __version__,
     }
     folder = RunFolder(out, manifest)
-    size = 1 if kind == "videos" else None
     todo = [i for i in range(len(parts)) if folder.done(i) is None]
     resumed = [i for i in range(len(parts)) if i not in set(todo)]
+    segments = kind == "videos" and len(parts) > len(files)
 
     def count(i):
-        return size or len(parts[i])
+        return 1 if kind == "videos" else len(parts[i])
 
     bar = tqdm(
-        total=len(files),
+        total=len(parts) if kind == "videos" else len(files),
         initial=sum(count(i) for i in resumed),
-        unit=kind[:-1],
+        unit="segment" if segments else kind[:-1],
         desc=str(out),
         disable=None if progress is None else not progress,
         leave=False,

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._pretrained import shipped_name
-from ..exceptions import FerskDataWarning
+from ..exceptions import FerskDataWarning, VideoReadError
 from ..faces import analyze_faces
-from ..video import analyze_video
+from ..video import analyze_video, video_info
 from ._store import write_partition
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".gif"})
@@ -125,14 +125,37 @@ def photo_partition(model, paths, table, marker, settings, n_jobs=None):
     return summary
 
 
-def video_partition(model, video, table, marker, settings, n_jobs=None):
-    """Analyse one video and write its records: runs on a worker (or here)."""
+def video_segments(path, segment_seconds):
+    """The parts of one video, ``(path, start, end)`` in seconds: the whole video (None, None), or
+    segments of ``segment_seconds`` (the last one up to 1.5 times as long) when it is longer."""
+    if segment_seconds is None:
+        return [(path, None, None)]
+    try:
+        duration = video_info(path).duration
+    except VideoReadError:
+        duration = None  # its one task lists it as unreadable
+    if not duration or duration < 1.5 * segment_seconds:
+        return [(path, None, None)]
+    n = int(duration // segment_seconds)
+    if duration - n * segment_seconds < 0.5 * segment_seconds:
+        n -= 1  # a short remainder joins the last segment
+    bounds = [k * segment_seconds for k in range(n + 1)]
+    return [(path, start or None, end) for start, end in zip(bounds, [*bounds[1:], None])]
+
+
+def video_partition(model, part, table, marker, settings, n_jobs=None):
+    """Analyse one video, or one time segment of it, and write its records: runs on a worker (or here)."""
+    video, begin, end = part
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FerskDataWarning)
-        records = analyze_video(worker_model(model), video, on_error="skip", n_jobs=n_jobs, progress=False, **settings)
+        records = analyze_video(
+            worker_model(model), video, on_error="skip", n_jobs=n_jobs, progress=False, start=begin, end=end, **settings
+        )
     summary = {
         "inputs": 1,
+        "start": begin,
+        "end": end,
         "faces": len(records.face_ids),
         "frames": len(records.frames_analysed),
         "unreadable": records.unreadable,

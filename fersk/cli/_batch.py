@@ -12,9 +12,17 @@ SCHEDULER_HELP = (
 )
 
 
-def add_batch_options(parser):
-    """``--scheduler`` and ``--format``."""
+def add_batch_options(parser, videos=False):
+    """``--scheduler`` and ``--format``; for videos, ``--segment-seconds``."""
     parser.add_argument("--scheduler", metavar="ADDRESS", help=SCHEDULER_HELP)
+    if videos:
+        parser.add_argument(
+            "--segment-seconds",
+            type=float,
+            metavar="S",
+            help="with --scheduler: split videos longer than S seconds into segments of S, a task and a table each, "
+            "so that the workers share a long video; face ids are joined where the segments meet",
+        )
     parser.add_argument(
         "--format",
         choices=["auto", "parquet", "csv"],
@@ -48,7 +56,15 @@ def video_batch(args, asked):
         raise ValueError("--annotate draws one video in this process; leave it out with --scheduler or several videos")
     settings = dict(every=args.every, fps=args.fps, detect_every=args.detect_every)
     settings.update({k: v for k, v in asked.items() if v is not None})
-    run = analyze_videos(args.model, args.video, args.out, scheduler=args.scheduler, format=args.format, **settings)
+    run = analyze_videos(
+        args.model,
+        args.video,
+        args.out,
+        scheduler=args.scheduler,
+        segment_seconds=args.segment_seconds,
+        format=args.format,
+        **settings,
+    )
     return _said(run, "videos", "video")
 
 

@@ -1,13 +1,16 @@
 """Every face of every analysed frame of a video: tracked, classified, written as rows."""
 
+import contextlib
 import math
 import warnings
 
 import numpy as np
 
+from .._atomic import atomic_path
 from ..exceptions import FerskDataWarning, VideoReadError
 from ..faces import (
     Face,
+    classify_faces,
     crop_face,
     get_detector,
     model_input_shape,
@@ -18,7 +21,7 @@ from ..faces import (
     whole_image,
 )
 from ._reader import check_sampling, iter_frames, progress_bar, video_info
-from ._records import FrameRecord, VideoRecords
+from ._records import FrameRecord, RecordWriter, VideoRecords
 from ._track import IoUTracker, interpolate
 
 ON_MISSING = ("skip", "whole", "error")  # the words of analyze_faces
@@ -47,6 +50,9 @@ def analyze_video(
     progress=None,
     coverage=None,
     abstain_precision=None,
+    start=None,
+    end=None,
+    out=None,
 ):
     """Find, follow and classify every face of a video: one record per face per analysed frame.
 
@@ -111,6 +117,17 @@ def analyze_video(
     coverage, abstain_precision : float, optional
         Prediction sets and "unsure", as for :func:`fersk.analyze_faces`: each record's
         ``prediction_set`` and ``unsure``, columns of the CSV and labels of the annotated video.
+    start, end : float, optional
+        Analyse only the frames from ``start`` seconds (decoding from the key frame before
+        it) to before ``end``: one time segment of a long video, as
+        :func:`fersk.batch.analyze_videos` (``segment_seconds``) splits one among workers.
+        Frames keep their number and time in the whole video; face ids start at 0.
+    out : str or path-like, optional
+        A CSV file to write the records to as they are made (the rows of ``to_csv``), for a
+        video whose records would not fit in memory: they are not kept, so the memory used does
+        not grow with the video's length. The file appears whole when the video is done (it is
+        written beside and renamed). The records returned are then empty, with ``written_to``
+        naming the file; their ``summary()`` and ``describe()`` still answer.
 
     Returns
     -------
@@ -163,6 +180,7 @@ def analyze_video(
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+    _check_segment(start, end)
     # a pipeline's FaceCropper finds the faces (with its detector), and is not run again on them
     estimator, framing = split_face_cropper(estimator, detector=detector, align=align, margin=margin)
     detector, align, margin = framing["detector"], framing["align"], framing["margin"]
@@ -199,12 +217,15 @@ def analyze_video(
 
     records, pending, analysed, faceless = [], [], [], []
     tracker = IoUTracker(min_iou=min_iou)
+    writer = None  # with out=: where the records go as they are made
 
     def classify():
         crops = [crop for _, crop in pending if crop is not None]
-        proba = np.asarray(estimator.predict_proba(np.stack(crops).astype(np.float32))) if crops else None
-        answers = prediction_answers(estimator, proba, **asked) if crops else []
-        k = 0
+        if crops:
+            proba, answers = classify_faces(
+                estimator, np.stack(crops).astype(np.float32), batch_size=len(crops), **asked
+            )
+        k, made = 0, []
         for (frame, time, fid, face, detected), crop in pending:
             probabilities = predicted = None
             answer = {}
@@ -215,9 +236,11 @@ def analyze_video(
                 k += 1
             box, score = (face.box, None if whole_frames else face.score) if face is not None else (None, None)
             found = face is not None
-            records.append(
-                FrameRecord(frame, time, fid, found, box, score, probabilities, predicted, detected, **answer)
-            )
+            made.append(FrameRecord(frame, time, fid, found, box, score, probabilities, predicted, detected, **answer))
+        if writer is None:
+            records.extend(made)
+        else:
+            writer.add(made)
         pending.clear()
 
     def emit(index, time, rgb, faces, detected):
@@ -253,6 +276,8 @@ def analyze_video(
     total = info.n_frames and (
         math.ceil(info.n_frames / every) if fps is None else math.ceil(info.n_frames * min(1, fps / (info.fps or fps)))
     )
+    if total and (start or end is not None) and info.duration:  # a segment: its share of the frames
+        total = math.ceil(total * (min(end or info.duration, info.duration) - (start or 0)) / info.duration)
     bar = progress_bar(progress, total or None, str(path))
     # each frame to detect on waits, with the frames since the one before it, until DETECTION_GROUP are gathered
     group, buffer, n = [], [], 0
@@ -270,28 +295,32 @@ def analyze_video(
             last.update(faces=current, time=time)
         group.clear()
 
-    try:
+    with contextlib.ExitStack() as sink:
+        if out is not None:
+            handle = sink.enter_context(open(sink.enter_context(atomic_path(out)), "w", newline="", encoding="utf-8"))
+            writer = RecordWriter(handle, _fields(classes, asked), classes)
         try:
-            for index, time, rgb in iter_frames(path, every=every, fps=fps, info=info):
-                if n % detect_every == 0:
-                    group.append((index, time, rgb, buffer))
-                    buffer = []
-                    if len(group) == DETECTION_GROUP:
-                        search()
-                else:
-                    buffer.append((index, time, rgb))
-                n += 1
-                bar.update()
-        except VideoReadError as error:
-            if on_error == "raise":
-                raise
-            unreadable[str(path)] = str(error)
-            _warn_unreadable(path, error, analysed=n)
-        search()
-        between(buffer, last["faces"], last["time"], None, last["time"])
-        classify()
-    finally:
-        bar.close()
+            try:
+                for index, time, rgb in iter_frames(path, every=every, fps=fps, info=info, start=start, end=end):
+                    if n % detect_every == 0:
+                        group.append((index, time, rgb, buffer))
+                        buffer = []
+                        if len(group) == DETECTION_GROUP:
+                            search()
+                    else:
+                        buffer.append((index, time, rgb))
+                    n += 1
+                    bar.update()
+            except VideoReadError as error:
+                if on_error == "raise":
+                    raise
+                unreadable[str(path)] = str(error)
+                _warn_unreadable(path, error, analysed=n)
+            search()
+            between(buffer, last["faces"], last["time"], None, last["time"])
+            classify()
+        finally:
+            bar.close()
     if faceless:
         shown = ", ".join(map(str, faceless[:10])) + (", ..." if len(faceless) > 10 else "")
         warnings.warn(
@@ -310,8 +339,24 @@ def analyze_video(
         frames_without_face=faceless,
         detect_every=int(detect_every),
         unreadable=unreadable,
+        written_to=None if writer is None else str(out),
+        summary=None if writer is None else writer.summary(),
         **asked,
     )
+
+
+def _fields(classes, asked):
+    """The CSV columns of records of these classes, with the answers asked for."""
+    empty = VideoRecords([], path=None, info=None, classes=classes, frames_analysed=[], frames_without_face=[], **asked)
+    return empty.fields()
+
+
+def _check_segment(start, end):
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
+            raise ValueError(f"{name} must be a time in seconds, 0 or more, got {value!r}")
+    if start is not None and end is not None and not end > start:
+        raise ValueError(f"end must come after start, got start={start!r} and end={end!r}")
 
 
 def _warn_unreadable(path, error, analysed=0):

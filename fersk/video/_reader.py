@@ -188,7 +188,7 @@ def check_sampling(every, fps):
     return int(every), None
 
 
-def iter_frames(path, *, every=1, fps=None, info=None):
+def iter_frames(path, *, every=1, fps=None, info=None, start=None, end=None):
     """Decode a video's frames: ``(index, time_s, rgb)`` for every ``every``-th frame, or
     about ``fps`` frames per second of video.
 
@@ -196,6 +196,13 @@ def iter_frames(path, *, every=1, fps=None, info=None):
     (from 0 at the first frame); ``rgb`` is a ``(height, width, 3)`` uint8 array, upright
     (turned as the video's rotation metadata says, as players show it). Frames
     skipped by the sampling are decoded (video codecs need them) but not converted.
+
+    With ``start`` (seconds), decoding begins at the key frame before it (a seek, not a
+    decode from the beginning) and the frames before ``start`` are passed over; their
+    ``index`` is then counted from the time at the video's frame rate, which for a video of
+    constant rate is the count from the first frame. With ``end``, decoding stops at the
+    first frame at or after it. The frames of ``[a, b)`` and ``[b, c)`` are those of
+    ``[a, c)``: what a long video split into time segments needs.
 
     Raises
     ------
@@ -217,7 +224,14 @@ def iter_frames(path, *, every=1, fps=None, info=None):
     if info is None:
         info = _info(path, container, stream)
     step = 1 / info.fps if info.fps else 0.0
-    start, next_time, index = None, 0.0, -1
+    origin, next_time, index = None, 0.0, -1
+    seek = bool(start) and start > 0
+    if seek:
+        base = stream.time_base
+        origin = float(stream.start_time * base) if stream.start_time is not None and base else 0.0
+        if base:
+            container.seek(int((origin + start) / base), stream=stream, backward=True)
+        next_time = math.ceil(start * fps - 1e-6) / fps if fps is not None else 0.0
     try:
         try:
             for frame in container.decode(stream):
@@ -225,9 +239,15 @@ def iter_frames(path, *, every=1, fps=None, info=None):
                 time = frame.time
                 if time is None:
                     time = index * step
-                if start is None:
-                    start = time
-                time -= start
+                if origin is None:
+                    origin = time
+                time -= origin
+                if seek:
+                    if time + 1e-6 < start:
+                        continue
+                    index = round(time * info.fps) if info.fps else index
+                if end is not None and time + 1e-6 >= end:
+                    break
                 if fps is not None:
                     if time + 1e-6 < next_time:
                         continue
@@ -248,7 +268,8 @@ def iter_frames(path, *, every=1, fps=None, info=None):
         if not expected and stream.duration and stream.time_base and info.fps:
             length = float(stream.duration * stream.time_base)
             expected, said = round(length * info.fps), f"its video stream's duration ({length:.2f} s) suggests about"
-        if index + 1 < 0.9 * expected - 1:  # FFmpeg decodes a cut file to where it ends, without an error
+        whole = not seek and end is None  # a segment ends where it was asked to
+        if whole and index + 1 < 0.9 * expected - 1:  # FFmpeg decodes a cut file to where it ends, without an error
             warnings.warn(
                 f"{path}: decoding stopped after {index + 1} frames ({time:.2f} s), where {said} "
                 f"{expected}; the file may be truncated",

@@ -1,5 +1,6 @@
 """What analyze_video returns: one record per face per analysed frame, and the list of them."""
 
+import csv
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,7 +77,9 @@ class VideoRecords(FaceRecordsBase):
 
     ``to_csv``, ``to_dict``, ``to_frame`` (pandas) and ``to_parquet`` give one row per record,
     as :class:`fersk.faces.FaceRecords` does; ``to_csv(path, decimals=4)`` is what
-    ``fersk video`` writes as ``frames.csv``.
+    ``fersk video`` writes as ``frames.csv``. When :func:`analyze_video` wrote the records to
+    a file as it made them (``out=``), the list is empty and ``written_to`` names the file;
+    ``summary``, ``describe`` and ``face_ids`` still answer, from running totals.
 
     Attributes
     ----------
@@ -96,6 +99,8 @@ class VideoRecords(FaceRecordsBase):
     unreadable : dict
         ``path -> reason`` when, with ``on_error="skip"``, the video could not be read to its
         end (``info`` is None when it could not be opened at all); empty otherwise.
+    written_to : str or None
+        The CSV file the records were written to as they were made, or None (they are here).
     """
 
     key_fields = ("frame", "time", "face_id", "face_found", "detected")
@@ -113,8 +118,12 @@ class VideoRecords(FaceRecordsBase):
         unreadable=None,
         coverage=None,
         abstain_precision=None,
+        written_to=None,
+        summary=None,
     ):
         super().__init__(records, classes=classes, coverage=coverage, abstain_precision=abstain_precision)
+        self.written_to = written_to
+        self._summary = summary
         self.unreadable = dict(unreadable or {})
         self.detect_every = detect_every
         self.path = path
@@ -125,12 +134,16 @@ class VideoRecords(FaceRecordsBase):
     @property
     def face_ids(self):
         """The ids of the faces tracked, in order of appearance."""
+        if self._summary is not None:
+            return sorted(self._summary)
         return sorted({r.face_id for r in self if r.face_id is not None})
 
     def summary(self):
         """Per face id: ``frames`` (analysed frames it is in), ``first`` and ``last`` time in
         seconds, ``dominant`` (the class of highest mean probability) and ``mean`` (the mean
         probability of each class)."""
+        if self._summary is not None:  # the records went to a file as they were made: their running totals
+            return self._summary
         out = {}
         for fid in self.face_ids:
             mine = [r for r in self if r.face_id == fid]
@@ -161,3 +174,52 @@ class VideoRecords(FaceRecordsBase):
                 f"{face['first']:.2f}-{face['last']:.2f} s"
             )
         return "\n".join(lines)
+
+
+class RecordWriter:
+    """Records written to an open CSV file as they are made, with each face's running totals.
+
+    What :func:`analyze_video` keeps instead of the records when it writes them to a file: the
+    memory it needs does not grow with the video's length.
+
+    Parameters
+    ----------
+    handle : text file
+        Open for writing.
+    fields : list of str
+        The columns, as ``VideoRecords.fields()`` gives them.
+    classes : list
+        The estimator's classes.
+    """
+
+    def __init__(self, handle, fields, classes):
+        self.writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        self.writer.writeheader()
+        self.classes = list(classes)
+        self.totals = {}
+
+    def add(self, records):
+        """Write ``records`` (a list of FrameRecord) and count them in."""
+        self.writer.writerows(record.to_dict() for record in records)
+        for record in records:
+            if record.face_id is None or record.probabilities is None:
+                continue
+            face = self.totals.setdefault(record.face_id, {"frames": 0, "first": record.time, "sum": 0.0})
+            face["frames"] += 1
+            face["last"] = record.time
+            face["sum"] = face["sum"] + np.array([record.probabilities[c] for c in self.classes])
+
+    def summary(self):
+        """Per face id, what ``VideoRecords.summary`` gives."""
+        out = {}
+        for fid in sorted(self.totals):
+            face = self.totals[fid]
+            mean = face["sum"] / face["frames"]
+            out[fid] = {
+                "frames": face["frames"],
+                "first": face["first"],
+                "last": face["last"],
+                "dominant": self.classes[int(np.argmax(mean))],
+                "mean": dict(zip(self.classes, mean.round(4).tolist())),
+            }
+        return out

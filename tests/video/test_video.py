@@ -646,3 +646,31 @@ def test_prediction_sets_and_unsure_reach_the_frame_records_and_the_csv(model, c
     assert all(r.prediction_set[0] == r.predicted for r in records)
     header = next(csv.reader(io.StringIO(records.to_csv(io.StringIO()).getvalue())))
     assert header[header.index("predicted") + 1 : header.index("predicted") + 3] == ["prediction_set", "unsure"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "match"),
+    [(-1, None, "start must be a time in seconds"), (2.0, 1.0, "end must come after start"), (None, "x", "end must")],
+)
+def test_a_segment_that_cannot_be_is_refused(start, end, match):
+    with pytest.raises(ValueError, match=match):
+        fersk.analyze_video(None, "clip.mp4", start=start, end=end)
+
+
+def test_records_written_as_they_are_made_are_the_records_kept_in_memory(model, tmp_path):
+    frames = one_face_frames(12)
+    frames[4] = np.full_like(frames[4], 90)  # a frame without a face: a row without a prediction
+    path = write_clip(tmp_path / "rows.mp4", frames)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FerskDataWarning)
+        kept = analyze_video(model, path, detect_every=2, batch_size=3)
+        streamed = analyze_video(model, path, detect_every=2, batch_size=3, out=tmp_path / "rows.csv")
+    assert len(streamed) == 0 and streamed.written_to == str(tmp_path / "rows.csv")
+    kept.to_csv(tmp_path / "kept.csv")
+    assert (tmp_path / "rows.csv").read_text() == (tmp_path / "kept.csv").read_text()
+    assert streamed.summary() == kept.summary() and streamed.face_ids == kept.face_ids == [0]
+    assert streamed.describe() == kept.describe()
+    # a run that fails leaves no file, whole or half
+    with pytest.raises(ValueError, match="no face in frame 4"):
+        analyze_video(model, path, detect_every=1, on_missing="error", out=tmp_path / "failed.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "rows.csv", "rows.mp4"]
