@@ -78,7 +78,9 @@ class MTCNNDetector(FaceDetector):
         PyTorch's threads when the batch is large (250,000 pixels or more) and on one
         thread otherwise, since small tensors do not pay for sharing. On 2 idle cores, 300
         photos of 128 px ran at 63 photos/s in this process and in two processes alike;
-        60 photos of 640x480 at 11.4 and 13.3 (``benchmarks/bench_detection_speed.py``).
+        60 photos of 640x480 at 11.4 and 13.3 (``benchmarks/bench_detection_speed.py``, before
+        the channels-last networks and crops from the pyramid made the cascade about twice as
+        fast: ``benchmarks/bench_peers.py``).
 
     Examples
     --------
@@ -135,32 +137,38 @@ class MTCNNDetector(FaceDetector):
         prepared = [self._prepare(image) for image in images]
         results = [None] * len(images)
         by_shape = {}
-        for i, (tensor, _, _) in enumerate(prepared):
-            by_shape.setdefault(tuple(tensor.shape), []).append(i)
-        for shape, indices in by_shape.items():
-            if min(shape[1:]) < 12:  # smaller than P-Net's window: nothing can be found
+        for i, (tensor, pad, _) in enumerate(prepared):
+            _, h, w = tensor.shape
+            by_shape.setdefault((h + 2 * pad, w + 2 * pad, pad), []).append(i)
+        for (height, width, pad), indices in by_shape.items():
+            if min(height, width) < 12:  # smaller than P-Net's window: nothing can be found
                 for i in indices:
                     results[i] = []
                 continue
-            per_chunk = max(1, _CHUNK_PIXELS // (shape[1] * shape[2]))
+            per_chunk = max(1, _CHUNK_PIXELS // (height * width))
             for start in range(0, len(indices), per_chunk):
                 chunk = indices[start : start + per_chunk]
-                batch = torch.stack([prepared[i][0] for i in chunk]).to(self.device)
+                # one copy per image, its border added and grey made three channels: padding a stacked
+                # copy took 7% of detection on 512x1024 photos (benchmarks/bench_peers.py's)
+                batch = torch.full((len(chunk), 3, height, width), 127.5)
+                for k, i in enumerate(chunk):
+                    batch[k, :, pad : height - pad, pad : width - pad] = prepared[i][0]
+                batch = batch.to(self.device)
                 with _threads_for(batch.numel() // 3):
-                    found = cascade(batch, self.min_face_size, self.thresholds, self.factor, self.device)
+                    found = cascade(batch, self.min_face_size, self.thresholds, self.factor, self.device, pad)
                 for i, (boxes, scores, points) in zip(chunk, found):
-                    _, offset, scale = prepared[i]
+                    scale = prepared[i][2]
                     results[i] = [
-                        Face(box / scale - offset[[0, 1, 0, 1]], score, pts / scale - offset)
+                        Face((box - pad) / scale, score, (pts - pad) / scale)
                         for box, score, pts in zip(boxes, scores, points)
                     ]
         return results
 
     def _prepare(self, image):
-        """(3, h, w) float tensor with its border and scaling; the offset and scale that map back.
+        """(c, h, w) float tensor (grey: one channel), the border to add to each side, and the scale.
 
-        A large image is shrunk before its border is added, as the shrunk image with a shrunk
-        border: a 6000x4000 photo costs a 1280-pixel picture's memory, not four times its own.
+        A large image is shrunk before its border is added, and its border with it: a
+        6000x4000 photo costs a 1280-pixel picture's memory, not four times its own.
         """
         import torch
         import torch.nn.functional as F
@@ -176,7 +184,4 @@ class MTCNNDetector(FaceDetector):
             size = (max(1, round(h * scale)), max(1, round(w * scale)))
             tensor = F.interpolate(tensor[None], size=size, mode="area")[0]
             pad = int(round(pad * scale))
-        tensor = tensor.expand(3, -1, -1)  # grey as three equal channels
-        if pad:
-            tensor = F.pad(tensor, (pad, pad, pad, pad), value=127.5)
-        return tensor.contiguous(), np.array([pad, pad], dtype=np.float64) / scale, scale
+        return tensor, pad, scale

@@ -85,18 +85,21 @@ def mtcnn_networks(device="cpu"):
     for name, cls in (("pnet", PNet), ("rnet", RNet), ("onet", ONet)):
         net = cls()
         net.load_state_dict(torch.load(WEIGHTS / f"{name}.pt", map_location="cpu", weights_only=True))
-        networks.append(net.to(device).eval().requires_grad_(False))
+        # channels-last: the three networks ran 2.2 to 2.7 times faster on 2 cores (P-Net on two 430x737
+        # images 116 -> 53 ms, R-Net on 1,098 crops 306 -> 124 ms, O-Net on 226 crops 384 -> 141 ms)
+        networks.append(net.to(device, memory_format=torch.channels_last).eval().requires_grad_(False))
     return tuple(networks)
 
 
 @torch.no_grad()
-def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, device="cpu"):
+def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, device="cpu", border=0):
     """Boxes (x1, y1, x2, y2), scores and landmarks (5, 2) of the faces in each image of a batch.
 
     The arithmetic follows the original MTCNN (and facenet-pytorch): boxes are in
     1-based inclusive pixel coordinates until the end, where they become ``Face``'s
     (left, top, right, bottom). Crops are cut with ``roi_align``, which pads outside
-    the image with black, as the original does.
+    the image with black, as the original does. ``border``: the pixels of mid-grey each
+    side of the images was padded with, which P-Net need not search in full.
     """
     pnet, rnet, onet = mtcnn_networks(str(device))
     t1, t2, t3 = thresholds
@@ -105,13 +108,22 @@ def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, 
     # stage 1: P-Net over a pyramid, NMS within each scale, then within each image
     scale = 12.0 / min_face_size
     side = min(height, width) * scale
-    found = []
+    found, pyramid = [], [(images, 1.0, 1.0)]
     while side >= 12:
-        resized = F.interpolate(images, size=(int(height * scale + 1), int(width * scale + 1)), mode="area")
-        offsets, prob = pnet(_normalize(resized))
+        size = (int(height * scale + 1), int(width * scale + 1))
+        resized = F.interpolate(images, size=size, mode="area")
+        pyramid.append((resized, size[0] / height, size[1] / width))
+        # A window wholly in the grey border finds nothing (P-Net gives mid-grey a face probability of
+        # 1e-4): P-Net searches the image with 12 pixels of border, all that a window touching it needs,
+        # and finds what it finds on the whole level, on 0.73 times its pixels for 512x1024 photos (0.77
+        # for 640x360 frames). An even trim keeps its windows where they were.
+        grey = int(border * min(size[0] / height, size[1] / width)) - 1  # wholly grey pixels on each side
+        trim = max(0, grey - 12) // 2 * 2
+        view = resized[:, :, trim : size[0] - trim, trim : size[1] - trim]
+        offsets, prob = pnet(_normalize(view).contiguous(memory_format=torch.channels_last))
         image_index, ys, xs = torch.nonzero(prob[:, 1] >= t1, as_tuple=True)
         if len(image_index):
-            corner = torch.stack([xs, ys], dim=1).to(images.dtype)
+            corner = torch.stack([xs, ys], dim=1).to(images.dtype) + trim // 2  # as on the whole level
             boxes = torch.cat([torch.floor((2 * corner + 1) / scale), torch.floor((2 * corner + 12) / scale)], 1)
             scores = prob[image_index, 1, ys, xs]
             keep = batched_nms(boxes, scores, image_index, 0.5)
@@ -127,7 +139,7 @@ def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, 
     boxes = _square(boxes + offsets * size)
 
     # stage 2: R-Net on 24x24 crops
-    offsets, prob = rnet(_crops(images, boxes, image_index, 24))
+    offsets, prob = rnet(_crops(pyramid, boxes, image_index, 24))
     passed = prob[:, 1] > t2
     boxes, scores, offsets, image_index = boxes[passed], prob[passed, 1], offsets[passed], image_index[passed]
     keep = batched_nms(boxes, scores, image_index, 0.7)
@@ -135,7 +147,7 @@ def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, 
     image_index = image_index[keep]
 
     # stage 3: O-Net on 48x48 crops, with landmarks
-    offsets, points, prob = onet(_crops(images, boxes, image_index, 48))
+    offsets, points, prob = onet(_crops(pyramid, boxes, image_index, 48))
     passed = prob[:, 1] > t3
     boxes, scores, offsets, points, image_index = (
         boxes[passed],
@@ -179,12 +191,33 @@ def _regress(boxes, offsets):
     return boxes + offsets * size
 
 
-def _crops(images, boxes, image_index, side):
-    """Each box (1-based inclusive) of its image, resized to side x side and normalised; black outside the image."""
-    regions = torch.cat([image_index[:, None].to(boxes.dtype), boxes[:, :2] - 1, boxes[:, 2:]], dim=1)
-    if not len(regions):
-        return images.new_zeros((0, 3, side, side))
-    return _normalize(roi_align(images, regions, (side, side), spatial_scale=1.0, sampling_ratio=-1, aligned=True))
+def _crops(pyramid, boxes, image_index, side):
+    """Each box (1-based inclusive) of its image, resized to side x side and normalised; black outside the image.
+
+    A box is cut from the smallest level of the pyramid (the padded images, then P-Net's
+    area-shrunk copies of them) on which it is still at least twice ``side`` pixels wide, so
+    that ``roi_align`` averages two or three samples a side per output pixel, as it does on the
+    full image for a box up to three times ``side``. From the full image, a 450-pixel box took 11
+    samples a side per pixel: 226 such O-Net crops took 569 ms on 2 cores, against 35 ms with two
+    samples a side. On the 2,735 muxspace test photos and 150 photos of 512x1024 with two faces
+    (``benchmarks/bench_peers.py``) the same faces were found, their boxes moved by 0.8% of their
+    side (median; 99th percentile 7%), and detection ran 2.0 and 2.3 times faster with the
+    channels-last networks and the trimmed border.
+    """
+    crops = boxes.new_zeros((len(boxes), 3, side, side)).contiguous(memory_format=torch.channels_last)
+    extent = (boxes[:, 2:] - boxes[:, :2] + 1).max(dim=1).values
+    level = torch.zeros(len(boxes), dtype=torch.long, device=boxes.device)
+    for k, (_, scale_y, scale_x) in enumerate(pyramid[1:], start=1):
+        level[extent * min(scale_y, scale_x) >= 2 * side] = k
+    for k in level.unique().tolist():
+        images, scale_y, scale_x = pyramid[k]
+        chosen = torch.nonzero(level == k).flatten()
+        corners = torch.cat([boxes[chosen, :2] - 1, boxes[chosen, 2:]], dim=1)  # continuous pixel coordinates
+        regions = torch.cat(
+            [image_index[chosen, None].to(boxes.dtype), corners * boxes.new_tensor([scale_x, scale_y] * 2)], 1
+        )
+        crops[chosen] = roi_align(images, regions, (side, side), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+    return _normalize(crops)
 
 
 def _nms_min(boxes, scores, image_index, threshold):

@@ -22,7 +22,7 @@ from fersk.faces import (
     list_detectors,
     register_detector,
 )
-from fersk.faces._mtcnn_networks import WEIGHTS, ONet, PNet, RNet
+from fersk.faces._mtcnn_networks import WEIGHTS, ONet, PNet, RNet, cascade
 
 # the astronaut's face in her photo, as (left, top, right, bottom): about columns 177-268, rows 59-175
 HEAD = astronaut()[0:256, 120:320]  # her head and shoulders: the face at columns 57-148, rows 59-175
@@ -142,6 +142,20 @@ def test_border_finds_a_face_cut_by_the_edge_and_maps_its_box_back():
     found = detect_faces(cut)
     assert len(found) == 1 and found[0].box[1] < 0  # the box reaches above the image
     assert found[0].landmarks[2, 1] > 0  # the nose is in the image
+
+
+def test_pnet_skips_the_far_grey_border_and_finds_what_searching_all_of_it_finds():
+    # cascade(border=pad) lets P-Net skip the grey beyond 12 pixels of the image; border=0 searches all of it
+    photo = _paste(_paste(_canvas((300, 460)), _small(HEAD, 0.4), 150, 0), _small(HEAD, 1.2)[90:], 0, 220)
+    pad = 92  # a wide grey border, far beyond the 12 pixels P-Net needs
+    batch = torch.full((2, 3, 300 + 2 * pad, 460 + 2 * pad), 127.5)
+    batch[0, :, pad:-pad, pad:-pad] = torch.from_numpy(photo).permute(2, 0, 1)
+    batch[1, :, pad:-pad, pad:-pad] = torch.from_numpy(photo[:, ::-1].copy()).permute(2, 0, 1)
+    trimmed, whole = cascade(batch, border=pad), cascade(batch, border=0)
+    assert [len(scores) for _, scores, _ in trimmed] == [2, 2]
+    for found, expected in zip(trimmed, whole):
+        for a, b in zip(found, expected):
+            assert np.allclose(a, b, atol=1e-4)
 
 
 def test_a_large_photo_is_searched_downscaled_and_its_boxes_map_back():
