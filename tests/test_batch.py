@@ -257,3 +257,28 @@ def test_segments_cover_a_video_once():
     assert video_segments("any.mp4", None) == [("any.mp4", None, None)]
     with pytest.raises(ValueError, match="segment_seconds must be a number of seconds above 0"):
         analyze_videos(None, "any.mp4", "out", segment_seconds=0)
+
+
+def test_long_videos_are_cut_at_whole_segments(monkeypatch):
+    from fersk.batch import _run
+
+    monkeypatch.setattr(_run, "video_info", lambda path: type("Info", (), {"duration": float(path)})())
+    assert _run.video_segments("14", 10) == [("14", None, None)]  # under 1.5 segments: whole
+    assert _run.video_segments("31", 10) == [("31", None, 10), ("31", 10, 20), ("31", 20, None)]  # 1 s joins
+    assert _run.video_segments("36", 10) == [("36", None, 10), ("36", 10, 20), ("36", 20, 30), ("36", 30, None)]
+
+
+def test_a_face_gone_long_before_the_seam_is_not_joined_to_one_after_it(tmp_path):
+    from fersk.batch._seams import join_segments
+
+    header = "video,frame,time,face_id,face_found,left,top,right,bottom\n"
+    left = [f"v,{i},{i / 10},0,True,10,10,50,50" for i in range(5)]  # seen from 0 to 0.4 s
+    right = [f"v,{i},{i / 10},{int(i >= 5)},True,200,10,240,50" for i in range(5, 100)]  # from 0.5 s to the seam
+    (tmp_path / "a.csv").write_text(header + "\n".join(sorted(left + right, key=lambda r: int(r.split(",")[1]))))
+    # a face where the left one was, at 10.1 s, is someone else; the one at right carries on
+    (tmp_path / "b.csv").write_text(header + "v,101,10.1,0,True,10,10,50,50\nv,101,10.1,1,True,201,10,241,50\n")
+    assert join_segments([tmp_path / "a.csv", tmp_path / "b.csv"], [10.0]) == 3
+    rows = (tmp_path / "b.csv").read_text().splitlines()[1:]
+    assert [row.split(",")[3] for row in rows] == ["2", "1"]  # face_id: a new face, then the one carried on
+    join_segments([tmp_path / "a.csv", tmp_path / "b.csv"], [10.0])  # again: nothing changes
+    assert (tmp_path / "b.csv").read_text().splitlines()[1:] == rows

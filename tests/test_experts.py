@@ -156,9 +156,16 @@ def test_each_expert_gets_its_own_temperature(two_kinds, tmp_path):
     session = ort.InferenceSession(str(tmp_path / "calibrated.onnx"), providers=["CPUExecutionProvider"])
     onnx_proba = session.run(None, {"images": X_val.astype(np.float32)})[0]
     np.testing.assert_allclose(onnx_proba, one.predict_proba(X_val), atol=1e-4)
-    # training further drops them, as it drops every calibration
+    # training further drops them, as it drops every calibration: fit, and partial_fit
+    more = copy.deepcopy(one).partial_fit(X[:40], y[:40])
+    assert torch.equal(more.module_.temperatures.cpu(), torch.ones(2)) and "conformal_scores_" not in vars(more)
     one.set_params(warm_start=True, max_epochs=1, classes=model.classes_).fit(X[:40], y[:40])
     assert torch.equal(one.module_.temperatures.cpu(), torch.ones(2))
+    # with test-time views the network would temper each view before they are averaged: one temperature instead
+    flipped = fersk.calibrate(copy.deepcopy(model).set_params(tta="flip"), X_val, y_val)
+    assert torch.equal(flipped.module_.temperatures.cpu(), torch.ones(2)) and flipped.temperature_ != 1.0
+    np.testing.assert_array_equal(flipped.predict(X_val), model.set_params(tta="flip").predict(X_val))
+    model.set_params(tta=None)
     with pytest.raises(ValueError, match="give the images X_val"):
         fersk.calibrate(model, None, y_val, proba=model.predict_proba(X_val))
 

@@ -1,10 +1,12 @@
 """analyze_photos and analyze_videos: a run over many files, on Dask's workers or in this process."""
 
 import contextlib
+import inspect
 import os
 
 from .. import __version__
 from ..datasets import IMAGE_EXTENSIONS
+from ..video import analyze_video
 from ._run import (
     PHOTO_SETTINGS,
     VIDEO_EXTENSIONS,
@@ -18,6 +20,8 @@ from ._run import (
 )
 from ._seams import join_segments
 from ._store import RunFolder, fingerprint, table_format
+
+MIN_IOU = inspect.signature(analyze_video).parameters["min_iou"].default  # analyze_video's own default
 
 _COMMON = """model : str, path-like or fitted estimator
         The name of a model fersk ships (``"fer2013-muxspace"``), a fersk model file, or a
@@ -143,11 +147,12 @@ def analyze_videos(
     extra = {"segment_seconds": repr(segment_seconds)} if segment_seconds is not None else {}
     result = _run("videos", video_partition, model, files, parts, out, settings, scheduler, format, progress, extra)
     by_video = {}
-    for table, (path, _, _) in zip(result.tables, parts):
-        by_video.setdefault(path, []).append(table)
-    for tables in by_video.values():
-        if len(tables) > 1:
-            join_segments(tables, min_iou=settings.get("min_iou", 0.3))
+    for table, (path, _, end) in zip(result.tables, parts):
+        by_video.setdefault(path, []).append((table, end))
+    for segments in by_video.values():
+        if len(segments) > 1:
+            tables, ends = zip(*segments)
+            join_segments(list(tables), list(ends[:-1]), min_iou=settings.get("min_iou", MIN_IOU))
     return result
 
 

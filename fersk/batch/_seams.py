@@ -1,8 +1,9 @@
 """One face id across the time segments of a long video: the segments' own ids joined where they meet.
 
 Each segment of a video split among workers (``analyze_videos(segment_seconds=...)``) is analysed
-apart, so its face ids start at 0. Once every segment is done, each face seen at the end of one
-segment is matched to a face seen at the start of the next by the overlap of their boxes (the
+apart, so its face ids start at 0. Once every segment is done, each face seen in the last second
+before a seam (or two analysed frames, if they are further apart) is matched to a face seen as
+close after it by the overlap of their boxes (the
 assignment of most overlap, scipy's ``linear_sum_assignment``, each pair at ``min_iou`` or more),
 and takes its id; a face not matched takes the next free id. The tables are rewritten with those
 ids in ``face_id`` and the segment's own in ``segment_face_id``, from which the join is made again,
@@ -21,17 +22,19 @@ SEAM_SECONDS = 1.0  # a face last seen this close to a segment's end (or first s
 BOX = ("left", "top", "right", "bottom")
 
 
-def join_segments(tables, *, min_iou=0.3, seam_seconds=SEAM_SECONDS):
+def join_segments(tables, seams, *, min_iou=0.3, seam_seconds=SEAM_SECONDS):
     """Give a face one id across the tables of one video's segments, in time order; rewrite them.
 
     Parameters
     ----------
     tables : list of Path
         Parquet or CSV tables of the segments, as ``analyze_videos`` writes them.
+    seams : list of float
+        The times where each segment ends and the next begins (one fewer than the tables).
     min_iou : float, default=0.3
         Least overlap of a face's last box in one segment and its first in the next.
     seam_seconds : float, default=1.0
-        How near the seam a face must be seen to be matched.
+        How near the seam a face must be seen to be matched (at least two analysed frames).
 
     Returns
     -------
@@ -46,36 +49,36 @@ def join_segments(tables, *, min_iou=0.3, seam_seconds=SEAM_SECONDS):
     >>> header = "video,frame,time,face_id,face_found,left,top,right,bottom\\n"
     >>> _ = (folder / "a.csv").write_text(header + "v,0,0.0,0,True,10,10,50,50\\nv,9,0.9,1,True,100,10,140,50\\n")
     >>> _ = (folder / "b.csv").write_text(header + "v,10,1.0,0,True,102,10,142,50\\nv,11,1.1,1,True,300,10,340,50\\n")
-    >>> join_segments([folder / "a.csv", folder / "b.csv"])  # the face at right carries on; one new face
+    >>> join_segments([folder / "a.csv", folder / "b.csv"], [1.0])  # the face at right carries on; one new face
     3
     >>> (folder / "b.csv").read_text().splitlines()[1:]
     ['v,10,1.0,1,0,True,102,10,142,50', 'v,11,1.1,2,1,True,300,10,340,50']
     """
+    if len(seams) != len(tables) - 1:
+        raise ValueError(f"{len(tables)} segments meet at {len(tables) - 1} seams, not {len(seams)}")
     next_id, before = 0, {}
-    for table in tables:
+    for k, table in enumerate(tables):
         rows = _Table(table)
-        faces = rows.faces()  # (time, local id, box) of every row with a face
-        ids = sorted({face for _, face, _ in faces})
+        faces = rows.faces  # (time, local id, box) of every row with a face, in time order
+        times = np.unique([time for time, _, _ in faces])
+        near = max(seam_seconds, 2 * float(np.median(np.diff(times)))) if len(times) > 1 else seam_seconds
+        mapping = {}
         if before:
-            start = min(time for time, _, _ in faces) if faces else 0.0
             first = {}
             for time, face, box in faces:
-                if time <= start + seam_seconds and face not in first:
+                if time <= seams[k - 1] + near and face not in first:
                     first[face] = box
             mapping = _match(before, first, min_iou)
-        else:
-            mapping = {}
-        for face in ids:
+        for face in sorted({face for _, face, _ in faces}):
             if face not in mapping:
                 mapping[face] = next_id
                 next_id += 1
         rows.rewrite(mapping)
-        end = max(time for time, _, _ in faces) if faces else None
-        last = {}
-        for time, face, box in faces:
-            if time >= end - seam_seconds:
-                last[mapping[face]] = box  # the rows are in time order: the last box stays
-        before = last
+        before = {}
+        if k < len(seams):
+            for time, face, box in faces:
+                if time >= seams[k] - near:
+                    before[mapping[face]] = box  # in time order: each face's last box stays
     return next_id
 
 
@@ -114,14 +117,11 @@ class _Table:
                 self.columns, self.rows = list(reader.fieldnames or []), list(reader)
             key = "segment_face_id" if "segment_face_id" in self.columns else "face_id"
             records = [{**row, "_local": row[key]} for row in self.rows]
-        self._faces = [
+        self.faces = [
             (float(row["time"]), int(float(row["_local"])), tuple(float(row[k]) for k in BOX))
             for row in records
             if _present(row["_local"])
         ]
-
-    def faces(self):
-        return self._faces
 
     def rewrite(self, mapping):
         if self.path.suffix == ".parquet":

@@ -54,11 +54,13 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
     - ``temperature_``: the temperature that minimises the log-loss on ``X_val``, so that its
       probabilities mean what they say (70% is right about 70% of the time); each image keeps
       its most probable class, so ``predict`` and accuracy do not change. A network of experts
-      mixed by a gate (:class:`fersk.backbones.GatedExperts`, the default shipped model) gets
-      one temperature per expert instead, in ``module_.temperatures``, fitted together by
-      log-loss (:func:`fit_expert_temperatures`), and ``temperature_`` is 1: faces of different
-      kinds want different temperatures (0.96 and 0.74 for the shipped model's FER2013 faces and
-      photos), which one number cannot give both;
+      mixed by a gate (:class:`fersk.backbones.GatedExperts`, the default shipped model) without
+      test-time views or prior shift gets one temperature per expert instead, in
+      ``module_.temperatures``, fitted together by log-loss (:func:`fit_expert_temperatures`),
+      and ``temperature_`` is 1: faces of different kinds want different temperatures (0.96 and
+      0.74 for the shipped model's FER2013 faces and photos), which one number cannot give both.
+      (The network applies them to each view before views are averaged and the prior shifted,
+      which could change a label: with ``tta`` or a prior shift, one temperature is fitted.)
     - ``conformal_scores_``: the split conformal scores (one minus the calibrated probability
       of the true class) of the validation images, from which :meth:`predict_sets` gives, at any
       coverage asked, the set of classes that holds the true one that often; for gated experts
@@ -133,6 +135,7 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
         )
     uncalibrate(final)  # the model's own probabilities, not those of an earlier calibration
     experts = isinstance(final.module_, GatedExperts)
+    experts_tempered = False
     if experts:
         if X_val is None:
             raise ValueError(
@@ -140,18 +143,19 @@ def calibrate(estimator, X_val, y_val, *, temperature=True, proba=None):
                 "the images X_val, not only their probabilities"
             )
         log_mixed, gate = _mixture_and_gate(estimator, final, X_val)
-        y_index = _class_index(classes, y_val)
-        if temperature:
+        if temperature and final.tta is None and not final.prior_shift_:
+            experts_tempered = True
+            found = fit_expert_temperatures(log_mixed, gate, _class_index(classes, y_val))
             with torch.no_grad():
-                final.module_.temperatures.copy_(torch.as_tensor(fit_expert_temperatures(log_mixed, gate, y_index)))
-        proba = None  # the probabilities at the fitted temperatures
+                final.module_.temperatures.copy_(torch.as_tensor(found))
+            proba = None  # the probabilities at the fitted temperatures
     if proba is None:
         proba = estimator.predict_proba(X_val)
     proba = np.asarray(proba, dtype=np.float64)
     if proba.shape != (len(y_val), len(classes)):
         raise ValueError(f"proba must have one row per image and one column per class; got shape {proba.shape}")
     y_index = _class_index(classes, y_val)
-    final.temperature_ = fit_temperature(proba, y_index) if temperature and not experts else 1.0
+    final.temperature_ = fit_temperature(proba, y_index) if temperature and not experts_tempered else 1.0
     calibrated = temper(proba, final.temperature_)
     final.conformal_scores_ = conformal_scores(calibrated, y_index)
     if experts:  # Mondrian: each expert's faces (the expert their gate weighs most) scored apart
@@ -215,7 +219,8 @@ def fit_expert_temperatures(log_proba, gate, y_index):
 
     Each image's log-probabilities are divided by the gate-weighted mean of the experts'
     temperatures, as :class:`fersk.backbones.GatedExperts` does; the temperatures are searched
-    on their logarithms in [-10, 10] (L-BFGS-B from 1), as :func:`fit_temperature` searches one.
+    on their logarithms in [-3, 3] (L-BFGS-B from 1): an expert the gate seldom chooses is barely
+    constrained, and a temperature run to e^10 would flatten the faces it has a small share of.
 
     Parameters
     ----------
@@ -247,7 +252,7 @@ def fit_expert_temperatures(log_proba, gate, y_index):
         scale = gate @ np.exp(log_temperatures)
         return -log_softmax(log_proba / scale[:, None], axis=1)[rows, y_index].mean()
 
-    found = minimize(loss, np.zeros(gate.shape[1]), method="L-BFGS-B", bounds=[(-10.0, 10.0)] * gate.shape[1])
+    found = minimize(loss, np.zeros(gate.shape[1]), method="L-BFGS-B", bounds=[(-3.0, 3.0)] * gate.shape[1])
     return np.exp(found.x)
 
 

@@ -188,7 +188,7 @@ def video_command(args):
     from ..video import analyze_video, plot_emotion_timeline, video_info, write_annotated_video
 
     asked = {"coverage": args.coverage, "abstain_precision": args.abstain_precision}
-    if args.scheduler or len(args.video) > 1 or args.segment_seconds:
+    if args.scheduler or len(args.video) > 1 or args.segment_seconds is not None:
         prediction_answers(load_model(args.model), None, **asked)  # said before any worker starts
         return video_batch(args, asked)
     args.video = args.video[0]

@@ -2,6 +2,7 @@
 
 import contextlib
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -276,8 +277,9 @@ def analyze_video(
     total = info.n_frames and (
         math.ceil(info.n_frames / every) if fps is None else math.ceil(info.n_frames * min(1, fps / (info.fps or fps)))
     )
-    if total and (start or end is not None) and info.duration:  # a segment: its share of the frames
-        total = math.ceil(total * (min(end or info.duration, info.duration) - (start or 0)) / info.duration)
+    if total and (start is not None or end is not None) and info.duration:  # a segment: its share of the frames
+        until = info.duration if end is None else min(end, info.duration)
+        total = max(0, math.ceil(total * (until - (start or 0)) / info.duration))
     bar = progress_bar(progress, total or None, str(path))
     # each frame to detect on waits, with the frames since the one before it, until DETECTION_GROUP are gathered
     group, buffer, n = [], [], 0
@@ -353,7 +355,7 @@ def _fields(classes, asked):
 
 def _check_segment(start, end):
     for name, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0):
             raise ValueError(f"{name} must be a time in seconds, 0 or more, got {value!r}")
     if start is not None and end is not None and not end > start:
         raise ValueError(f"end must come after start, got start={start!r} and end={end!r}")

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..faces import emotion_colour
+from ._records import VideoRecords
 
 
 def _smooth(values, window):
@@ -38,6 +39,8 @@ def plot_emotion_timeline(records, *, window=5, classes=None, figsize=None):
     """
     from matplotlib.figure import Figure
 
+    if isinstance(records, VideoRecords):
+        records.check_kept("the timeline")
     records = list(records)
     faced = [r for r in records if r.face_id is not None and r.probabilities is not None]
     ids = sorted({r.face_id for r in faced})

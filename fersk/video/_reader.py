@@ -231,7 +231,7 @@ def iter_frames(path, *, every=1, fps=None, info=None, start=None, end=None):
         origin = float(stream.start_time * base) if stream.start_time is not None and base else 0.0
         if base:
             container.seek(int((origin + start) / base), stream=stream, backward=True)
-        next_time = math.ceil(start * fps - 1e-6) / fps if fps is not None else 0.0
+    before, placed = None, not seek  # the last frame decoded before start: where the fps grid stands
     try:
         try:
             for frame in container.decode(stream):
@@ -244,7 +244,12 @@ def iter_frames(path, *, every=1, fps=None, info=None, start=None, end=None):
                 time -= origin
                 if seek:
                     if time + 1e-6 < start:
+                        before = time
                         continue
+                    if fps is not None and not placed:
+                        # a whole run takes a frame when a point of the grid lies after the frame before it
+                        previous = before if before is not None else time - step
+                        next_time, placed = (math.floor(previous * fps + 1e-6) + 1) / fps, True
                     index = round(time * info.fps) if info.fps else index
                 if end is not None and time + 1e-6 >= end:
                     break

@@ -131,6 +131,27 @@ class VideoRecords(FaceRecordsBase):
         self.frames_analysed = frames_analysed
         self.frames_without_face = frames_without_face
 
+    def to_dict(self, decimals=None):
+        """One flat row per record (see ``to_dict`` of the records); ``to_csv``, ``to_frame`` and
+        ``to_parquet`` go through it.
+
+        Raises
+        ------
+        ValueError
+            When the records were written to a file as they were made (``written_to``), and
+            are not here.
+        """
+        self.check_kept("its rows")
+        return super().to_dict(decimals=decimals)
+
+    def check_kept(self, what):
+        """Raise a ValueError saying where the records are, when they went to a file instead of here."""
+        if self.written_to is not None and not len(self):
+            raise ValueError(
+                f"{what}: analyze_video wrote the records to {self.written_to} as it made them (out=), and they "
+                "are not here; read that file (pandas.read_csv), or analyse again without out="
+            )
+
     @property
     def face_ids(self):
         """The ids of the faces tracked, in order of appearance."""

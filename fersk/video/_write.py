@@ -8,6 +8,7 @@ import numpy as np
 from .._atomic import atomic_path
 from ..faces import draw_faces
 from ._reader import VideoReadError, _av, _open, progress_bar, upright
+from ._records import VideoRecords
 
 # the output's clock: fine enough for a 960 fps slow-motion video, and within MPEG-4 part 2's limit (65535)
 TIME_BASE = Fraction(1, 60000)
@@ -48,6 +49,8 @@ def write_annotated_video(path_in, records, path_out, *, codec=None, progress=No
     """
     av = _av()
     by_frame = {}
+    if isinstance(records, VideoRecords):
+        records.check_kept("the annotated video")
     for record in records:
         by_frame.setdefault(record.frame, []).append(record)
     if codec is None:

@@ -670,7 +670,28 @@ def test_records_written_as_they_are_made_are_the_records_kept_in_memory(model, 
     assert (tmp_path / "rows.csv").read_text() == (tmp_path / "kept.csv").read_text()
     assert streamed.summary() == kept.summary() and streamed.face_ids == kept.face_ids == [0]
     assert streamed.describe() == kept.describe()
+    with pytest.raises(ValueError, match="wrote the records to .*rows.csv as it made them"):
+        streamed.to_frame()
+    with pytest.raises(ValueError, match="the timeline: analyze_video wrote the records"):
+        fersk.video.plot_emotion_timeline(streamed)
     # a run that fails leaves no file, whole or half
     with pytest.raises(ValueError, match="no face in frame 4"):
         analyze_video(model, path, detect_every=1, on_missing="error", out=tmp_path / "failed.csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "rows.csv", "rows.mp4"]
+
+
+@pytest.mark.parametrize("sampling", [{"fps": 7}, {"fps": 3}, {"fps": 2.5}, {"every": 4}, {"every": 1}])
+def test_segments_decode_the_frames_of_the_whole_video(sampling, tmp_path):
+    from fersk.video._reader import iter_frames
+
+    frames = [np.full((32, 48, 3), 5 * i, np.uint8) for i in range(47)]
+    path = write_clip(tmp_path / "grey.mp4", frames)  # key frames every 12: segments start by seeking
+    whole = [(i, round(t, 4)) for i, t, _ in iter_frames(path, **sampling)]
+    for cuts in [(1.5,), (0.7, 2.05, 3.3), (1.0, 2.0)]:
+        bounds = [None, *cuts, None]
+        parts = [
+            (i, round(t, 4))
+            for start, end in zip(bounds[:-1], bounds[1:])
+            for i, t, _ in iter_frames(path, start=start, end=end, **sampling)
+        ]
+        assert parts == whole, cuts

@@ -48,7 +48,7 @@ class ConfidenceMixin:
         scores = self._stored("conformal_scores_", "prediction sets need")
         if expert is not None:
             by_expert = self._stored("expert_conformal_scores_", "thresholds per expert need")
-            if not (isinstance(expert, (int, np.integer)) and 0 <= expert < len(by_expert)):
+            if isinstance(expert, bool) or not (isinstance(expert, (int, np.integer)) and 0 <= expert < len(by_expert)):
                 raise ValueError(f"expert must be one of 0 to {len(by_expert) - 1}, got {expert!r}")
             if enough_scores(len(by_expert[expert]), coverage):
                 scores = by_expert[expert]

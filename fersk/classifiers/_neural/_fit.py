@@ -169,6 +169,7 @@ class FitMixin:
         self._check_weight_decay()
         X = self._validate_predict(X)
         sample_weight = self._check_sample_weight(sample_weight, X)
+        uncalibrate(self)  # trained further, it answers otherwise: calibrate again
         try:
             with self._seeded_training():
                 super().partial_fit(self._inputs(X, sample_weight), self._encode(y).astype(np.int64), **fit_params)
