@@ -111,11 +111,11 @@ def analyze_videos(
     and is listed in ``unreadable``.
 
     With ``segment_seconds``, a video longer than that is split into time segments, each one
-    task and one table, so that the workers share one long video. Frames keep their number and
-    time in the whole video. When every segment is done, the face ids are joined at the seams:
-    a face seen in the last second of one segment takes, in the next, the id of the face whose
-    box overlaps it most (``min_iou`` or more), and each table's ``face_id`` is the video's id
-    (``segment_face_id`` keeps the segment's own).
+    task and one table, so that the workers share one long video. Frames keep their time in the
+    whole video, and their number (exactly, for a video of constant frame rate). When every
+    segment is done, the face ids are joined at the seams: a face seen in the last second before
+    a seam takes, after it, the id of the face whose box overlaps it most (``min_iou`` or more),
+    and each table's ``face_id`` is the video's id (``segment_face_id`` keeps the segment's own).
 
     Parameters
     ----------

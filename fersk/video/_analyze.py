@@ -122,7 +122,9 @@ def analyze_video(
         Analyse only the frames from ``start`` seconds (decoding from the key frame before
         it) to before ``end``: one time segment of a long video, as
         :func:`fersk.batch.analyze_videos` (``segment_seconds``) splits one among workers.
-        Frames keep their number and time in the whole video; face ids start at 0.
+        Frames keep their time in the whole video, and their number (counted from the time at
+        the video's frame rate: the number a whole run gives, for a video of constant rate);
+        face ids start at 0.
     out : str or path-like, optional
         A CSV file to write the records to as they are made (the rows of ``to_csv``), for a
         video whose records would not fit in memory: they are not kept, so the memory used does
