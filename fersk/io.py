@@ -291,6 +291,13 @@ def load(path, device=None):
             setattr(estimator, name, value)
     if isinstance(estimator, NeuralImageClassifier):
         _restore_network(estimator, members[MODULE], manifest.get("history", []), device)
+        by_expert = vars(estimator).get("expert_conformal_scores_")
+        experts = getattr(estimator.module_, "temperatures", None)
+        if by_expert is not None and (experts is None or len(by_expert) != len(experts)):
+            raise ValueError(
+                f"{path} holds a value for expert_conformal_scores_ that fersk cannot use: scores for "
+                f"{len(by_expert)} experts, and its network has {'none' if experts is None else len(experts)}"
+            )
     else:
         untrusted = set(sio.get_untrusted_types(data=members[PIPELINE])) - set(TRUSTED_SKOPS_TYPES)
         if untrusted:

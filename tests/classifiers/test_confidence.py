@@ -216,6 +216,7 @@ def test_a_model_file_keeps_the_calibration(fitted, faces, tmp_path):
         ("confidence_wrong_", 0.5),
         ("expert_conformal_scores_", [0.1, 0.2]),
         ("expert_conformal_scores_", [[0.1], [2.0]]),
+        ("expert_conformal_scores_", [[0.1], [0.2]]),  # scores per expert, and this network has no experts
         ("expert_conformal_scores_", {"__class__": "numpy:load"}),
     ],
 )
