@@ -299,19 +299,23 @@ def conformal_threshold(scores, coverage):
     """
     _check_fraction(coverage, "coverage")
     n = len(scores)
-    k = math.ceil(round((n + 1) * coverage, 9))
     if not enough_scores(n, coverage):
         least = math.ceil(coverage / (1 - coverage))
         raise ValueError(
             f"coverage={coverage} needs {least} or more calibration images to promise it, and this model was "
             f"calibrated on {n}: ask a lower coverage, or calibrate on more validation images"
         )
-    return round(1.0 - float(scores[k - 1]), SCORE_DECIMALS)
+    return round(1.0 - float(scores[_rank(n, coverage) - 1]), SCORE_DECIMALS)
 
 
 def enough_scores(n, coverage):
     """Whether ``n`` conformal scores can promise ``coverage``: ``ceil((n + 1) * coverage) <= n``."""
-    return math.ceil(round((n + 1) * coverage, 9)) <= n
+    return _rank(n, coverage) <= n
+
+
+def _rank(n, coverage):
+    """``ceil((n + 1) * coverage)``: which of ``n`` sorted scores sets the threshold."""
+    return math.ceil(round((n + 1) * coverage, 9))
 
 
 def precision_threshold(right, wrong, precision):

@@ -5,6 +5,11 @@ import numpy as np
 from ._records import plain_classes
 
 
+def last_step(model):
+    """The estimator at the end of a Pipeline, or the model itself."""
+    return model.steps[-1][1] if hasattr(model, "steps") else model
+
+
 def classify_faces(model, X, *, batch_size=64, coverage=None, abstain_precision=None):
     """The probabilities of faces ``X``, ``batch_size`` per ``predict_proba`` call, and their answers.
 
@@ -36,7 +41,7 @@ def classify_faces(model, X, *, batch_size=64, coverage=None, abstain_precision=
     >>> proba.shape, answers[0]
     ((5, 7), {'prediction_set': None, 'unsure': None})
     """
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    final = last_step(model)
     by_expert = coverage is not None and "expert_conformal_scores_" in vars(final)
     probas, experts = [], []
     for start in range(0, len(X), batch_size):
@@ -96,7 +101,7 @@ def prediction_answers(model, proba, *, experts=None, coverage=None, abstain_pre
     >>> sorted(answers[0]), type(answers[0]["prediction_set"]).__name__, answers[0]["unsure"]
     (['prediction_set', 'unsure'], 'tuple', None)
     """
-    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    final = last_step(model)
     if (coverage is not None or abstain_precision is not None) and not callable(getattr(final, "predict_sets", None)):
         raise ValueError(
             "prediction sets and abstaining need a fersk neural classifier calibrated on validation images, and "

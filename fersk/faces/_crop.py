@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from ._align import extract_face
+from ._answers import last_step
 from ._face import Face
 from ._image import ImageReadError, as_image, as_photo, gray, read_image
 from ._registry import get_detector
@@ -96,7 +97,7 @@ def model_input_shape(estimator):
     ValueError
         For anything that is not a fitted fersk classifier, or a Pipeline ending in one.
     """
-    last = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    last = last_step(estimator)
     shape = getattr(last, "image_shape_", None)
     if shape is None or not hasattr(estimator, "predict_proba"):
         raise ValueError(

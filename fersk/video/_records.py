@@ -165,18 +165,9 @@ class VideoRecords(FaceRecordsBase):
         probability of each class)."""
         if self._summary is not None:  # the records went to a file as they were made: their running totals
             return self._summary
-        out = {}
-        for fid in self.face_ids:
-            mine = [r for r in self if r.face_id == fid]
-            mean = np.mean([[r.probabilities[c] for c in self.classes] for r in mine], axis=0)
-            out[fid] = {
-                "frames": len(mine),
-                "first": mine[0].time,
-                "last": mine[-1].time,
-                "dominant": self.classes[int(np.argmax(mean))],
-                "mean": dict(zip(self.classes, mean.round(4).tolist())),
-            }
-        return out
+        totals = FaceTotals(self.classes)
+        totals.add(self)
+        return totals.summary()
 
     def describe(self):
         """What was found, in a few lines of text (what ``fersk video`` prints): the frames
@@ -197,8 +188,49 @@ class VideoRecords(FaceRecordsBase):
         return "\n".join(lines)
 
 
+class FaceTotals:
+    """Each face's analysed frames, first and last time and summed probabilities, record by record:
+    what ``VideoRecords.summary`` gives, in one pass, from records kept or written away.
+
+    Parameters
+    ----------
+    classes : list
+        The estimator's classes.
+    """
+
+    def __init__(self, classes):
+        self.classes = list(classes)
+        self.faces = {}
+
+    def add(self, records):
+        """Count ``records`` (FrameRecord, in time order) in."""
+        for record in records:
+            if record.face_id is None or record.probabilities is None:
+                continue
+            face = self.faces.setdefault(record.face_id, {"frames": 0, "first": record.time, "sum": 0.0})
+            face["frames"] += 1
+            face["last"] = record.time
+            face["sum"] = face["sum"] + np.array([record.probabilities[c] for c in self.classes])
+
+    def summary(self):
+        """Per face id: ``frames``, ``first``, ``last``, ``dominant`` and ``mean`` (see ``VideoRecords.summary``)."""
+        out = {}
+        for fid in sorted(self.faces):
+            face = self.faces[fid]
+            mean = face["sum"] / face["frames"]
+            out[fid] = {
+                "frames": face["frames"],
+                "first": face["first"],
+                "last": face["last"],
+                "dominant": self.classes[int(np.argmax(mean))],
+                "mean": dict(zip(self.classes, mean.round(4).tolist())),
+            }
+        return out
+
+
 class RecordWriter:
-    """Records written to an open CSV file as they are made, with each face's running totals.
+    """Records written to an open CSV file as they are made, with each face's running totals
+    (:class:`FaceTotals`).
 
     What :func:`analyze_video` keeps instead of the records when it writes them to a file: the
     memory it needs does not grow with the video's length.
@@ -216,31 +248,13 @@ class RecordWriter:
     def __init__(self, handle, fields, classes):
         self.writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         self.writer.writeheader()
-        self.classes = list(classes)
-        self.totals = {}
+        self.totals = FaceTotals(classes)
 
     def add(self, records):
         """Write ``records`` (a list of FrameRecord) and count them in."""
         self.writer.writerows(record.to_dict() for record in records)
-        for record in records:
-            if record.face_id is None or record.probabilities is None:
-                continue
-            face = self.totals.setdefault(record.face_id, {"frames": 0, "first": record.time, "sum": 0.0})
-            face["frames"] += 1
-            face["last"] = record.time
-            face["sum"] = face["sum"] + np.array([record.probabilities[c] for c in self.classes])
+        self.totals.add(records)
 
     def summary(self):
         """Per face id, what ``VideoRecords.summary`` gives."""
-        out = {}
-        for fid in sorted(self.totals):
-            face = self.totals[fid]
-            mean = face["sum"] / face["frames"]
-            out[fid] = {
-                "frames": face["frames"],
-                "first": face["first"],
-                "last": face["last"],
-                "dominant": self.classes[int(np.argmax(mean))],
-                "mean": dict(zip(self.classes, mean.round(4).tolist())),
-            }
-        return out
+        return self.totals.summary()
