@@ -57,7 +57,7 @@ def main():
         figures[f"{name}: found %"] = round(100 * float(np.mean([len(f) > 0 for f in found])), 1)
         print(name, figures[f"{name}: photos/s"], flush=True)
 
-    mtcnn_cpu = MTCNNDetector()
+    mtcnn_cpu = MTCNNDetector(device="cpu")
     for size, images in sizes.items():
         rate(f"{size}, mtcnn, this process (default)", mtcnn_cpu.detect_batch, images)
         saved = mtcnn._THREADED_PIXELS

@@ -49,9 +49,10 @@ from ._allowlist import (
     qualified_name,
 )
 from ._archive import MODULE, read_archive, tensors_from_bytes, tensors_to_bytes, write_archive
+from ._device import check_device
 from ._pretrained import PRETRAINED, pretrained_path, shipped_name
 from ._threads import one_openmp_thread
-from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier, resolve_device
+from .classifiers import CNNClassifier, HOGSVMClassifier, NeuralImageClassifier, TransferClassifier
 from .training._checkpoint import KIND as CHECKPOINT_KIND
 
 PIPELINE = "pipeline.skops"
@@ -390,26 +391,12 @@ def load_pretrained(name="fer2013", device=None):
     return load(path, device=device)
 
 
-def _load_device(device):
-    """The device to load a network on, checked now rather than at the first prediction."""
-    device = resolve_device(device)
-    try:
-        kind = torch.device(device).type
-    except RuntimeError as exc:
-        raise ValueError(f"device={device!r} is not a device torch knows: {exc}") from None
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} asks for a CUDA GPU, and this PyTorch finds none (torch.cuda.is_available() "
-            "is False: a CPU-only build of torch, or no GPU driver). Load with device='cpu', or leave device "
-            "out to use a GPU where there is one"
-        )
-    return device
-
-
 def _restore_network(estimator, module_bytes, history, device):
     # a device that is not here is refused now, not at the first prediction; the parameter keeps what was
     # given (by the caller, else by the file: "auto"), and the estimator chooses from it as after fit
-    _load_device(device or estimator.device)
+    check_device(
+        device or estimator.device, "load with device='cpu', or leave device out to use a GPU where there is one"
+    )
     if device is not None:
         estimator.device = device
     saved_weights = getattr(estimator, "weights", None)

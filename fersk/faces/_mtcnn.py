@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .._device import check_device
 from .._threads import one_openmp_thread
 from ._face import Face
 from ._registry import FaceDetector, register_detector
@@ -70,10 +71,13 @@ class MTCNNDetector(FaceDetector):
     detect_size : int or None, default=1280
         Images whose longest side (border included) is larger are searched downscaled to
         this size, then boxes are mapped back; None searches every image at full size.
-    device : str, default="cpu"
-        Where the networks run ("cpu", "cuda").
+    device : str, default="auto"
+        Where the networks run: ``"cpu"``, ``"cuda"`` (``"cuda:1"``, ...), or ``"auto"``, a CUDA
+        GPU when torch finds one and the CPU otherwise (as fersk's estimators choose). On a GPU,
+        :meth:`detect_batch` runs in this process whatever ``n_jobs`` says: one process sends the
+        GPU whole batches of images, where worker processes would each start CUDA and queue on it.
     n_jobs : int, optional
-        Processes for :meth:`detect_batch` (joblib; -1: all cores), each on one thread.
+        Processes for :meth:`detect_batch` on the CPU (joblib; -1: all cores), each on one thread.
         None: this process, where images of one size go through the networks together, on
         PyTorch's threads when the batch is large (250,000 pixels or more) and on one
         thread otherwise, since small tensors do not pay for sharing. On 2 idle cores, 300
@@ -102,7 +106,7 @@ class MTCNNDetector(FaceDetector):
         factor=0.709,
         border=0.2,
         detect_size=1280,
-        device="cpu",
+        device="auto",
         n_jobs=None,
     ):
         self.min_face_size = min_face_size
@@ -122,6 +126,12 @@ class MTCNNDetector(FaceDetector):
             raise ValueError(f"thresholds must be three probabilities, got {self.thresholds!r}")
         if not 0 <= self.border <= 1:
             raise ValueError(f"border must be between 0 and 1, got {self.border!r}")
+        return check_device(self.device, "pass device='cpu', or device='auto' to search on a GPU where there is one")
+
+    def _in_this_process(self):
+        import torch
+
+        return torch.device(check_device(self.device)).type == "cuda"
 
     def _start_worker(self):
         import torch
@@ -133,7 +143,7 @@ class MTCNNDetector(FaceDetector):
 
         from ._mtcnn_networks import cascade
 
-        self._check_params()
+        device = self._check_params()
         prepared = [self._prepare(image) for image in images]
         results = [None] * len(images)
         by_shape = {}
@@ -153,9 +163,9 @@ class MTCNNDetector(FaceDetector):
                 batch = torch.full((len(chunk), 3, height, width), 127.5)
                 for k, i in enumerate(chunk):
                     batch[k, :, pad : height - pad, pad : width - pad] = prepared[i][0]
-                batch = batch.to(self.device)
+                batch = batch.to(device)
                 with _threads_for(batch.numel() // 3):
-                    found = cascade(batch, self.min_face_size, self.thresholds, self.factor, self.device, pad)
+                    found = cascade(batch, self.min_face_size, self.thresholds, self.factor, device, pad)
                 for i, (boxes, scores, points) in zip(chunk, found):
                     scale = prepared[i][2]
                     results[i] = [

@@ -9,6 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms, roi_align
 
+# P-Net looks at every window, not every second one, on pyramid levels whose shorter side is at most this
+# many pixels: there a window covers 60% of the side or more, so a face that fills the photo may fall
+# between two windows two pixels apart. Chosen on the 1,368 muxspace val photos (photos without a face
+# found: 9 with windows two pixels apart everywhere, 5 at 20 and 24, 4 at 32; 20 costs least): see
+# benchmarks/bench_peers.py for what it found and cost on the test photos.
+DENSE_SIDE = 20
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
@@ -24,9 +30,15 @@ class PNet(nn.Module):
         self.conv4_1 = nn.Conv2d(32, 2, 1)
         self.conv4_2 = nn.Conv2d(32, 4, 1)
 
-    def forward(self, x):
-        x = self.pool1(self.prelu1(self.conv1(x)))
-        x = self.prelu3(self.conv3(self.prelu2(self.conv2(x))))
+    def forward(self, x, stride=2):
+        """Offsets and probabilities of the 12x12 windows every ``stride`` pixels (2, or 1: every window)."""
+        if stride == 2:
+            x = self.pool1(self.prelu1(self.conv1(x)))
+            x = self.prelu3(self.conv3(self.prelu2(self.conv2(x))))
+        else:  # the same networks with the pooling's stride taken out, so the convolutions after it dilate
+            x = F.max_pool2d(self.prelu1(self.conv1(x)), 2, stride=1)
+            x = self.prelu2(F.conv2d(x, self.conv2.weight, self.conv2.bias, dilation=2))
+            x = self.prelu3(F.conv2d(x, self.conv3.weight, self.conv3.bias, dilation=2))
         return self.conv4_2(x), torch.softmax(self.conv4_1(x), dim=1)
 
 
@@ -120,11 +132,12 @@ def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, 
         grey = int(border * min(size[0] / height, size[1] / width)) - 1  # wholly grey pixels on each side
         trim = max(0, grey - 12) // 2 * 2
         view = resized[:, :, trim : size[0] - trim, trim : size[1] - trim]
-        offsets, prob = pnet(_normalize(view).contiguous(memory_format=torch.channels_last))
+        step = 1 if min(size) <= DENSE_SIDE else 2
+        offsets, prob = pnet(_normalize(view).contiguous(memory_format=torch.channels_last), stride=step)
         image_index, ys, xs = torch.nonzero(prob[:, 1] >= t1, as_tuple=True)
         if len(image_index):
-            corner = torch.stack([xs, ys], dim=1).to(images.dtype) + trim // 2  # as on the whole level
-            boxes = torch.cat([torch.floor((2 * corner + 1) / scale), torch.floor((2 * corner + 12) / scale)], 1)
+            corner = step * torch.stack([xs, ys], dim=1).to(images.dtype) + trim  # as on the whole level
+            boxes = torch.cat([torch.floor((corner + 1) / scale), torch.floor((corner + 12) / scale)], 1)
             scores = prob[image_index, 1, ys, xs]
             keep = batched_nms(boxes, scores, image_index, 0.5)
             found.append((boxes[keep], scores[keep], offsets[image_index, :, ys, xs][keep], image_index[keep]))

@@ -107,6 +107,7 @@ class FaceDetector(BaseEstimator):
         images : sequence of paths or arrays
         n_jobs : int, optional
             Processes (joblib); None takes the detector's ``n_jobs`` parameter, if it has one.
+            A detector on a GPU searches in this process whatever ``n_jobs`` says.
 
         Returns
         -------
@@ -116,7 +117,7 @@ class FaceDetector(BaseEstimator):
         if n_jobs is None:
             n_jobs = getattr(self, "n_jobs", None)
         n_workers = _n_workers(n_jobs, len(images))
-        if n_workers <= 1:
+        if n_workers <= 1 or self._in_this_process():
             return _detect_chunk(self, images)
         chunks = np.array_split(np.arange(len(images)), min(len(images), 4 * n_workers))
         results = Parallel(n_jobs=n_workers)(
@@ -133,6 +134,10 @@ class FaceDetector(BaseEstimator):
 
     def _start_worker(self):
         """Called in each worker process of :meth:`detect_batch` before it detects."""
+
+    def _in_this_process(self):
+        """True where :meth:`detect_batch` must not start worker processes (a detector on a GPU)."""
+        return False
 
 
 def _largest_first(faces):

@@ -1,5 +1,6 @@
 """The detectors find every face where it is, largest first; the registry and the Face record."""
 
+import csv
 import dataclasses
 import subprocess
 import sys
@@ -7,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from skimage.data import astronaut
 
@@ -158,6 +161,41 @@ def test_pnet_skips_the_far_grey_border_and_finds_what_searching_all_of_it_finds
             assert np.allclose(a, b, atol=1e-4)
 
 
+@settings(max_examples=20, deadline=None)
+@given(height=st.integers(12, 40), width=st.integers(12, 40), seed=st.integers(0, 2**16))
+def test_pnet_every_window_holds_every_second_window(height, width, seed):
+    # stride=1 (the pooling's stride taken out, the convolutions after it dilated) gives each 12x12 window
+    # of the level; its windows at even pixels are those stride=2 gives, but for ceil_mode's last half-window
+    pnet = PNet().eval().requires_grad_(False)
+    pnet.load_state_dict(torch.load(WEIGHTS / "pnet.pt", weights_only=True))
+    x = torch.from_numpy(np.random.default_rng(seed).uniform(-1, 1, (2, 3, height, width)).astype(np.float32))
+    (offsets2, prob2), (offsets1, prob1) = pnet(x), pnet(x, stride=1)
+    assert prob1.shape[2:] == (height - 11, width - 11)  # every window that fits
+    rows, cols = (height - 10) // 2, (width - 10) // 2  # the windows stride=2 gives wholly inside
+    assert torch.allclose(prob1[:, :, ::2, ::2][:, :, :rows, :cols], prob2[:, :, :rows, :cols], atol=1e-6)
+    assert torch.allclose(offsets1[:, :, ::2, ::2][:, :, :rows, :cols], offsets2[:, :, :rows, :cols], atol=1e-5)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("first", [94, 288])
+def test_two_faces_that_fill_their_halves_of_a_photo_are_both_found(shared_data, first):
+    # benchmarks/bench_peers.py's two-face photos 47 and 144: with P-Net's windows two pixels apart on every
+    # level of the pyramid, one of the two enlarged faces fell between windows and was lost
+    root = shared_data / "muxspace"
+    with open(root / "data" / "split.csv", newline="") as f:
+        names = [row["image"] for row in csv.DictReader(f) if row["split"] == "test"]
+    canvas = Image.new("RGB", (1024, 512), (128, 128, 128))
+    for side, name in enumerate(names[first : first + 2]):
+        face = Image.open(root / "images" / name).convert("RGB")
+        grow = 512 / max(face.size)
+        face = face.resize((round(face.width * grow), round(face.height * grow)), Image.Resampling.BICUBIC)
+        canvas.paste(face, (512 * side + (512 - face.width) // 2, (512 - face.height) // 2))
+    found = detect_faces(np.asarray(canvas))
+    assert len(found) == 2
+    assert sorted(face.box[0] < 512 < face.box[2] for face in found) == [False, False]  # one in each half
+    assert sorted((face.box[0] + face.box[2]) / 2 > 512 for face in found) == [False, True]
+
+
 def test_a_large_photo_is_searched_downscaled_and_its_boxes_map_back():
     head = _small(HEAD, 2.0)
     photo = _paste(_canvas((900, 1300)), head, 300, 700)
@@ -233,6 +271,41 @@ def test_a_registered_detector_is_used_by_name_and_by_the_cropper():
         from fersk.faces._registry import _DETECTORS
 
         del _DETECTORS["corner"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU, so device='cuda' is not refused")
+def test_mtcnn_on_a_gpu_this_machine_lacks_is_refused_saying_what_to_pass():
+    with pytest.raises(ValueError, match=r"device='cuda' asks for a CUDA GPU.*device='cpu'"):
+        detect_faces(HEAD, device="cuda")
+    with pytest.raises(ValueError, match="device='gpu' is not a device torch knows"):
+        detect_faces_batch([HEAD, HEAD], device="gpu")
+    # "auto", the default, is the CPU here: what device="cpu" finds
+    auto, cpu = detect_faces(HEAD), detect_faces(HEAD, device="cpu")
+    assert len(auto) == 1 and np.allclose(auto[0].box, cpu[0].box)
+
+
+class _Pids(FaceDetector):
+    """Each image's one face, scored with the id of the process that found it."""
+
+    def __init__(self, on_gpu=False):
+        self.on_gpu = on_gpu
+
+    def _detect(self, image):
+        import os
+
+        return [Face((0, 0, 4, 4), float(os.getpid()))]
+
+    def _in_this_process(self):
+        return self.on_gpu
+
+
+def test_a_detector_on_a_gpu_searches_in_this_process_whatever_n_jobs_says():
+    import os
+
+    images = [np.zeros((20, 20))] * 6
+    on_gpu = _Pids(on_gpu=True).detect_batch(images, n_jobs=2)
+    assert {faces[0].score for faces in on_gpu} == {float(os.getpid())}  # no worker processes started
+    # (on the CPU, n_jobs=2 starts two worker processes: test_a_batch_in_two_processes_finds_the_same_faces)
 
 
 def test_the_face_record():

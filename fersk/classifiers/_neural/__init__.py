@@ -12,9 +12,9 @@
 - ``_predict.py``: ``predict_proba``, ``predict``, ``transform``
 """
 
+from ..._device import resolve_device
 from ._build import _accuracy  # noqa: F401 - where pickles of fitted networks (their callbacks) find it
 from ._classifier import NeuralImageClassifier
 from ._prior_shift import PRIOR_SHIFTS
-from ._runtime import resolve_device
 
 __all__ = ["PRIOR_SHIFTS", "NeuralImageClassifier", "resolve_device"]

@@ -5,9 +5,9 @@ import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping, EpochScoring, LRScheduler, PassthroughScoring, ProgressBar
 
+from ..._device import resolve_device
 from ...training import EpochCheckpoint, WeightAveraging
 from ._params import OPTIMIZERS
-from ._runtime import resolve_device
 
 
 def _accuracy(net, X, y):

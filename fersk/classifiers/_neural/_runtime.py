@@ -10,33 +10,8 @@ import threading
 
 import torch
 
+from ..._device import resolve_device
 from ...training import SeededDraws
-
-
-def resolve_device(device):
-    """The device ``device`` names: ``"auto"`` is ``"cuda"`` when torch finds a GPU, else ``"cpu"``.
-
-    Parameters
-    ----------
-    device : str, torch.device or None
-        A device as fersk's estimators take it (``device="auto"``, ``"cpu"``, ``"cuda:1"``, ...).
-
-    Returns
-    -------
-    str, torch.device or None
-        ``device`` itself, unless it is ``"auto"``.
-
-    Examples
-    --------
-    >>> from fersk.classifiers import resolve_device
-    >>> resolve_device("cpu")
-    'cpu'
-    >>> resolve_device("auto") in ("cuda", "cpu")
-    True
-    """
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _device_name(device):
