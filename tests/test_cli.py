@@ -508,6 +508,6 @@ def test_any_command_whose_reader_left_exits_141_quietly(monkeypatch, capsys):
     def reader_left(args):
         raise BrokenPipeError
 
-    monkeypatch.setattr(fersk.cli._photos, "export_command", reader_left)  # the parser takes it when built
+    monkeypatch.setattr(fersk.cli._export, "export_command", reader_left)  # the parser takes it when built
     assert main(["export", "model.fersk", "out.onnx"]) == 141
     assert capsys.readouterr().err == ""

@@ -9,7 +9,7 @@ import sys
 import warnings
 
 from ..exceptions import FerskDataWarning
-from . import _photos, _train
+from . import _export, _photos, _train
 from ._common import reader_left
 
 
@@ -21,6 +21,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _train.add_parsers(commands)
     _photos.add_parsers(commands)
+    _export.add_parsers(commands)
     return parser
 
 

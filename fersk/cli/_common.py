@@ -1,5 +1,6 @@
-"""What the subcommands share: a model given as a file or a shipped name, and face detection."""
+"""What the subcommands share: a model given as a file or a shipped name, face detection, argument types."""
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -82,3 +83,18 @@ def reader_left():
     except (OSError, ValueError):  # a stdout with no file descriptor (a test's capture) has nothing to flush there
         pass
     return READER_LEFT
+
+
+def whole_number(least, what="a whole number"):
+    """An argparse type: a whole number, ``least`` or more."""
+
+    def parse(value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = least - 1
+        if number < least:
+            raise argparse.ArgumentTypeError(f"takes {what}, {least} or more, got {value!r}")
+        return number
+
+    return parse
