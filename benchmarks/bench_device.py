@@ -1,7 +1,10 @@
 """Photos end to end (read, detect, cut out, classify) at batch sizes 1, 16 and 64, on each device here.
 
-Claim: on a GPU, fersk's photo path keeps the device busy by batching, and gives the CPU's records:
-the same faces in each photo, probabilities within 1e-5.
+Claim: batching photos pays, on a GPU as on the CPU, and every device and batch size gives the
+records of the CPU one photo at a time: the same faces (boxes within a pixel). Their probabilities
+are recorded as the largest difference, not held to a bound: a box that moves by 1e-4 pixels (MTCNN's
+arithmetic on a batch differs from one photo's in the last bits) can round a crop pixel to the next
+grey level, which moves a probability by up to about 1e-3.
 
 Each batch size ``b`` hands ``analyze_faces`` ``b`` photos at a time, in this process
 (``n_jobs=None``): MTCNN searches the ``b`` photos together (photos of one size in one tensor),
@@ -98,12 +101,17 @@ def main():
             figures[f"{device}, batch {batch}: photos/s (best round)"] = round(max(rates[(device, batch)]), 1)
         figures[f"{device}: faces found"] = sum(r.face_found for r in answers[(device, 64)])
     reference = answers[("cpu", 1)]
-    for key, records in answers.items():
-        same = [(r.path, r.face, r.face_found) for r in records] == [(r.path, r.face, r.face_found) for r in reference]
-        figures[f"{key[0]}, batch {key[1]}: same faces as cpu, batch 1"] = same
-        if same:
-            gap = np.abs(probabilities(records) - probabilities(reference))
-            figures[f"{key[0]}, batch {key[1]}: largest probability gap from cpu, batch 1"] = float(f"{gap.max():.2g}")
+    for (device, batch), records in answers.items():
+        name = f"{device}, batch {batch}"
+        same = [(r.path, r.face) for r in records] == [(r.path, r.face) for r in reference]
+        if same and any(r.face_found for r in records):
+            pairs = [(a, b) for a, b in zip(records, reference) if a.face_found]
+            box_gap = max(float(np.abs(np.subtract(a.box, b.box)).max()) for a, b in pairs)
+            gap = np.abs(probabilities(records) - probabilities(reference)).max()
+            figures[f"{name}: largest box gap from cpu, batch 1 (px)"] = float(f"{box_gap:.2g}")
+            figures[f"{name}: largest probability gap from cpu, batch 1"] = float(f"{gap:.2g}")
+            same = box_gap < 1
+        figures[f"{name}: same faces as cpu, batch 1"] = same
     with contextlib.suppress(OSError):
         figures["load average at end"] = round(os.getloadavg()[0], 2)
     print(record("device" + ("-quick" if args.quick else ""), figures, time.perf_counter() - begin))

@@ -43,4 +43,14 @@ def check_device(device, fix="pass device='cpu', or device='auto' to use a GPU w
             f"device={device!r} asks for a CUDA GPU, and this PyTorch finds none (torch.cuda.is_available() "
             f"is False: a CPU-only build of torch, or no GPU driver). {fix[0].upper()}{fix[1:]}"
         )
+    index = torch.device(device).index
+    if kind == "cuda" and index is not None and index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} asks for GPU {index}, and torch finds {torch.cuda.device_count()} "
+            f"(numbered from 0). {fix[0].upper()}{fix[1:]}"
+        )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} asks for Apple's GPU (MPS), and this PyTorch finds none. {fix[0].upper()}{fix[1:]}"
+        )
     return device

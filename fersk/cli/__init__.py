@@ -1,7 +1,8 @@
 """The ``fersk`` command: compare, train, evaluate, predict, explain, video, export.
 
 Each subcommand parses its arguments and calls the library: the models and datasets
-(``_train``), photos, videos and deployment (``_photos``), and what they share (``_common``).
+(``_train``), photos and videos (``_photos``), ONNX export (``_export``), batches on a cluster
+(``_batch``), and what they share (``_common``).
 """
 
 import argparse

@@ -19,7 +19,7 @@ WEIGHTS = Path(__file__).resolve().parent / "weights"
 
 
 class PNet(nn.Module):
-    """Proposal network: fully convolutional, 12x12 windows at stride 2; returns (box offsets, face probability)."""
+    """Proposal network: fully convolutional, 12x12 windows every 2 pixels (or 1); box offsets, face probability."""
 
     def __init__(self):
         super().__init__()
@@ -109,7 +109,8 @@ def cascade(images, min_face_size=20, thresholds=(0.6, 0.7, 0.7), factor=0.709, 
 
     The arithmetic follows the original MTCNN (and facenet-pytorch): boxes are in
     1-based inclusive pixel coordinates until the end, where they become ``Face``'s
-    (left, top, right, bottom). Crops are cut with ``roi_align``, which pads outside
+    (left, top, right, bottom). Unlike the original, P-Net looks at every window, not every
+    second one, on levels of ``DENSE_SIDE`` pixels or less across. Crops are cut with ``roi_align``, which pads outside
     the image with black, as the original does. ``border``: the pixels of mid-grey each
     side of the images was padded with, which P-Net need not search in full.
     """
@@ -243,7 +244,8 @@ def _nms_min(boxes, scores, image_index, threshold):
     area = (boxes[:, 2:] - boxes[:, :2]).clamp(min=0).prod(dim=1)
     overlap = intersection / torch.minimum(area[:, None], area[None, :]).clamp(min=1e-6)
     overlap = (overlap > threshold) & (image_index[:, None] == image_index[None, :])
-    suppressed = torch.zeros(len(boxes), dtype=torch.bool, device=boxes.device)
+    overlap = overlap.cpu()  # the greedy loop reads one row per box: on a GPU, each read would wait for it
+    suppressed = torch.zeros(len(boxes), dtype=torch.bool)
     keep = []
     for i in torch.argsort(scores, descending=True).tolist():
         if not suppressed[i]:

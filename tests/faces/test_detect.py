@@ -174,6 +174,26 @@ def test_pnet_every_window_holds_every_second_window(height, width, seed):
     rows, cols = (height - 10) // 2, (width - 10) // 2  # the windows stride=2 gives wholly inside
     assert torch.allclose(prob1[:, :, ::2, ::2][:, :, :rows, :cols], prob2[:, :, :rows, :cols], atol=1e-6)
     assert torch.allclose(offsets1[:, :, ::2, ::2][:, :, :rows, :cols], offsets2[:, :, :rows, :cols], atol=1e-5)
+    # and its windows at odd pixels are those stride=2 gives on the level shifted by a pixel
+    for dy, dx in ((0, 1), (1, 0), (1, 1)):
+        _, shifted = pnet(x[:, :, dy:, dx:])
+        odd = prob1[:, :, dy::2, dx::2]
+        r, c = min(odd.shape[2], shifted.shape[2]) - 1, min(odd.shape[3], shifted.shape[3]) - 1
+        assert torch.allclose(odd[:, :, :r, :c], shifted[:, :, :r, :c], atol=1e-6)
+
+
+def test_every_window_on_every_level_finds_the_faces_every_second_window_finds(monkeypatch):
+    # the windows' boxes on levels searched at every pixel map back where those at every second pixel do:
+    # searching every level so, the faces are where they were, within 2 pixels
+    from fersk.faces import _mtcnn_networks
+
+    photo = _paste(_paste(_canvas((300, 460)), _small(HEAD, 0.4), 150, 0), _small(HEAD, 1.2)[90:], 0, 220)
+    expected = detect_faces(photo)
+    monkeypatch.setattr(_mtcnn_networks, "DENSE_SIDE", 10**6)
+    found = detect_faces(photo)
+    assert len(found) == len(expected) == 2
+    for a, b in zip(found, expected):
+        assert np.abs(np.subtract(a.box, b.box)).max() < 3 and np.abs(a.landmarks - b.landmarks).max() < 3
 
 
 @pytest.mark.realdata
@@ -282,6 +302,27 @@ def test_mtcnn_on_a_gpu_this_machine_lacks_is_refused_saying_what_to_pass():
     # "auto", the default, is the CPU here: what device="cpu" finds
     auto, cpu = detect_faces(HEAD), detect_faces(HEAD, device="cpu")
     assert len(auto) == 1 and np.allclose(auto[0].box, cpu[0].box)
+
+
+def test_mtcnn_searches_in_this_process_where_its_device_is_a_gpu(monkeypatch):
+    assert not MTCNNDetector()._in_this_process()  # "auto" is the CPU here
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert MTCNNDetector()._in_this_process() and MTCNNDetector(device="cuda:0")._in_this_process()
+    assert not MTCNNDetector(device="cpu")._in_this_process()
+    with pytest.raises(ValueError, match=r"device='cuda:1' asks for GPU 1, and torch finds 1"):
+        MTCNNDetector(device="cuda:1")._in_this_process()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the machine it was written on had none)")
+def test_mtcnn_on_a_gpu_finds_the_faces_it_finds_on_the_cpu():
+    photo = _paste(_paste(_canvas((300, 460)), _small(HEAD, 0.4), 150, 0), _small(HEAD, 1.2)[90:], 0, 220)
+    images = [photo, photo[:, ::-1], HEAD, np.zeros((60, 80, 3), np.uint8)]
+    on_cpu = detect_faces_batch(images, device="cpu")
+    on_gpu = detect_faces_batch(images, device="cuda", n_jobs=2)  # n_jobs is set aside on a GPU
+    assert [len(f) for f in on_gpu] == [len(f) for f in on_cpu] == [2, 2, 1, 0]
+    for a, b in zip(sum(on_gpu, []), sum(on_cpu, [])):
+        assert np.abs(np.subtract(a.box, b.box)).max() < 0.5
 
 
 class _Pids(FaceDetector):
