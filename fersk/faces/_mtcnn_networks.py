@@ -12,8 +12,8 @@ from torchvision.ops import batched_nms, roi_align
 # P-Net looks at every window, not every second one, on pyramid levels whose shorter side is at most this
 # many pixels: there a window covers 60% of the side or more, so a face that fills the photo may fall
 # between two windows two pixels apart. Chosen on the 1,368 muxspace val photos (photos without a face
-# found: 9 with windows two pixels apart everywhere, 5 at 20 and 24, 4 at 32; 20 costs least): see
-# benchmarks/bench_peers.py for what it found and cost on the test photos.
+# found: 9 with windows two pixels apart everywhere, 5 at 20 and 24, 4 at 32; 20 costs least). It costs 5% of
+# detection's speed on photos of 128 px and 2% at 640x480 (benchmarks/bench_detection_speed.py).
 DENSE_SIDE = 20
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
