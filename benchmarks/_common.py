@@ -1,6 +1,7 @@
 """Shared helpers for the benchmark scripts: machine description, results as JSON, muxspace, timing."""
 
 import argparse
+import csv
 import datetime
 import json
 import os
@@ -56,6 +57,14 @@ def record(name, figures, seconds):
     path = out_dir / f"{name}.json"
     path.write_text(json.dumps(entry, indent=2) + "\n")
     return f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures.items()) + f" (written to {path})"
+
+
+def muxspace_paths(split, n=None):
+    """Paths of the first ``n`` muxspace photos of a split (``"train"``, ``"val"``, ``"test"``), in the CSV's order."""
+    root = SHARED_DATA / "muxspace"
+    with open(root / "data" / "split.csv", newline="") as f:
+        names = [row["image"] for row in csv.DictReader(f) if row["split"] == split]
+    return [str(root / "images" / name) for name in names[:n]]
 
 
 def load_muxspace(image_size, grayscale=True):

@@ -8,7 +8,6 @@ process, as a worker runs it. ``--quick`` takes the first 200 photos.
 """
 
 import argparse
-import csv
 import multiprocessing
 import shutil
 import tempfile
@@ -17,18 +16,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import SHARED_DATA, record
+from _common import muxspace_paths, record
 
 import fersk
 from fersk.batch import analyze_photos
 
 MODEL = "fer2013-muxspace"
-
-
-def test_photos():
-    root = SHARED_DATA / "muxspace"
-    with open(root / "data" / "split.csv", newline="") as f:
-        return [str(root / "images" / row["image"]) for row in csv.DictReader(f) if row["split"] == "test"]
 
 
 def same_records(frame, expected):
@@ -88,7 +81,7 @@ def main():
     from distributed import Client, LocalCluster
 
     start = time.perf_counter()
-    photos = test_photos()[:200] if args.quick else test_photos()
+    photos = muxspace_paths("test", 200 if args.quick else None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fersk.FerskDataWarning)
         expected = fersk.analyze_faces(fersk.load_pretrained(MODEL), photos, n_jobs=None, on_error="skip").to_frame()

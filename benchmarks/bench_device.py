@@ -20,26 +20,18 @@ torch finds a GPU (``results/device.json``; ``--quick``: 48 photos, ``out/device
 
 import argparse
 import contextlib
-import csv
 import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import SHARED_DATA, device_name, record
+from _common import device_name, muxspace_paths, record
 
 import fersk
 from fersk.faces import MTCNNDetector
 
 BATCH_SIZES = (1, 16, 64)
-
-
-def muxspace_test_photos(n):
-    root = SHARED_DATA / "muxspace"
-    with open(root / "data" / "split.csv", newline="") as f:
-        names = [row["image"] for row in csv.DictReader(f) if row["split"] == "test"]
-    return [str(root / "images" / name) for name in names[:n]]
 
 
 def analyze(model, detector, paths, batch):
@@ -71,7 +63,7 @@ def main():
     if args.photos is not None:
         paths = sorted(str(p) for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:n]
     else:
-        paths = muxspace_test_photos(n)
+        paths = muxspace_paths("test", n)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     setups = {}
     for device in devices:

@@ -26,7 +26,6 @@ here: py-feat downloads its weights at run time.
 
 import argparse
 import contextlib
-import csv
 import json
 import os
 import statistics
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import HERE, SHARED_DATA, record
+from _common import HERE, muxspace_paths, record
 from bench_long_video import make_clip
 from PIL import Image
 from scipy.optimize import linear_sum_assignment
@@ -69,7 +68,7 @@ for line in sys.stdin:
     seconds = time.perf_counter() - start
     labels = [max(face["emotions"], key=face["emotions"].get) for faces in found for face in faces]
     boxes = [[[x, y, x + w, y + h] for x, y, w, h in (face["box"] for face in faces)] for faces in found]
-    result = {"seconds": seconds, "faces": [len(f) for f in found], "boxes": boxes, "labels": labels}
+    result = {"seconds": seconds, "boxes": boxes, "labels": labels}
     print("RESULT " + json.dumps(result, default=int), flush=True)
 """
 
@@ -107,13 +106,6 @@ class FerWorker:
     def close(self):
         self.process.stdin.close()
         self.process.wait(timeout=60)
-
-
-def muxspace_test_photos(n):
-    root = SHARED_DATA / "muxspace"
-    with open(root / "data" / "split.csv", newline="") as f:
-        names = [row["image"] for row in csv.DictReader(f) if row["split"] == "test"]
-    return [str(root / "images" / name) for name in names[:n]]
 
 
 def two_face_photos(photos, n):
@@ -162,7 +154,7 @@ def fersk_photos(model, paths, n_jobs):
     for r in found:
         boxes[r.image].append(list(r.box))
     labels = [r.predicted for r in found]
-    return {"seconds": seconds, "faces": [len(b) for b in boxes], "boxes": boxes, "labels": labels}
+    return {"seconds": seconds, "boxes": boxes, "labels": labels}
 
 
 def fersk_video(model, path):
@@ -175,7 +167,7 @@ def fersk_video(model, path):
     for r in found:
         boxes[int(np.searchsorted(frames, r.frame))].append(list(r.box))
     labels = [r.predicted for r in found]
-    return {"seconds": seconds, "faces": [len(b) for b in boxes], "boxes": boxes, "labels": labels}
+    return {"seconds": seconds, "boxes": boxes, "labels": labels}
 
 
 def main():
@@ -188,8 +180,8 @@ def main():
         sys.exit(f"no Python at {args.fer_python}: make fer's environment (see this script's docstring), or name it")
     begin = time.perf_counter()
     rounds = 2 if args.quick else args.rounds
-    small = muxspace_test_photos(60 if args.quick else 600)
-    pairs = two_face_photos(muxspace_test_photos(300), 20 if args.quick else 150)
+    small = muxspace_paths("test", 60 if args.quick else 600)
+    pairs = two_face_photos(muxspace_paths("test", 300), 20 if args.quick else 150)
     clip = make_clip(Path(tempfile.mkdtemp()) / "clip.mp4", 1 if args.quick else 3)
 
     model = fersk.load_pretrained("fer2013-muxspace")
@@ -217,16 +209,16 @@ def main():
     for r in range(rounds):
         for key in runs if r % 2 == 0 else reversed(runs):  # who goes first alternates
             answers[key] = runs[key]()
-            rates[key].append(len(answers[key]["faces"]) / answers[key]["seconds"])
+            rates[key].append(len(answers[key]["boxes"]) / answers[key]["seconds"])
             print(f"round {r + 1}: {key[0]}, {key[1]}: {rates[key][-1]:.1f}/s", flush=True)
     fer.close()
 
     for name in dict.fromkeys(key[0] for key in runs):
         unit = "frames/s" if "video" in name else "photos/s"
         tools = [tool for set_name, tool in runs if set_name == name]
-        figures[f"{name}: count"] = len(answers[(name, "fer")]["faces"])
+        figures[f"{name}: count"] = len(answers[(name, "fer")]["boxes"])
         for tool in tools:
-            found = answers[(name, tool)]["faces"]
+            found = [len(boxes) for boxes in answers[(name, tool)]["boxes"]]
             figures[f"{name}: {tool} {unit} (best round)"] = round(max(rates[(name, tool)]), 1)
             figures[f"{name}: {tool} faces found"] = int(sum(found))
             figures[f"{name}: {tool} with a face"] = int(np.count_nonzero(found))
